@@ -1,0 +1,506 @@
+/*
+ * bufpool.c - the pool: buffer memory, shared idle lists, MEM_LIMIT.
+ *
+ * Scheme.  Each tier has a shared list of idle buffers behind its own mutex.
+ * In front of the lists every thread keeps a small private stack of idle
+ * buffers per tier (bufpool_tcache.c), so the common alloc/revert pair takes
+ * no lock and touches no shared cache line.  A thread refills its stack from
+ * the shared list, or spills half of it there, in one locked batch.
+ *
+ * Invariant: pool->bytes_owned, the sum of the capacities of every buffer
+ * the pool has taken from the system (in use, idle in a list, idle in any
+ * thread's cache), only grows through pool_reserve(), which refuses to pass
+ * pool->mem_limit.  So the accounted bytes never exceed MEM_LIMIT, except
+ * when the limit is lowered below the bytes in use; then every revert gives
+ * its buffer back to the system until the pool is under the limit again.
+ *
+ * At the cap an allocation first gives idle buffers of other tiers back to
+ * the system (this thread's cache and the shared lists), then asks the other
+ * threads to empty their caches into the shared lists on their next call,
+ * and fails with ENOMEM.  Nothing here exits, aborts or prints.
+ */
+#include "config.h"
+
+#include "bufpool_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static _Atomic uint64_t pool_next_id = 1;
+
+/* ---- buffer memory --------------------------------------------------- */
+
+static bool pool_reserve(bufpool_t *pool, size_t bytes)
+{
+	size_t owned = atomic_load_explicit(&pool->bytes_owned, memory_order_relaxed);
+	do {
+		size_t limit = atomic_load_explicit(&pool->mem_limit, memory_order_relaxed);
+		if (owned > limit || bytes > limit - owned)
+			return false;
+	} while (!atomic_compare_exchange_weak_explicit(&pool->bytes_owned, &owned,
+							owned + bytes,
+							memory_order_relaxed,
+							memory_order_relaxed));
+	return true;
+}
+
+bool pool_over_limit(const bufpool_t *pool)
+{
+	return atomic_load_explicit(&pool->bytes_owned, memory_order_relaxed) >
+	       atomic_load_explicit(&pool->mem_limit, memory_order_relaxed);
+}
+
+/* A new buffer from the system, within MEM_LIMIT; NULL if over it (errno
+ * ENOMEM either way). */
+struct io_buf *pool_buf_fresh(bufpool_t *pool, unsigned tier)
+{
+	size_t cap = bufpool_tier_size(tier);
+	void *mem;
+
+	if (!pool_reserve(pool, cap)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (posix_memalign(&mem, BUFPOOL_ALIGN, BUF_HDR_SIZE + cap) != 0) {
+		atomic_fetch_sub_explicit(&pool->bytes_owned, cap, memory_order_relaxed);
+		errno = ENOMEM;
+		return NULL;
+	}
+	struct buf_hdr *h = mem;
+	h->pub.next = NULL;
+	h->pub.capacity = cap;
+	h->pub.head = 0;
+	h->pub.length = 0;
+	h->pub.data = (char *)mem + BUF_HDR_SIZE;
+	h->pool_id = pool->id;
+	h->magic = BUF_MAGIC_IDLE;
+	h->tier = tier;
+	atomic_fetch_add_explicit(&pool->tier[tier].owned, 1, memory_order_relaxed);
+	return &h->pub;
+}
+
+/* Give one buffer back to the system. */
+void pool_buf_release(bufpool_t *pool, struct io_buf *buf)
+{
+	struct buf_hdr *h = buf_hdr_of(buf);
+	unsigned tier = h->tier;
+
+	h->magic = 0;
+	free(h);
+	atomic_fetch_sub_explicit(&pool->tier[tier].owned, 1, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&pool->bytes_owned, bufpool_tier_size(tier),
+				  memory_order_relaxed);
+	atomic_fetch_add_explicit(&pool->released, 1, memory_order_relaxed);
+}
+
+/* ---- shared lists ----------------------------------------------------- */
+
+void pool_list_push_many(bufpool_t *pool, unsigned tier, struct io_buf **bufs,
+			 unsigned n)
+{
+	struct tier_list *tl = &pool->tier[tier];
+
+	if (n == 0)
+		return;
+	for (unsigned i = 0; i + 1 < n; i++)
+		bufs[i]->next = bufs[i + 1];
+	pthread_mutex_lock(&tl->lock);
+	bufs[n - 1]->next = tl->head;
+	tl->head = bufs[0];
+	counter_add(&tl->idle, n);
+	pthread_mutex_unlock(&tl->lock);
+}
+
+unsigned pool_list_pop_many(bufpool_t *pool, unsigned tier, struct io_buf **bufs,
+			    unsigned n)
+{
+	struct tier_list *tl = &pool->tier[tier];
+	unsigned got = 0;
+
+	pthread_mutex_lock(&tl->lock);
+	while (got < n && tl->head) {
+		bufs[got++] = tl->head;
+		tl->head = tl->head->next;
+	}
+	atomic_store_explicit(&tl->idle, counter_get(&tl->idle) - got,
+			      memory_order_relaxed);
+	pthread_mutex_unlock(&tl->lock);
+	return got;
+}
+
+/* Release idle buffers of the shared lists (all tiers but `skip`; -1 for
+ * none) until bytes_owned + want <= limit, or all of them if want is
+ * SIZE_MAX.  Returns the bytes released. */
+static size_t pool_release_idle(bufpool_t *pool, int skip, size_t want)
+{
+	size_t freed = 0;
+
+	for (int t = BUFPOOL_TIERS - 1; t >= 0; t--) {
+		if (t == skip)
+			continue;
+		struct tier_list *tl = &pool->tier[t];
+		pthread_mutex_lock(&tl->lock);
+		while (tl->head) {
+			if (want != SIZE_MAX) {
+				size_t owned = atomic_load_explicit(&pool->bytes_owned,
+								    memory_order_relaxed);
+				size_t limit = atomic_load_explicit(&pool->mem_limit,
+								    memory_order_relaxed);
+				if (owned <= limit && want <= limit - owned)
+					break;
+			}
+			struct io_buf *b = tl->head;
+			tl->head = b->next;
+			atomic_store_explicit(&tl->idle, counter_get(&tl->idle) - 1,
+					      memory_order_relaxed);
+			pool_buf_release(pool, b);
+			freed += bufpool_tier_size((unsigned)t);
+		}
+		pthread_mutex_unlock(&tl->lock);
+	}
+	return freed;
+}
+
+static void pool_request_drain(bufpool_t *pool)
+{
+	atomic_fetch_add_explicit(&pool->drain_epoch, 1, memory_order_relaxed);
+}
+
+/* ---- life cycle ------------------------------------------------------- */
+
+static bool config_valid(const struct bufpool_config *cfg)
+{
+	size_t bytes = 0;
+
+	if (cfg->size < offsetof(struct bufpool_config, thread_cache) + sizeof(int))
+		return false;
+	for (unsigned t = 0; t < BUFPOOL_TIERS; t++) {
+		size_t cap = bufpool_tier_size(t);
+		if (cfg->prealloc[t] > (SIZE_MAX - bytes) / cap)
+			return false;
+		bytes += cfg->prealloc[t] * cap;
+	}
+	return bytes <= cfg->mem_limit;
+}
+
+BUFPOOL_API void bufpool_config_init(struct bufpool_config *cfg)
+{
+	if (!cfg)
+		return;
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->size = sizeof(*cfg);
+	cfg->mem_limit = BUFPOOL_MEM_LIMIT;
+	cfg->prealloc[0] = 16;
+	cfg->prealloc[1] = 4;
+	cfg->thread_cache = 1;
+}
+
+int pool_config_check(const struct bufpool_config *cfg)
+{
+	if (!cfg || !config_valid(cfg)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+static int pool_prealloc(bufpool_t *pool, const struct bufpool_config *cfg)
+{
+	for (unsigned t = 0; t < BUFPOOL_TIERS; t++) {
+		for (unsigned i = 0; i < cfg->prealloc[t]; i++) {
+			struct io_buf *b = pool_buf_fresh(pool, t);
+			if (!b)
+				return -1;
+			pool_list_push_many(pool, t, &b, 1);
+		}
+	}
+	return 0;
+}
+
+BUFPOOL_API bufpool_t *bufpool_new(const struct bufpool_config *cfg)
+{
+	struct bufpool_config defaults;
+
+	if (!cfg) {
+		bufpool_config_init(&defaults);
+		cfg = &defaults;
+	}
+	if (pool_config_check(cfg) < 0)
+		return NULL;
+
+	bufpool_t *pool;
+	if (posix_memalign((void **)&pool, 64, sizeof(*pool)) != 0) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	memset(pool, 0, sizeof(*pool));
+	pool->id = atomic_fetch_add(&pool_next_id, 1);
+	pool->thread_cache = cfg->thread_cache;
+	atomic_init(&pool->mem_limit, cfg->mem_limit);
+	pthread_mutex_init(&pool->caches_lock, NULL);
+	for (unsigned t = 0; t < BUFPOOL_TIERS; t++)
+		pthread_mutex_init(&pool->tier[t].lock, NULL);
+
+	if (pool_prealloc(pool, cfg) < 0) {
+		pool_release_idle(pool, -1, SIZE_MAX);
+		free(pool);
+		errno = ENOMEM;
+		return NULL;
+	}
+	registry_add(pool);
+	return pool;
+}
+
+BUFPOOL_API void bufpool_destroy(bufpool_t *pool)
+{
+	if (!pool)
+		return;
+	registry_remove(pool);
+	tcache_free_all(pool);
+	pool_release_idle(pool, -1, SIZE_MAX);
+	pthread_mutex_destroy(&pool->caches_lock);
+	for (unsigned t = 0; t < BUFPOOL_TIERS; t++)
+		pthread_mutex_destroy(&pool->tier[t].lock);
+	free(pool);
+}
+
+/* ---- alloc and revert ------------------------------------------------- */
+
+static struct io_buf *buf_hand_out(struct io_buf *b)
+{
+	struct buf_hdr *h = buf_hdr_of(b);
+	h->magic = BUF_MAGIC_IN_USE;
+	b->next = NULL;
+	b->head = 0;
+	b->length = 0;
+	return b;
+}
+
+/* Fresh memory for one buffer of `tier`, reclaiming idle memory of other
+ * tiers first when the pool is at its cap. */
+static struct io_buf *pool_alloc_fresh(bufpool_t *pool, unsigned tier,
+				       struct tcache *tc)
+{
+	struct io_buf *b = pool_buf_fresh(pool, tier);
+	if (b)
+		return b;
+	if (tc)
+		tcache_flush(pool, tc, true);
+	pool_release_idle(pool, (int)tier, bufpool_tier_size(tier));
+	b = pool_buf_fresh(pool, tier);
+	if (b)
+		return b;
+	/* Another thread may have reverted into the shared list meanwhile. */
+	if (pool_list_pop_many(pool, tier, &b, 1) == 1)
+		return b;
+	pool_request_drain(pool);
+	atomic_fetch_add_explicit(&pool->tier[tier].failures, 1, memory_order_relaxed);
+	errno = ENOMEM;
+	return NULL;
+}
+
+static struct io_buf *alloc_cached(bufpool_t *pool, struct tcache *tc, unsigned tier)
+{
+	if (BUFPOOL_UNLIKELY(tc->seen_drain !=
+			     atomic_load_explicit(&pool->drain_epoch, memory_order_relaxed)))
+		tcache_flush(pool, tc, false);
+
+	unsigned n = tc->count[tier];
+	struct io_buf *b;
+	if (BUFPOOL_LIKELY(n > 0)) {
+		b = tc->stack[tier][n - 1];
+		tc->count[tier] = n - 1;
+		atomic_store_explicit(&tc->idle[tier], n - 1, memory_order_relaxed);
+	} else {
+		unsigned want = bufpool_tcache_cap[tier] / 2 + 1;
+		unsigned got = pool_list_pop_many(pool, tier, tc->stack[tier], want);
+		if (got > 0) {
+			b = tc->stack[tier][got - 1];
+			tc->count[tier] = got - 1;
+			atomic_store_explicit(&tc->idle[tier], got - 1,
+					      memory_order_relaxed);
+		} else {
+			b = pool_alloc_fresh(pool, tier, tc);
+			if (!b)
+				return NULL;
+			atomic_fetch_add_explicit(&pool->tier[tier].fresh, 1,
+						  memory_order_relaxed);
+		}
+	}
+	counter_add(&tc->allocs[tier], 1);
+	return buf_hand_out(b);
+}
+
+static struct io_buf *alloc_shared(bufpool_t *pool, unsigned tier)
+{
+	struct io_buf *b;
+
+	if (pool_list_pop_many(pool, tier, &b, 1) == 0) {
+		b = pool_alloc_fresh(pool, tier, NULL);
+		if (!b)
+			return NULL;
+		atomic_fetch_add_explicit(&pool->tier[tier].fresh, 1, memory_order_relaxed);
+	}
+	atomic_fetch_add_explicit(&pool->tier[tier].allocs, 1, memory_order_relaxed);
+	return buf_hand_out(b);
+}
+
+BUFPOOL_API struct io_buf *bufpool_alloc(bufpool_t *pool, size_t n)
+{
+	if (BUFPOOL_UNLIKELY(!pool)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	int tier = tier_of_size(n);
+	if (BUFPOOL_UNLIKELY(tier < 0)) {
+		atomic_fetch_add_explicit(&pool->too_large, 1, memory_order_relaxed);
+		errno = EINVAL;
+		return NULL;
+	}
+	if (pool->thread_cache && bufpool_tcache_cap[tier] > 0) {
+		struct tcache *tc = tcache_lookup(pool);
+		if (BUFPOOL_UNLIKELY(!tc))
+			tc = tcache_attach(pool);
+		if (BUFPOOL_LIKELY(tc != NULL))
+			return alloc_cached(pool, tc, (unsigned)tier);
+	}
+	return alloc_shared(pool, (unsigned)tier);
+}
+
+/* Is buf a buffer of this pool that is handed out right now? */
+static bool buf_valid_in_use(const bufpool_t *pool, struct io_buf *buf)
+{
+	if (buf->data != (char *)buf + BUF_HDR_SIZE)
+		return false;
+	struct buf_hdr *h = buf_hdr_of(buf);
+	return h->magic == BUF_MAGIC_IN_USE && h->pool_id == pool->id &&
+	       h->tier < BUFPOOL_TIERS;
+}
+
+static void revert_cached(bufpool_t *pool, struct tcache *tc, struct io_buf *buf,
+			  unsigned tier)
+{
+	if (BUFPOOL_UNLIKELY(tc->seen_drain !=
+			     atomic_load_explicit(&pool->drain_epoch, memory_order_relaxed)))
+		tcache_flush(pool, tc, false);
+
+	unsigned n = tc->count[tier];
+	if (BUFPOOL_UNLIKELY(n >= bufpool_tcache_cap[tier])) {
+		/* Spill the older half to the shared list in one batch. */
+		unsigned half = n / 2;
+		pool_list_push_many(pool, tier, tc->stack[tier], half);
+		memmove(tc->stack[tier], tc->stack[tier] + half,
+			(n - half) * sizeof(tc->stack[tier][0]));
+		n -= half;
+	}
+	tc->stack[tier][n] = buf;
+	tc->count[tier] = n + 1;
+	atomic_store_explicit(&tc->idle[tier], n + 1, memory_order_relaxed);
+}
+
+BUFPOOL_API void bufpool_revert(bufpool_t *pool, struct io_buf *buf)
+{
+	if (!buf)
+		return;
+	if (BUFPOOL_UNLIKELY(!pool || !buf_valid_in_use(pool, buf))) {
+		errno = EINVAL;
+		return;
+	}
+	unsigned tier = buf_hdr_of(buf)->tier;
+	buf_hdr_of(buf)->magic = BUF_MAGIC_IDLE;
+
+	if (BUFPOOL_UNLIKELY(pool_over_limit(pool))) {
+		pool_buf_release(pool, buf);
+		return;
+	}
+	if (pool->thread_cache && bufpool_tcache_cap[tier] > 0) {
+		struct tcache *tc = tcache_lookup(pool);
+		if (BUFPOOL_LIKELY(tc != NULL)) {
+			revert_cached(pool, tc, buf, tier);
+			return;
+		}
+	}
+	pool_list_push_many(pool, tier, &buf, 1);
+}
+
+/* ---- limits, trimming, statistics ------------------------------------- */
+
+BUFPOOL_API int bufpool_set_mem_limit(bufpool_t *pool, size_t mem_limit)
+{
+	if (!pool) {
+		errno = EINVAL;
+		return -1;
+	}
+	atomic_store_explicit(&pool->mem_limit, mem_limit, memory_order_relaxed);
+	if (pool_over_limit(pool)) {
+		struct tcache *tc = tcache_lookup(pool);
+		if (tc)
+			tcache_flush(pool, tc, true);
+		pool_release_idle(pool, -1, 0);
+		pool_request_drain(pool);
+	}
+	return 0;
+}
+
+BUFPOOL_API size_t bufpool_mem_limit(const bufpool_t *pool)
+{
+	if (!pool)
+		return 0;
+	return atomic_load_explicit(&pool->mem_limit, memory_order_relaxed);
+}
+
+BUFPOOL_API size_t bufpool_trim(bufpool_t *pool)
+{
+	if (!pool)
+		return 0;
+	size_t before = atomic_load_explicit(&pool->bytes_owned, memory_order_relaxed);
+	struct tcache *tc = tcache_lookup(pool);
+	if (tc)
+		tcache_flush(pool, tc, true);
+	pool_request_drain(pool);
+	size_t freed = pool_release_idle(pool, -1, SIZE_MAX);
+	size_t after = atomic_load_explicit(&pool->bytes_owned, memory_order_relaxed);
+	/* Count what this thread's cache gave back too. */
+	return before > after ? before - after : freed;
+}
+
+BUFPOOL_API void bufpool_stats(bufpool_t *pool, struct bufpool_stats *st)
+{
+	if (!pool || !st)
+		return;
+	memset(st, 0, sizeof(*st));
+	st->mem_limit = atomic_load_explicit(&pool->mem_limit, memory_order_relaxed);
+	st->too_large = atomic_load_explicit(&pool->too_large, memory_order_relaxed);
+	st->released = atomic_load_explicit(&pool->released, memory_order_relaxed);
+
+	pthread_mutex_lock(&pool->caches_lock);
+	for (unsigned t = 0; t < BUFPOOL_TIERS; t++) {
+		struct tier_list *tl = &pool->tier[t];
+		struct bufpool_tier_stats *ts = &st->tier[t];
+		uint64_t cached_allocs = 0, cached_idle = 0;
+
+		for (struct tcache *tc = pool->caches; tc; tc = tc->next) {
+			cached_allocs += counter_get(&tc->allocs[t]);
+			cached_idle += counter_get(&tc->idle[t]);
+		}
+		ts->capacity = bufpool_tier_size(t);
+		ts->owned = atomic_load_explicit(&tl->owned, memory_order_relaxed);
+		ts->idle = counter_get(&tl->idle) + cached_idle;
+		if (ts->idle > ts->owned) /* a moving snapshot */
+			ts->idle = ts->owned;
+		ts->in_use = ts->owned - ts->idle;
+		ts->allocs = atomic_load_explicit(&tl->allocs, memory_order_relaxed) +
+			     cached_allocs;
+		ts->fresh = atomic_load_explicit(&tl->fresh, memory_order_relaxed);
+		ts->failures = atomic_load_explicit(&tl->failures, memory_order_relaxed);
+
+		st->bytes_owned += ts->owned * ts->capacity;
+		st->bytes_idle += ts->idle * ts->capacity;
+		st->allocs += ts->allocs;
+		st->fresh += ts->fresh;
+		st->failures += ts->failures;
+	}
+	pthread_mutex_unlock(&pool->caches_lock);
+	st->bytes_in_use = st->bytes_owned - st->bytes_idle;
+}

@@ -1,0 +1,126 @@
+/*
+ * bufpool_internal.h - what the library's files share and nobody else sees.
+ *
+ * Memory layout of one buffer: a 64-byte header, then `capacity` bytes of
+ * data.  The header starts with the public struct io_buf and ends with the
+ * private fields below, so the pool can find a buffer's tier and owner from
+ * the pointer the caller gives back, without a lookup.
+ *
+ * Locking order: registry lock -> pool->caches_lock -> tier lock.
+ */
+#ifndef BUFPOOL_INTERNAL_H
+#define BUFPOOL_INTERNAL_H
+
+#include "bufpool.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#define BUFPOOL_API __attribute__((visibility("default")))
+#define BUFPOOL_LIKELY(x) __builtin_expect(!!(x), 1)
+#define BUFPOOL_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+#define BUF_HDR_SIZE 64
+#define BUF_MAGIC_IN_USE 0x4c415253u /* "LARS" */
+#define BUF_MAGIC_IDLE 0x69646c65u   /* "idle" */
+
+struct buf_hdr {
+	struct io_buf pub;
+	uint64_t pool_id; /* owner; pool ids are never reused */
+	uint32_t magic;   /* BUF_MAGIC_IN_USE or BUF_MAGIC_IDLE */
+	uint32_t tier;
+};
+_Static_assert(sizeof(struct buf_hdr) <= BUF_HDR_SIZE, "header fits 64 bytes");
+
+/* Relaxed counters: written by one thread (or under a lock), read by stats. */
+typedef _Atomic uint64_t counter_t;
+
+static inline void counter_add(counter_t *c, uint64_t n)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+static inline uint64_t counter_get(counter_t *c)
+{
+	return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+/* The shared idle list of one tier and its counters. */
+struct tier_list {
+	pthread_mutex_t lock;
+	struct io_buf *head; /* idle buffers, linked through next */
+	counter_t idle;      /* length of the list (written under lock) */
+	_Atomic uint64_t owned;
+	_Atomic uint64_t allocs; /* from paths without a thread cache */
+	_Atomic uint64_t fresh;
+	_Atomic uint64_t failures;
+} __attribute__((aligned(64)));
+
+#define TCACHE_MAX 64
+
+/* A thread's private stack of idle buffers per tier for one pool. */
+struct tcache {
+	struct tcache *prev, *next; /* in pool->caches, under caches_lock */
+	unsigned seen_drain;        /* pool->drain_epoch last acted on */
+	unsigned count[BUFPOOL_TIERS];
+	counter_t idle[BUFPOOL_TIERS]; /* mirror of count for bufpool_stats */
+	counter_t allocs[BUFPOOL_TIERS];
+	struct io_buf *stack[BUFPOOL_TIERS][TCACHE_MAX];
+};
+
+struct bufpool {
+	uint64_t id;
+	int thread_cache;
+	_Atomic size_t mem_limit;
+	_Atomic size_t bytes_owned;
+	_Atomic unsigned drain_epoch; /* bumped to ask threads to empty caches */
+	_Atomic uint64_t too_large;
+	_Atomic uint64_t released;
+	struct bufpool *next_live; /* in the registry, under its lock */
+	pthread_mutex_t caches_lock;
+	struct tcache *caches;
+	struct tier_list tier[BUFPOOL_TIERS];
+};
+
+/* Per-tier cache bounds: how many idle buffers a thread keeps. */
+extern const unsigned bufpool_tcache_cap[BUFPOOL_TIERS];
+
+static inline struct buf_hdr *buf_hdr_of(struct io_buf *buf)
+{
+	return (struct buf_hdr *)buf;
+}
+
+static inline int tier_of_size(size_t n)
+{
+	if (n <= BUFPOOL_MIN_SIZE)
+		return 0;
+	if (n > BUFPOOL_MAX_SIZE)
+		return -1;
+	/* Tiers are 4K * 4^k up to 1M, then 4M and 8M. */
+	unsigned bits = 64 - (unsigned)__builtin_clzll((unsigned long long)(n - 1));
+	if (bits <= 22) /* n <= 4M: tiers 4K,16K,64K,256K,1M,4M */
+		return (int)((bits - 11) / 2);
+	return 6;
+}
+
+/* bufpool.c: buffer memory and the shared lists. */
+struct io_buf *pool_buf_fresh(bufpool_t *pool, unsigned tier);
+void pool_buf_release(bufpool_t *pool, struct io_buf *buf);
+void pool_list_push_many(bufpool_t *pool, unsigned tier, struct io_buf **bufs,
+			 unsigned n);
+unsigned pool_list_pop_many(bufpool_t *pool, unsigned tier, struct io_buf **bufs,
+			    unsigned n);
+bool pool_over_limit(const bufpool_t *pool);
+int pool_config_check(const struct bufpool_config *cfg);
+
+/* bufpool_tcache.c: per-thread caches and the registry of live pools. */
+void registry_add(bufpool_t *pool);
+void registry_remove(bufpool_t *pool);
+struct tcache *tcache_lookup(bufpool_t *pool);
+struct tcache *tcache_attach(bufpool_t *pool);
+void tcache_flush(bufpool_t *pool, struct tcache *tc, bool to_system);
+void tcache_free_all(bufpool_t *pool);
+
+#endif /* BUFPOOL_INTERNAL_H */
