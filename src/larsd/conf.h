@@ -1,0 +1,79 @@
+/*
+ * conf.h - larsd's configuration, parsed once into a plain struct.
+ *
+ * conf_load() reads a libconfig file, checks every value and either fills
+ * a complete, valid struct conf or fails with a one-line message
+ * "FILE:LINE: what is wrong" (or "FILE: what is wrong" where libconfig
+ * gives no line).  Nothing else in the daemon touches libconfig.  A reload
+ * loads a new struct and swaps it in only when conf_load() succeeded.
+ */
+#ifndef LARSD_CONF_H
+#define LARSD_CONF_H
+
+#include <bufpool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define CONF_DEFAULT_PATH SYSCONFDIR "/larsd/larsd.conf"
+#define CONF_MAX_THREADS 256
+#define CONF_MAX_LISTENERS 64
+#define CONF_ERR_MAX 512
+/* The Lars frame header: int32 msgid, int32 msglen, little-endian. */
+#define CONF_LARS_HEADER 8
+#define CONF_DEFAULT_MAX_MESSAGE (65535 - CONF_LARS_HEADER)
+
+enum conf_proto { CONF_PROTO_TCP, CONF_PROTO_UDP };
+enum conf_mode { CONF_MODE_ECHO, CONF_MODE_LARS };
+
+struct conf_listener {
+	enum conf_proto proto;
+	enum conf_mode mode;
+	char address[64];              /* as written in the file */
+	uint16_t port;
+	struct sockaddr_storage addr;  /* parsed address and port */
+	socklen_t addrlen;
+	int line;                      /* line of its group in the file */
+};
+
+/* One allowed client network, e.g. "127.0.0.0/8" or "::1/128". */
+struct conf_net {
+	int family;          /* AF_INET or AF_INET6 */
+	uint8_t addr[16];    /* network address, host bits zero */
+	unsigned prefix;     /* prefix length in bits */
+};
+
+struct conf {
+	char path[4096];               /* the file it came from */
+	unsigned threads;              /* worker threads; default: CPUs online */
+	unsigned max_connections;      /* TCP connections, all listeners */
+	unsigned idle_timeout;         /* seconds; 0: never close idle */
+	uint32_t max_message;          /* lars frame body limit, bytes */
+	int log_level;                 /* syslog priority: LOG_ERR .. LOG_DEBUG */
+	unsigned shutdown_timeout_ms;  /* flush deadline on SIGTERM */
+
+	struct conf_listener listeners[CONF_MAX_LISTENERS];
+	size_t n_listeners;
+
+	/* UDP reflection guard: datagrams from these source ports are dropped.
+	 * Always holds 0, 7, 13, 17, 19, then the configured extra ports. */
+	uint16_t blocked_ports[64];
+	size_t n_blocked_ports;
+
+	/* Allowed client networks; empty: every client is allowed. */
+	struct conf_net allow[64];
+	size_t n_allow;
+
+	/* The buffer pool. */
+	size_t mem_limit;
+	unsigned prealloc[BUFPOOL_TIERS];
+};
+
+/* Load and validate path into *out.  On failure returns -1 and writes the
+ * one-line message (no newline) into err. */
+int conf_load(const char *path, struct conf *out, char *err, size_t errlen);
+
+/* The defaults of every key, as if the file were empty. */
+void conf_defaults(struct conf *c);
+
+#endif /* LARSD_CONF_H */

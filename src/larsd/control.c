@@ -1,0 +1,183 @@
+/*
+ * control.c - the main thread's loop: signals, reloads, status, watchdog.
+ *
+ * Signals arrive through a signalfd (they are blocked in every thread), a
+ * timerfd ticks the STATUS= line and the watchdog.  SIGHUP loads the
+ * configuration anew and swaps it in only if it is valid; SIGTERM and
+ * SIGINT stop the workers, which flush within shutdown_timeout_ms.
+ */
+#include "config.h"
+
+#include "control.h"
+#include "clock.h"
+#include "log.h"
+#include "notify.h"
+#include "worker.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+struct control {
+	struct daemon *d;
+	int sigfd;
+	int timerfd;
+	uint64_t watchdog_ms;    /* send WATCHDOG=1 this often; 0: never */
+	uint64_t next_status_ms;
+	uint64_t last_replies;
+	uint64_t last_ms;
+};
+
+int control_block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
+	signal(SIGPIPE, SIG_IGN);
+	return pthread_sigmask(SIG_BLOCK, set, NULL) == 0 ? 0 : -1;
+}
+
+static void control_status(struct control *ctl)
+{
+	struct stats s;
+	char line[160];
+
+	daemon_stats(ctl->d, &s);
+	uint64_t now = clock_ms(), replies = daemon_replies(&s);
+	double secs = (double)(now - ctl->last_ms) / 1000.0;
+	double rate = secs > 0 ? (double)(replies - ctl->last_replies) / secs : 0;
+	ctl->last_ms = now;
+	ctl->last_replies = replies;
+	daemon_status_line(ctl->d, rate, line, sizeof(line));
+	notify_status(line);
+}
+
+static void control_reload(struct control *ctl)
+{
+	struct daemon *d = ctl->d;
+	struct conf *c = malloc(sizeof(*c));
+	struct listener *set[CONF_MAX_LISTENERS];
+	size_t n;
+	char err[CONF_ERR_MAX];
+
+	notify_reloading();
+	if (!c) {
+		log_err("reload: out of memory; keeping the running configuration");
+	} else if (conf_load(d->conf.path, c, err, sizeof(err)) < 0) {
+		log_err("%s; keeping the running configuration", err);
+	} else if (daemon_plan_listeners(d, c, set, &n, err, sizeof(err)) < 0) {
+		log_err("reload: %s; keeping the running configuration", err);
+	} else {
+		if (c->threads != d->n_workers)
+			log_notice("reload: threads = %u takes effect at the next start",
+				   c->threads);
+		log_set_level(c->log_level);
+		bufpool_set_mem_limit(d->pool, c->mem_limit);
+		daemon_publish(d, c, set, n);
+		log_info("reloaded %s: %zu listeners", c->path, n);
+	}
+	free(c);
+	char line[160];
+	daemon_status_line(d, 0, line, sizeof(line));
+	notify_ready(line);
+}
+
+static void control_log_stats(struct control *ctl)
+{
+	struct stats s;
+	struct bufpool_stats ps;
+
+	daemon_stats(ctl->d, &s);
+	stats_log(&s);
+	bufpool_stats(ctl->d->pool, &ps);
+	log_info("stats: connections=%u pool_bytes_owned=%zu pool_bytes_in_use=%zu "
+		 "mem_limit=%zu pool_failures=%llu",
+		 atomic_load(&ctl->d->connections), ps.bytes_owned, ps.bytes_in_use,
+		 ps.mem_limit, (unsigned long long)ps.failures);
+}
+
+/* One signal.  Returns false when it is time to stop. */
+static bool control_signal(struct control *ctl)
+{
+	struct signalfd_siginfo si;
+
+	if (read(ctl->sigfd, &si, sizeof(si)) != sizeof(si))
+		return true;
+	switch (si.ssi_signo) {
+	case SIGHUP:
+		control_reload(ctl);
+		return true;
+	case SIGUSR1:
+		control_log_stats(ctl);
+		return true;
+	default:
+		log_info("signal %u: stopping", si.ssi_signo);
+		return false;
+	}
+}
+
+static void control_tick(struct control *ctl)
+{
+	uint64_t expirations;
+	ssize_t r = read(ctl->timerfd, &expirations, sizeof(expirations));
+	(void)r;
+	uint64_t now = clock_ms();
+	if (ctl->watchdog_ms)
+		notify_watchdog();
+	if (now >= ctl->next_status_ms) {
+		control_status(ctl);
+		ctl->next_status_ms = now + 1000;
+	}
+}
+
+static int control_setup(struct control *ctl, struct daemon *d, const sigset_t *set)
+{
+	memset(ctl, 0, sizeof(*ctl));
+	ctl->d = d;
+	ctl->last_ms = clock_ms();
+	ctl->watchdog_ms = notify_watchdog_usec() / 2000; /* half the interval */
+	uint64_t tick_ms = 1000;
+	if (ctl->watchdog_ms && ctl->watchdog_ms < tick_ms)
+		tick_ms = ctl->watchdog_ms ? ctl->watchdog_ms : 1;
+	ctl->sigfd = signalfd(-1, set, SFD_CLOEXEC);
+	ctl->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (ctl->sigfd < 0 || ctl->timerfd < 0)
+		return -1;
+	struct itimerspec its = {
+		.it_interval = {(time_t)(tick_ms / 1000), (long)(tick_ms % 1000) * 1000000L},
+		.it_value = {(time_t)(tick_ms / 1000), (long)(tick_ms % 1000) * 1000000L},
+	};
+	return timerfd_settime(ctl->timerfd, 0, &its, NULL);
+}
+
+int control_run(struct daemon *d, const sigset_t *set)
+{
+	struct control ctl;
+
+	if (control_setup(&ctl, d, set) < 0) {
+		log_err("cannot set up signal and timer handling: %s", strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		struct pollfd pfd[2] = {{ctl.sigfd, POLLIN, 0}, {ctl.timerfd, POLLIN, 0}};
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_err("poll: %s", strerror(errno));
+			break;
+		}
+		if ((pfd[0].revents & POLLIN) && !control_signal(&ctl))
+			break;
+		if (pfd[1].revents & POLLIN)
+			control_tick(&ctl);
+	}
+	close(ctl.sigfd);
+	close(ctl.timerfd);
+	return 0;
+}

@@ -1,0 +1,143 @@
+/*
+ * listener.c - open, adopt and close listening sockets (see listener.h).
+ */
+#include "config.h"
+
+#include "listener.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define LISTEN_BACKLOG 4096
+
+static in_port_t sa_port(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+}
+
+void listener_format(char *out, size_t len, enum conf_proto proto,
+		     const struct sockaddr *sa)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	const char *p = proto == CONF_PROTO_TCP ? "tcp" : "udp";
+
+	if (sa->sa_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, host,
+			  sizeof(host));
+		snprintf(out, len, "%s %s:%u", p, host, sa_port(sa));
+	} else {
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, host,
+			  sizeof(host));
+		snprintf(out, len, "%s [%s]:%u", p, host, sa_port(sa));
+	}
+}
+
+static struct listener *listener_make(const struct conf_listener *cl, int fd)
+{
+	struct listener *l = calloc(1, sizeof(*l));
+	if (!l)
+		return NULL;
+	l->kind = EV_LISTENER;
+	l->fd = fd;
+	l->proto = cl->proto;
+	l->mode = cl->mode;
+	memcpy(&l->addr, &cl->addr, cl->addrlen);
+	l->addrlen = cl->addrlen;
+	listener_format(l->name, sizeof(l->name), cl->proto, (const struct sockaddr *)&cl->addr);
+	return l;
+}
+
+struct listener *listener_open(const struct conf_listener *cl, char *err, size_t errlen)
+{
+	char name[80];
+	int one = 1;
+	int type = cl->proto == CONF_PROTO_TCP ? SOCK_STREAM : SOCK_DGRAM;
+	int family = cl->addr.ss_family;
+
+	listener_format(name, sizeof(name), cl->proto, (const struct sockaddr *)&cl->addr);
+	int fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open a socket for %s: %s", name, strerror(errno));
+		return NULL;
+	}
+	if (family == AF_INET6) /* so 0.0.0.0 and :: can share a port */
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (type == SOCK_STREAM)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&cl->addr, cl->addrlen) < 0 ||
+	    (type == SOCK_STREAM && listen(fd, LISTEN_BACKLOG) < 0)) {
+		snprintf(err, errlen, "cannot listen on %s: %s", name, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	struct listener *l = listener_make(cl, fd);
+	if (!l) {
+		snprintf(err, errlen, "out of memory for %s", name);
+		close(fd);
+	}
+	return l;
+}
+
+static bool sockaddr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+	return x->sin6_port == y->sin6_port &&
+	       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+}
+
+bool listener_matches_fd(const struct conf_listener *cl, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int type;
+	socklen_t tlen = sizeof(type);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return false;
+	if (type != (cl->proto == CONF_PROTO_TCP ? SOCK_STREAM : SOCK_DGRAM))
+		return false;
+	return sockaddr_equal(&ss, &cl->addr);
+}
+
+struct listener *listener_adopt(const struct conf_listener *cl, int fd)
+{
+	int flags = 1;
+	struct listener *l = listener_make(cl, fd);
+	if (!l)
+		return NULL;
+	l->activated = true;
+	if (ioctl(fd, FIONBIO, &flags) < 0) {
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+bool listener_same(const struct listener *l, const struct conf_listener *cl)
+{
+	return l->proto == cl->proto && sockaddr_equal(&l->addr, &cl->addr);
+}
+
+void listener_close(struct listener *l)
+{
+	if (!l)
+		return;
+	close(l->fd);
+	free(l);
+}

@@ -1,0 +1,45 @@
+/*
+ * listener.h - listening sockets: bound from the config, or handed over by
+ * systemd socket activation.
+ *
+ * A listener is made once and shared by every worker: each worker watches
+ * it in its own epoll set with EPOLLEXCLUSIVE, so one wakes per event.
+ */
+#ifndef LARSD_LISTENER_H
+#define LARSD_LISTENER_H
+
+#include "conf.h"
+
+#include <stdbool.h>
+
+enum ev_kind { EV_LISTENER = 1, EV_CONN, EV_WAKE };
+
+struct listener {
+	enum ev_kind kind; /* EV_LISTENER: first, epoll data points here */
+	int fd;
+	enum conf_proto proto;
+	enum conf_mode mode;
+	bool activated; /* from systemd: kept across reloads */
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char name[80]; /* "tcp 127.0.0.1:7777", for messages */
+};
+
+/* Bind and listen for one configured listener.  On failure returns NULL
+ * and a one-line message naming address:port and the cause. */
+struct listener *listener_open(const struct conf_listener *cl, char *err, size_t errlen);
+
+/* Wrap a socket passed by systemd, if it matches cl. */
+bool listener_matches_fd(const struct conf_listener *cl, int fd);
+struct listener *listener_adopt(const struct conf_listener *cl, int fd);
+
+/* Same protocol, address and port? */
+bool listener_same(const struct listener *l, const struct conf_listener *cl);
+
+void listener_close(struct listener *l);
+
+/* "tcp 127.0.0.1:7777" / "udp [::1]:7" */
+void listener_format(char *out, size_t len, enum conf_proto proto,
+		     const struct sockaddr *sa);
+
+#endif /* LARSD_LISTENER_H */

@@ -1,0 +1,167 @@
+/*
+ * main.c - larsd: the command line, start-up and shutdown.
+ *
+ * Start-up is all or nothing: the configuration is loaded and checked, the
+ * pool is set up, and every listener is bound before any worker starts or
+ * systemd hears READY=1.  Any failure on the way is one line on stderr and
+ * exit status 1 (2 for a bad command line), with nothing left running.
+ */
+#include "config.h"
+
+#include "conf.h"
+#include "control.h"
+#include "daemon.h"
+#include "log.h"
+#include "notify.h"
+#include "worker.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXIT_USAGE 2
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: larsd [-c FILE] [-t] [-V] [-h]\n"
+		"  -c FILE  configuration file (default %s)\n"
+		"  -t       check the configuration and exit\n"
+		"  -V       print the version and exit\n"
+		"  -h       print this help and exit\n",
+		CONF_DEFAULT_PATH);
+}
+
+static int setup_pool(struct daemon *d, const struct conf *c)
+{
+	struct bufpool_config pc;
+
+	bufpool_config_init(&pc);
+	pc.mem_limit = c->mem_limit;
+	memcpy(pc.prealloc, c->prealloc, sizeof(pc.prealloc));
+	if (bufpool_instance_configure(&pc) < 0) {
+		log_err("cannot configure the buffer pool: %s", strerror(errno));
+		return -1;
+	}
+	d->pool = bufpool_instance();
+	if (!d->pool) {
+		log_err("cannot create the buffer pool: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int setup_listeners(struct daemon *d, const struct conf *c)
+{
+	struct listener *set[CONF_MAX_LISTENERS];
+	size_t n;
+	char err[CONF_ERR_MAX];
+
+	if (daemon_take_activated(err, sizeof(err)) < 0 ||
+	    daemon_plan_listeners(d, c, set, &n, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		return -1;
+	}
+	daemon_publish(d, c, set, n); /* no workers yet: takes effect at once */
+	for (size_t i = 0; i < n; i++)
+		log_info("listening on %s (%s)%s", set[i]->name,
+			 set[i]->mode == CONF_MODE_LARS ? "lars" : "echo",
+			 set[i]->activated ? " from systemd" : "");
+	return 0;
+}
+
+static void stop_workers(struct daemon *d, unsigned started)
+{
+	atomic_store(&d->stopping, true);
+	for (unsigned i = 0; i < started; i++)
+		worker_wake(&d->workers[i]);
+	for (unsigned i = 0; i < started; i++)
+		worker_join(&d->workers[i]);
+}
+
+static int start_workers(struct daemon *d, unsigned n)
+{
+	d->workers = calloc(n, sizeof(*d->workers));
+	if (!d->workers) {
+		log_err("out of memory for %u workers", n);
+		return -1;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (worker_start(&d->workers[i], d, i) < 0) {
+			log_err("cannot start worker %u: %s", i, strerror(errno));
+			stop_workers(d, i);
+			return -1;
+		}
+		d->n_workers = i + 1;
+	}
+	return 0;
+}
+
+static int run(struct conf *c)
+{
+	static struct daemon d;
+	sigset_t sigs;
+	char status[160];
+
+	pthread_mutex_init(&d.lock, NULL);
+	log_set_level(c->log_level);
+	if (control_block_signals(&sigs) < 0 || setup_pool(&d, c) < 0 ||
+	    setup_listeners(&d, c) < 0)
+		return EXIT_FAILURE;
+	if (start_workers(&d, c->threads) < 0) {
+		daemon_close_listeners(&d);
+		return EXIT_FAILURE;
+	}
+	log_info("larsd %s started: %u workers, MEM_LIMIT %zu bytes", PACKAGE_VERSION,
+		 d.n_workers, c->mem_limit);
+	daemon_status_line(&d, 0, status, sizeof(status));
+	notify_ready(status);
+
+	int rc = control_run(&d, &sigs);
+
+	notify_stopping();
+	stop_workers(&d, d.n_workers);
+	daemon_close_listeners(&d);
+	log_info("stopped");
+	free(d.workers);
+	return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = CONF_DEFAULT_PATH;
+	bool check_only = false;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "c:tVh")) != -1) {
+		switch (opt) {
+		case 'c': path = optarg; break;
+		case 't': check_only = true; break;
+		case 'V': printf("larsd %s\n", PACKAGE_VERSION); return EXIT_SUCCESS;
+		case 'h': usage(stdout); return EXIT_SUCCESS;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "larsd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+
+	static struct conf c;
+	char err[CONF_ERR_MAX];
+	if (conf_load(path, &c, err, sizeof(err)) < 0) {
+		if (check_only)
+			fprintf(stderr, "%s\n", err);
+		else
+			log_err("%s", err);
+		return EXIT_FAILURE;
+	}
+	if (check_only) {
+		printf("%s: configuration OK\n", path);
+		return EXIT_SUCCESS;
+	}
+	return run(&c);
+}

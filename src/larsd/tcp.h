@@ -1,0 +1,43 @@
+/*
+ * tcp.h - TCP connections: accept, echo (RFC 862) and lars framing.
+ *
+ * A connection holds at most one buffer, taken from the pool when there is
+ * something to read and given back as soon as everything in it was sent,
+ * so an idle connection holds no buffer memory.  Output that cannot be sent
+ * stops reading (back pressure): a client that never reads costs one
+ * buffer, never a growing queue.  When the pool is at MEM_LIMIT the
+ * connection waits on the worker's starved list and is retried.
+ */
+#ifndef LARSD_TCP_H
+#define LARSD_TCP_H
+
+#include "worker.h"
+
+#include <stdbool.h>
+
+struct conn {
+	enum ev_kind kind; /* EV_CONN: first, epoll data points here */
+	int fd;
+	enum conf_mode mode;
+	struct io_buf *buf;
+	size_t ready;     /* bytes at buf->head that may be sent: for lars, whole frames */
+	size_t next_frame;/* size of the partial lars frame after them, if known */
+	bool can_read;    /* the socket may have input (edge-triggered) */
+	bool can_write;   /* the socket had room at the last try */
+	bool peer_closed; /* read returned 0 */
+	bool shut_wr;     /* shutdown sent while stopping */
+	bool starved;
+	uint64_t last_ms;
+	struct conn *prev, *next; /* worker LRU */
+	struct conn *starved_next;
+};
+
+void tcp_accept(struct worker *w, struct listener *l);
+void tcp_on_event(struct worker *w, struct conn *c, uint32_t events);
+void tcp_retry_starved(struct worker *w);
+void tcp_close_idle(struct worker *w);
+/* Stopping: stop reading, flush, half-close; true once all are closed. */
+bool tcp_drain_all(struct worker *w);
+void tcp_close_all(struct worker *w);
+
+#endif /* LARSD_TCP_H */

@@ -1,0 +1,160 @@
+/*
+ * udp.c - UDP echo and lars datagrams (see udp.h).
+ *
+ * One readable event reads up to UDP_BATCH datagrams with one recvmmsg(),
+ * drops what the guard, the allow-list or the lars rules refuse, and sends
+ * the rest back with one sendmmsg().  Each datagram lands in a pool buffer
+ * of the 64K tier (a datagram carries at most 65507 bytes); the buffers go
+ * back to the pool once the batch is sent, through the worker's thread
+ * cache, so a batch costs no locks.  Without memory the datagrams are read
+ * and dropped, never queued.
+ */
+#include "config.h"
+
+#include "udp.h"
+#include "guard.h"
+#include "lars.h"
+#include "log.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define UDP_BATCH 16
+#define UDP_BUFFER ((size_t)64 << 10)
+#define UDP_BUDGET 8 /* batches per event, so one flood cannot starve the rest */
+
+static struct log_limit nomem_limit = LOG_LIMIT_INIT(10000);
+
+struct udp_batch {
+	struct mmsghdr in[UDP_BATCH];
+	struct mmsghdr out[UDP_BATCH];
+	struct iovec iov_in[UDP_BATCH];
+	struct iovec iov_out[UDP_BATCH];
+	struct sockaddr_storage peer[UDP_BATCH];
+	struct io_buf *buf[UDP_BATCH];
+};
+
+/* Read and drop up to one batch: the pool has no memory for it. */
+static int udp_drop_batch(struct worker *w, struct listener *l)
+{
+	struct mmsghdr msgs[UDP_BATCH];
+	char sink[1];
+	struct iovec iov = {sink, sizeof(sink)};
+
+	memset(msgs, 0, sizeof(msgs));
+	for (int i = 0; i < UDP_BATCH; i++) {
+		msgs[i].msg_hdr.msg_iov = &iov;
+		msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	int n = recvmmsg(l->fd, msgs, UDP_BATCH, MSG_DONTWAIT | MSG_TRUNC, NULL);
+	if (n > 0) {
+		stats_add(&w->stats.udp_dropped_nomem, (uint64_t)n);
+		log_limited(&nomem_limit, LOG_WARNING,
+			    "buffer pool at MEM_LIMIT (%zu bytes): dropping UDP datagrams",
+			    bufpool_mem_limit(w->d->pool));
+	}
+	return n;
+}
+
+/* Should this datagram be answered?  Counts the reason if not. */
+static bool udp_accept(struct worker *w, struct listener *l, const struct sockaddr *peer,
+		       const unsigned char *data, size_t len)
+{
+	if (guard_udp_port_blocked(&w->conf, peer)) {
+		stats_add(&w->stats.udp_dropped_guard, 1);
+		return false;
+	}
+	if (!guard_client_allowed(&w->conf, peer)) {
+		stats_add(&w->stats.udp_dropped_allow, 1);
+		return false;
+	}
+	if (l->mode == CONF_MODE_LARS) {
+		enum lars_status st = lars_check_datagram(data, len, w->conf.max_message);
+		if (st == LARS_TOO_LONG) {
+			stats_add(&w->stats.udp_dropped_oversize, 1);
+			return false;
+		}
+		if (st == LARS_MALFORMED) {
+			stats_add(&w->stats.udp_dropped_malformed, 1);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void udp_send(struct worker *w, struct listener *l, struct udp_batch *b, int nout)
+{
+	int sent = 0;
+
+	while (sent < nout) {
+		int n = sendmmsg(l->fd, b->out + sent, (unsigned)(nout - sent), MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			/* EAGAIN or a peer-specific error: drop this one, go on. */
+			stats_add(&w->stats.udp_dropped_send, 1);
+			sent++;
+			continue;
+		}
+		for (int i = sent; i < sent + n; i++)
+			stats_add(&w->stats.bytes_out, b->out[i].msg_len);
+		stats_add(&w->stats.udp_replies, (uint64_t)n);
+		sent += n;
+	}
+}
+
+/* One batch.  Returns the datagrams read; fewer than UDP_BATCH means the
+ * socket is drained. */
+static int udp_batch_once(struct worker *w, struct listener *l, struct udp_batch *b)
+{
+	int nbuf = 0;
+
+	for (; nbuf < UDP_BATCH; nbuf++) {
+		b->buf[nbuf] = bufpool_alloc(w->d->pool, UDP_BUFFER);
+		if (!b->buf[nbuf])
+			break;
+		b->iov_in[nbuf].iov_base = b->buf[nbuf]->data;
+		b->iov_in[nbuf].iov_len = b->buf[nbuf]->capacity;
+		memset(&b->in[nbuf].msg_hdr, 0, sizeof(b->in[nbuf].msg_hdr));
+		b->in[nbuf].msg_hdr.msg_name = &b->peer[nbuf];
+		b->in[nbuf].msg_hdr.msg_namelen = sizeof(b->peer[nbuf]);
+		b->in[nbuf].msg_hdr.msg_iov = &b->iov_in[nbuf];
+		b->in[nbuf].msg_hdr.msg_iovlen = 1;
+	}
+	if (nbuf == 0)
+		return udp_drop_batch(w, l);
+
+	int n = recvmmsg(l->fd, b->in, (unsigned)nbuf, MSG_DONTWAIT, NULL);
+	int nout = 0;
+	for (int i = 0; i < n; i++) {
+		size_t len = b->in[i].msg_len;
+		const struct sockaddr *peer = (const struct sockaddr *)&b->peer[i];
+		stats_add(&w->stats.bytes_in, len);
+		if (!udp_accept(w, l, peer, (const unsigned char *)b->buf[i]->data, len))
+			continue;
+		b->iov_out[nout].iov_base = b->buf[i]->data;
+		b->iov_out[nout].iov_len = len;
+		memset(&b->out[nout].msg_hdr, 0, sizeof(b->out[nout].msg_hdr));
+		b->out[nout].msg_hdr.msg_name = &b->peer[i];
+		b->out[nout].msg_hdr.msg_namelen = b->in[i].msg_hdr.msg_namelen;
+		b->out[nout].msg_hdr.msg_iov = &b->iov_out[nout];
+		b->out[nout].msg_hdr.msg_iovlen = 1;
+		nout++;
+	}
+	if (nout > 0)
+		udp_send(w, l, b, nout);
+	for (int i = nbuf - 1; i >= 0; i--)
+		bufpool_revert(w->d->pool, b->buf[i]);
+	/* A short batch for want of buffers does not mean the socket is empty. */
+	return n < nbuf ? (n < 0 ? 0 : n) : UDP_BATCH;
+}
+
+void udp_on_readable(struct worker *w, struct listener *l)
+{
+	static __thread struct udp_batch batch;
+
+	for (int i = 0; i < UDP_BUDGET; i++)
+		if (udp_batch_once(w, l, &batch) < UDP_BATCH)
+			return;
+}

@@ -1,0 +1,51 @@
+/*
+ * worker.h - one event loop thread.
+ *
+ * A worker owns an epoll set, the TCP connections it accepted, and its
+ * counters.  It watches every listener (EPOLLEXCLUSIVE), so accepted
+ * connections and UDP datagrams spread over the workers.
+ */
+#ifndef LARSD_WORKER_H
+#define LARSD_WORKER_H
+
+#include "daemon.h"
+
+#include <stdint.h>
+
+struct conn;
+
+struct worker {
+	struct daemon *d;
+	unsigned index;
+	pthread_t thread;
+	int epfd;
+	int wakefd;                /* eventfd: new generation or stop */
+	enum ev_kind wake_kind;    /* EV_WAKE: epoll data of wakefd */
+	int reserve_fd;            /* spare fd, given up to refuse past EMFILE */
+
+	struct conf conf;          /* this worker's copy of the configuration */
+	unsigned seen_generation;
+	_Atomic unsigned acked_generation;
+	struct listener *watched[CONF_MAX_LISTENERS];
+	size_t n_watched;
+
+	/* Connections, least recently active first (for idle_timeout). */
+	struct conn *lru_head, *lru_tail;
+	size_t n_conns;
+	/* Connections waiting for a buffer: the pool was at MEM_LIMIT. */
+	struct conn *starved;
+	uint64_t now_ms;
+	uint64_t next_idle_check_ms;
+
+	struct stats stats;
+	_Atomic bool finished;
+};
+
+int worker_start(struct worker *w, struct daemon *d, unsigned index);
+void worker_wake(struct worker *w);
+void worker_join(struct worker *w);
+
+/* Wrapper for epoll_ctl(EPOLL_CTL_ADD) on the worker's set. */
+int worker_watch(struct worker *w, int fd, uint32_t events, void *ptr);
+
+#endif /* LARSD_WORKER_H */

@@ -1,0 +1,18 @@
+# larsd, the echo daemon
+sbin_PROGRAMS += src/larsd/larsd
+src_larsd_larsd_SOURCES = \
+	src/larsd/main.c \
+	src/larsd/control.c src/larsd/control.h \
+	src/larsd/daemon.c src/larsd/daemon.h \
+	src/larsd/worker.c src/larsd/worker.h \
+	src/larsd/tcp.c src/larsd/tcp.h \
+	src/larsd/udp.c src/larsd/udp.h \
+	src/larsd/listener.c src/larsd/listener.h \
+	src/larsd/conf.c src/larsd/conf.h \
+	src/larsd/guard.c src/larsd/guard.h \
+	src/larsd/lars.c src/larsd/lars.h \
+	src/larsd/notify.c src/larsd/notify.h \
+	src/larsd/stats.c src/larsd/stats.h \
+	src/larsd/log.c src/larsd/log.h src/larsd/clock.h
+src_larsd_larsd_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(LIBSYSTEMD_CFLAGS)
+src_larsd_larsd_LDADD = lib/libbufpool.la $(LIBCONFIG_LIBS) $(LIBSYSTEMD_LIBS)
