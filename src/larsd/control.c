@@ -22,6 +22,10 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#define WORKER_HANG_MS 10000
+
+static struct log_limit hang_limit = LOG_LIMIT_INIT(10000);
+
 struct control {
 	struct daemon *d;
 	int sigfd;
@@ -128,8 +132,15 @@ static void control_tick(struct control *ctl)
 	ssize_t r = read(ctl->timerfd, &expirations, sizeof(expirations));
 	(void)r;
 	uint64_t now = clock_ms();
-	if (ctl->watchdog_ms)
-		notify_watchdog();
+	/* Pet the watchdog only while every worker loop still turns: a worker
+	 * wakes at least once a second, so 10 s of silence is a hang. */
+	if (ctl->watchdog_ms) {
+		if (workers_alive(ctl->d, now, WORKER_HANG_MS))
+			notify_watchdog();
+		else
+			log_limited(&hang_limit, LOG_ERR, "a worker loop is stuck: "
+				    "withholding the watchdog keep-alive");
+	}
 	if (now >= ctl->next_status_ms) {
 		control_status(ctl);
 		ctl->next_status_ms = now + 1000;
@@ -144,7 +155,7 @@ static int control_setup(struct control *ctl, struct daemon *d, const sigset_t *
 	ctl->watchdog_ms = notify_watchdog_usec() / 2000; /* half the interval */
 	uint64_t tick_ms = 1000;
 	if (ctl->watchdog_ms && ctl->watchdog_ms < tick_ms)
-		tick_ms = ctl->watchdog_ms ? ctl->watchdog_ms : 1;
+		tick_ms = ctl->watchdog_ms;
 	ctl->sigfd = signalfd(-1, set, SFD_CLOEXEC);
 	ctl->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	if (ctl->sigfd < 0 || ctl->timerfd < 0)

@@ -145,6 +145,7 @@ static void *worker_main(void *arg)
 			w->next_idle_check_ms = w->now_ms + 1000;
 		}
 		worker_sync(w);
+		atomic_store_explicit(&w->heartbeat_ms, w->now_ms, memory_order_relaxed);
 	}
 	worker_sync(w); /* the last generation's shutdown deadline */
 	worker_stop(w);
@@ -158,6 +159,7 @@ int worker_start(struct worker *w, struct daemon *d, unsigned index)
 	w->index = index;
 	w->wake_kind = EV_WAKE;
 	w->now_ms = clock_ms();
+	atomic_store(&w->heartbeat_ms, w->now_ms);
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -171,6 +173,17 @@ int worker_start(struct worker *w, struct daemon *d, unsigned index)
 		return -1;
 	}
 	return 0;
+}
+
+bool workers_alive(struct daemon *d, uint64_t now_ms, uint64_t max_age_ms)
+{
+	for (unsigned i = 0; i < d->n_workers; i++) {
+		struct worker *w = &d->workers[i];
+		uint64_t beat = atomic_load_explicit(&w->heartbeat_ms, memory_order_relaxed);
+		if (!atomic_load(&w->finished) && beat + max_age_ms < now_ms)
+			return false;
+	}
+	return true;
 }
 
 void worker_wake(struct worker *w)

@@ -38,12 +38,16 @@ struct worker {
 	uint64_t next_idle_check_ms;
 
 	struct stats stats;
+	_Atomic uint64_t heartbeat_ms; /* end of the last loop iteration */
 	_Atomic bool finished;
 };
 
 int worker_start(struct worker *w, struct daemon *d, unsigned index);
 void worker_wake(struct worker *w);
 void worker_join(struct worker *w);
+
+/* Has every worker finished a loop iteration within max_age_ms? */
+bool workers_alive(struct daemon *d, uint64_t now_ms, uint64_t max_age_ms);
 
 /* Wrapper for epoll_ctl(EPOLL_CTL_ADD) on the worker's set. */
 int worker_watch(struct worker *w, int fd, uint32_t events, void *ptr);

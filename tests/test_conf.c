@@ -1,0 +1,702 @@
+/*
+ * test_conf.c - larsd's configuration loader, src/larsd/conf.c.
+ *
+ * Each test writes a config into a fresh mkstemp() file under $TMPDIR (so
+ * parallel runs never meet), loads it and checks either the struct or the
+ * exact "FILE:LINE: " prefix and the key words of the one-line error.
+ * Covers: the shipped etc/larsd.conf, the defaults, every key, every
+ * validation error, sizes with and without suffixes, 64-bit integers,
+ * the allow-list and the blocked UDP ports, and @include.
+ */
+#include "config.h"
+
+#include "conf.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#ifndef TOP_SRCDIR
+#define TOP_SRCDIR "."
+#endif
+
+/* A minimal valid larsd group body: one listener on line 3. */
+#define LISTEN1 \
+	"  listen = (\n" \
+	"    { proto = \"tcp\"; address = \"127.0.0.1\"; port = 7777; }\n" \
+	"  );\n"
+
+static char tmp_path[4096];
+static char err[CONF_ERR_MAX];
+static struct conf conf;
+
+/* Write text into a new temporary file; its name goes into tmp_path. */
+static void write_tmp(const char *text)
+{
+	const char *dir = getenv("TMPDIR");
+	FILE *f;
+	int fd;
+
+	if (!dir || !*dir)
+		dir = "/tmp";
+	snprintf(tmp_path, sizeof(tmp_path), "%s/test_conf.XXXXXX", dir);
+	fd = mkstemp(tmp_path);
+	ck_assert_msg(fd >= 0, "mkstemp %s", tmp_path);
+	f = fdopen(fd, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fputs(text, f) >= 0, 1);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static int load(const char *text)
+{
+	int rc;
+
+	write_tmp(text);
+	memset(err, 0, sizeof(err));
+	rc = conf_load(tmp_path, &conf, err, sizeof(err));
+	unlink(tmp_path);
+	return rc;
+}
+
+static void load_ok(const char *text)
+{
+	int rc = load(text);
+
+	ck_assert_msg(rc == 0, "expected success, got: %s", err);
+	ck_assert_str_eq(conf.path, tmp_path);
+}
+
+/* Expect failure at line (0: "FILE: ", no line) with words in the text. */
+static void load_err(const char *text, int line, const char *words)
+{
+	char prefix[4200];
+	int rc = load(text);
+
+	ck_assert_msg(rc == -1, "expected an error with '%s', got success", words);
+	if (line > 0)
+		snprintf(prefix, sizeof(prefix), "%s:%d: ", tmp_path, line);
+	else
+		snprintf(prefix, sizeof(prefix), "%s: ", tmp_path);
+	ck_assert_msg(strncmp(err, prefix, strlen(prefix)) == 0,
+		      "error '%s' does not start with '%s'", err, prefix);
+	ck_assert_msg(strstr(err, words) != NULL, "error '%s' lacks '%s'", err, words);
+	ck_assert_msg(strchr(err, '\n') == NULL, "error '%s' has a newline", err);
+}
+
+/* A config whose larsd group holds extra (lines 2..) and then LISTEN1. */
+static void larsd_err(const char *extra, int line, const char *words)
+{
+	char text[8192];
+
+	snprintf(text, sizeof(text), "larsd: {\n%s" LISTEN1 "};\n", extra);
+	load_err(text, line, words);
+}
+
+static void larsd_ok(const char *extra)
+{
+	char text[8192];
+
+	snprintf(text, sizeof(text), "larsd: {\n%s" LISTEN1 "};\n", extra);
+	load_ok(text);
+}
+
+/* larsd with LISTEN1 on lines 1-5, then bufpool from line 6. */
+static void bufpool_load(const char *bufpool, int expect_ok, int line,
+			 const char *words)
+{
+	char text[8192];
+
+	snprintf(text, sizeof(text), "larsd: {\n" LISTEN1 "};\nbufpool: {\n%s};\n",
+		 bufpool);
+	if (expect_ok)
+		load_ok(text);
+	else
+		load_err(text, line, words);
+}
+
+/* ---- good files ------------------------------------------------------ */
+
+START_TEST(test_shipped_config)
+{
+	const char *path = TOP_SRCDIR "/etc/larsd.conf";
+	const struct sockaddr_in *sin;
+
+	ck_assert_msg(conf_load(path, &conf, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(conf.path, path);
+	ck_assert_uint_ge(conf.n_listeners, 1);
+	/* Loopback only. */
+	for (size_t i = 0; i < conf.n_listeners; i++) {
+		const struct conf_listener *l = &conf.listeners[i];
+		if (l->addr.ss_family == AF_INET) {
+			sin = (const struct sockaddr_in *)&l->addr;
+			ck_assert_uint_eq(ntohl(sin->sin_addr.s_addr) >> 24, 127);
+		} else {
+			const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&l->addr;
+			ck_assert_int_eq(l->addr.ss_family, AF_INET6);
+			ck_assert(IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr));
+		}
+	}
+	ck_assert_uint_eq(conf.listeners[0].proto, CONF_PROTO_TCP);
+	ck_assert_uint_eq(conf.listeners[0].port, 7777);
+	ck_assert_uint_eq(conf.max_message, 65527);
+	ck_assert_uint_eq(conf.mem_limit, (size_t)64 << 20);
+	ck_assert_int_eq(conf.log_level, LOG_INFO);
+}
+END_TEST
+
+START_TEST(test_defaults)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	conf_defaults(&conf);
+	ck_assert_uint_eq(conf.threads, cpus < 1 ? 1 : cpus > 256 ? 256 : (unsigned)cpus);
+	ck_assert_uint_eq(conf.max_connections, 10000);
+	ck_assert_uint_eq(conf.idle_timeout, 60);
+	ck_assert_uint_eq(conf.max_message, 65527);
+	ck_assert_int_eq(conf.log_level, LOG_INFO);
+	ck_assert_uint_eq(conf.shutdown_timeout_ms, 2000);
+	ck_assert_uint_eq(conf.n_listeners, 0);
+	ck_assert_uint_eq(conf.n_allow, 0);
+	ck_assert_uint_eq(conf.n_blocked_ports, 5);
+	ck_assert_uint_eq(conf.blocked_ports[0], 0);
+	ck_assert_uint_eq(conf.blocked_ports[4], 19);
+	ck_assert_uint_eq(conf.mem_limit, BUFPOOL_MEM_LIMIT);
+	ck_assert_uint_eq(conf.prealloc[0], 16);
+	ck_assert_uint_eq(conf.prealloc[1], 4);
+	for (unsigned t = 2; t < BUFPOOL_TIERS; t++)
+		ck_assert_uint_eq(conf.prealloc[t], 0);
+
+	/* A file with only a listener gets the same. */
+	larsd_ok("");
+	ck_assert_uint_eq(conf.threads, cpus < 1 ? 1 : cpus > 256 ? 256 : (unsigned)cpus);
+	ck_assert_uint_eq(conf.max_connections, 10000);
+	ck_assert_uint_eq(conf.max_message, 65527);
+	ck_assert_uint_eq(conf.mem_limit, BUFPOOL_MEM_LIMIT);
+	ck_assert_uint_eq(conf.prealloc[0], 16);
+	ck_assert_uint_eq(conf.n_listeners, 1);
+	ck_assert_uint_eq(conf.listeners[0].mode, CONF_MODE_ECHO);
+	ck_assert_int_eq(conf.listeners[0].line, 3);
+}
+END_TEST
+
+START_TEST(test_every_key)
+{
+	const struct sockaddr_in *sin;
+	const struct sockaddr_in6 *sin6;
+	char a6[INET6_ADDRSTRLEN];
+
+	load_ok("# comment\n"
+		"larsd: {\n"
+		"  threads = 3;\n"
+		"  max_connections = 1000000;\n"
+		"  idle_timeout = 0;\n"
+		"  max_message = 100000L;\n"
+		"  log_level = \"debug\";\n"
+		"  shutdown_timeout_ms = 60000;\n"
+		"  udp_blocked_ports = [ 9, 1900, 7 ];\n"
+		"  allow = [ \"10.1.2.3/8\", \"::1\", \"192.168.1.7\", \"2001:db8::ff/32\" ];\n"
+		"  listen = (\n"
+		"    { proto = \"tcp\"; address = \"127.0.0.1\"; port = 7777; mode = \"echo\"; },\n"
+		"    { proto = \"udp\"; address = \"127.0.0.1\"; port = 7777; },\n"
+		"    {\n"
+		"      proto = \"tcp\"; address = \"::1\"; port = 7778; mode = \"lars\";\n"
+		"    }\n"
+		"  );\n"
+		"};\n"
+		"bufpool: {\n"
+		"  mem_limit = \"1G\";\n"
+		"  prealloc = { tier_4K = 64; tier_64K = 4; tier_8M = 2; };\n"
+		"};\n");
+	ck_assert_uint_eq(conf.threads, 3);
+	ck_assert_uint_eq(conf.max_connections, 1000000);
+	ck_assert_uint_eq(conf.idle_timeout, 0);
+	ck_assert_uint_eq(conf.max_message, 100000);
+	ck_assert_int_eq(conf.log_level, LOG_DEBUG);
+	ck_assert_uint_eq(conf.shutdown_timeout_ms, 60000);
+	ck_assert_uint_eq(conf.mem_limit, (size_t)1 << 30);
+	ck_assert_uint_eq(conf.prealloc[0], 64);
+	ck_assert_uint_eq(conf.prealloc[1], 4); /* absent key: its default */
+	ck_assert_uint_eq(conf.prealloc[2], 4);
+	ck_assert_uint_eq(conf.prealloc[3], 0);
+	ck_assert_uint_eq(conf.prealloc[6], 2);
+
+	ck_assert_uint_eq(conf.n_listeners, 3);
+	ck_assert_int_eq(conf.listeners[0].line, 12);
+	ck_assert_int_eq(conf.listeners[1].line, 13);
+	ck_assert_int_eq(conf.listeners[2].line, 14);
+	ck_assert_uint_eq(conf.listeners[1].proto, CONF_PROTO_UDP);
+	ck_assert_uint_eq(conf.listeners[1].mode, CONF_MODE_ECHO);
+	ck_assert_uint_eq(conf.listeners[2].mode, CONF_MODE_LARS);
+	ck_assert_str_eq(conf.listeners[2].address, "::1");
+	sin = (const struct sockaddr_in *)&conf.listeners[0].addr;
+	ck_assert_int_eq(sin->sin_family, AF_INET);
+	ck_assert_uint_eq(conf.listeners[0].addrlen, sizeof(struct sockaddr_in));
+	ck_assert_uint_eq(ntohs(sin->sin_port), 7777);
+	ck_assert_uint_eq(ntohl(sin->sin_addr.s_addr), 0x7f000001);
+	sin6 = (const struct sockaddr_in6 *)&conf.listeners[2].addr;
+	ck_assert_int_eq(sin6->sin6_family, AF_INET6);
+	ck_assert_uint_eq(conf.listeners[2].addrlen, sizeof(struct sockaddr_in6));
+	ck_assert_uint_eq(ntohs(sin6->sin6_port), 7778);
+	ck_assert_str_eq(inet_ntop(AF_INET6, &sin6->sin6_addr, a6, sizeof(a6)), "::1");
+}
+END_TEST
+
+START_TEST(test_log_levels)
+{
+	static const struct { const char *name; int level; } t[] = {
+		{ "error", LOG_ERR }, { "err", LOG_ERR }, { "warning", LOG_WARNING },
+		{ "notice", LOG_NOTICE }, { "info", LOG_INFO }, { "debug", LOG_DEBUG },
+	};
+	char extra[128];
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		snprintf(extra, sizeof(extra), "  log_level = \"%s\";\n", t[i].name);
+		larsd_ok(extra);
+		ck_assert_int_eq(conf.log_level, t[i].level);
+	}
+	ck_assert_int_eq(LOG_ERR, 3);
+	ck_assert_int_eq(LOG_DEBUG, 7);
+}
+END_TEST
+
+START_TEST(test_sizes)
+{
+	bufpool_load("  mem_limit = \"64M\";\n", 1, 0, NULL);
+	ck_assert_uint_eq(conf.mem_limit, (size_t)64 << 20);
+	bufpool_load("  mem_limit = \"1G\";\n", 1, 0, NULL);
+	ck_assert_uint_eq(conf.mem_limit, (size_t)1 << 30);
+	bufpool_load("  mem_limit = \"512k\";\n", 1, 0, NULL);
+	ck_assert_uint_eq(conf.mem_limit, (size_t)512 << 10);
+	bufpool_load("  mem_limit = 1048576;\n", 1, 0, NULL);
+	ck_assert_uint_eq(conf.mem_limit, (size_t)1 << 20);
+	bufpool_load("  mem_limit = \"1048576\";\n", 1, 0, NULL);
+	ck_assert_uint_eq(conf.mem_limit, (size_t)1 << 20);
+	bufpool_load("  mem_limit = 8589934592L;\n", 1, 0, NULL);
+	ck_assert_uint_eq(conf.mem_limit, (size_t)8 << 30);
+
+	bufpool_load("  mem_limit = \"12X\";\n", 0, 7, "'mem_limit' must be a size like \"64M\"");
+	bufpool_load("  mem_limit = \"\";\n", 0, 7, "'mem_limit' must be a size like \"64M\"");
+	bufpool_load("  mem_limit = \"64 M\";\n", 0, 7, "must be a size like");
+	bufpool_load("  mem_limit = \"-1M\";\n", 0, 7, "must be a size like");
+	bufpool_load("  mem_limit = \"99999999999999999999\";\n", 0, 7, "must be a size like");
+	bufpool_load("  mem_limit = \"17179869184G\";\n", 0, 7, "must be a size like");
+	bufpool_load("  mem_limit = -5;\n", 0, 7, "must be a size like");
+	bufpool_load("  mem_limit = 1.5;\n", 0, 7, "must be a size like");
+	bufpool_load("  mem_limit = true;\n", 0, 7, "must be a size like");
+	/* libconfig has no suffixes: 64M unquoted is a syntax error. */
+	bufpool_load("  mem_limit = 64M;\n", 0, 7, "syntax error");
+}
+END_TEST
+
+START_TEST(test_pool_limits)
+{
+	/* Default max_message: the 64K tier for reads is the floor. */
+	bufpool_load("  mem_limit = \"64K\";\n  prealloc = { tier_4K = 0; tier_16K = 0; };\n",
+		     1, 0, NULL);
+	bufpool_load("  mem_limit = 65535;\n  prealloc = { tier_4K = 0; tier_16K = 0; };\n",
+		     0, 7, "'mem_limit' 65535 is too small: larsd needs at least 65536");
+	bufpool_load("  mem_limit = 0;\n", 0, 7, "'mem_limit' 0 is too small");
+
+	/* max_message 65529 + 8 no longer fits 64K: the 256K tier. */
+	load_err("larsd: {\n  max_message = 65529;\n" LISTEN1 "};\n"
+		 "bufpool: { mem_limit = \"128K\"; };\n",
+		 7, "'mem_limit' 131072 is too small: larsd needs at least 262144");
+	load_ok("larsd: {\n  max_message = 65529;\n" LISTEN1 "};\n"
+		"bufpool: { mem_limit = \"256K\"; };\n");
+	ck_assert_uint_eq(conf.max_message, 65529);
+	load_ok("larsd: {\n  max_message = 65528;\n" LISTEN1 "};\n"
+		"bufpool: { mem_limit = \"128K\"; };\n");
+
+	/* The largest frame the pool can hold. */
+	load_ok("larsd: {\n  max_message = 8388600;\n" LISTEN1 "};\n"
+		"bufpool: { mem_limit = \"8M\"; };\n");
+	ck_assert_uint_eq(conf.max_message, 8388600);
+	load_err("larsd: {\n  max_message = 8388600;\n" LISTEN1 "};\n"
+		 "bufpool: { mem_limit = \"7M\"; };\n",
+		 7, "'mem_limit' 7340032 is too small: larsd needs at least 8388608");
+	larsd_err("  max_message = 8388601;\n", 2,
+		  "'max_message' is 8388601, above what the pool can hold");
+	larsd_err("  max_message = 0;\n", 2, "'max_message' is 0, out of range 1..");
+	larsd_err("  max_message = 9000000000L;\n", 2, "above what the pool can hold");
+
+	/* Preallocation must fit under the limit: 16 x 4K = 64K. */
+	bufpool_load("  mem_limit = \"64K\";\n  prealloc = { tier_4K = 16; tier_16K = 0; };\n",
+		     1, 0, NULL);
+	bufpool_load("  mem_limit = \"64K\";\n  prealloc = { tier_4K = 16; };\n",
+		     0, 8, "'prealloc' needs 131072 bytes, more than 'mem_limit' 65536");
+	bufpool_load("  prealloc = { tier_8M = 9; };\n",
+		     0, 7, "'prealloc' needs");
+	bufpool_load("  prealloc = { tier_4K = 100000; };\n  mem_limit = \"1G\";\n", 1, 0, NULL);
+	bufpool_load("  prealloc = { tier_4K = 100001; };\n",
+		     0, 7, "'tier_4K' is 100001, out of range 0..100000");
+	bufpool_load("  prealloc = { tier_4K = -1; };\n", 0, 7, "out of range 0..100000");
+	bufpool_load("  prealloc = { tier_4K = \"1\"; };\n", 0, 7, "'tier_4K' must be an integer");
+	bufpool_load("  prealloc = { 4K = 1; };\n", 0, 7, "syntax error");
+	bufpool_load("  prealloc = { tier_2K = 1; };\n", 0, 7, "unknown key 'tier_2K' in 'prealloc'");
+	bufpool_load("  prealloc = 5;\n", 0, 7, "'prealloc' must be a group");
+}
+END_TEST
+
+START_TEST(test_int_ranges)
+{
+	larsd_ok("  threads = 1;\n");
+	ck_assert_uint_eq(conf.threads, 1);
+	larsd_ok("  threads = 256;\n");
+	ck_assert_uint_eq(conf.threads, 256);
+	larsd_err("  threads = 0;\n", 2, "'threads' is 0, out of range 1..256");
+	larsd_err("  threads = 257;\n", 2, "'threads' is 257, out of range 1..256");
+	larsd_err("  threads = -1;\n", 2, "'threads' is -1, out of range 1..256");
+	/* 64-bit values are range checked, not wrapped or zeroed. */
+	larsd_err("  threads = 5000000000L;\n", 2, "'threads' is 5000000000, out of range 1..256");
+	larsd_err("  threads = 4294967297L;\n", 2, "'threads' is 4294967297, out of range");
+	larsd_err("  threads = 9223372036854775807L;\n", 2, "out of range 1..256");
+	larsd_err("  threads = \"2\";\n", 2, "'threads' must be an integer");
+	larsd_err("  threads = 2.0;\n", 2, "'threads' must be an integer");
+	larsd_err("  threads = true;\n", 2, "'threads' must be an integer");
+	larsd_err("  threads = [ 2 ];\n", 2, "'threads' must be an integer");
+
+	larsd_err("  max_connections = 0;\n", 2, "'max_connections' is 0, out of range 1..1000000");
+	larsd_err("  max_connections = 1000001;\n", 2, "out of range 1..1000000");
+	larsd_err("  idle_timeout = 86401;\n", 2, "'idle_timeout' is 86401, out of range 0..86400");
+	larsd_err("  idle_timeout = -1;\n", 2, "out of range 0..86400");
+	larsd_err("  shutdown_timeout_ms = 60001;\n", 2,
+		  "'shutdown_timeout_ms' is 60001, out of range 0..60000");
+	larsd_err("  log_level = \"verbose\";\n", 2, "'log_level' \"verbose\" is unknown");
+	larsd_err("  log_level = \"INFO\";\n", 2, "'log_level' \"INFO\" is unknown");
+	larsd_err("  log_level = 6;\n", 2, "'log_level' must be a string");
+}
+END_TEST
+
+START_TEST(test_file_errors)
+{
+	char path[4200];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/test_conf.does-not-exist.%ld",
+		 getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+		 (long)getpid());
+	rc = conf_load(path, &conf, err, sizeof(err));
+	ck_assert_int_eq(rc, -1);
+	ck_assert_msg(strncmp(err, path, strlen(path)) == 0, "%s", err);
+	ck_assert_ptr_nonnull(strstr(err, ": cannot open: No such file or directory"));
+
+	/* A directory opens but cannot be read as a config. */
+	rc = conf_load("/", &conf, err, sizeof(err));
+	ck_assert_int_eq(rc, -1);
+	ck_assert_str_eq(err, "/: cannot open: Is a directory");
+
+	/* Unreadable (skip as root, who reads everything). */
+	if (geteuid() != 0) {
+		write_tmp("larsd: {\n" LISTEN1 "};\n");
+		chmod(tmp_path, 0);
+		rc = conf_load(tmp_path, &conf, err, sizeof(err));
+		unlink(tmp_path);
+		ck_assert_int_eq(rc, -1);
+		ck_assert_ptr_nonnull(strstr(err, ": cannot open: Permission denied"));
+	}
+
+	/* A failed load leaves *out alone; a tiny err buffer is still a string. */
+	memset(&conf, 0xa5, sizeof(conf));
+	rc = conf_load(path, &conf, err, 8);
+	ck_assert_int_eq(rc, -1);
+	ck_assert_uint_eq(strlen(err), 7);
+	ck_assert_uint_eq(((unsigned char *)&conf)[0], 0xa5);
+	ck_assert_uint_eq(conf.threads, 0xa5a5a5a5u);
+}
+END_TEST
+
+START_TEST(test_syntax_errors)
+{
+	load_err("larsd: {\n  threads = ;\n};\n", 2, "syntax error: ");
+	load_err("larsd: {\n  threads = 2;\n  max_connections = = 5;\n};\n", 3, "syntax error");
+	load_err("larsd: {\n" LISTEN1 "};\n\n\nbufpool: {\n", 9, "syntax error");
+	load_err("larsd: {\n  threads = 2;\n  threads = 3;\n" LISTEN1 "};\n", 3,
+		 "syntax error: duplicate setting name");
+}
+END_TEST
+
+START_TEST(test_structure_errors)
+{
+	larsd_err("  thread = 2;\n", 2, "unknown key 'thread' in 'larsd'");
+	larsd_err("  mem_limit = \"64M\";\n", 2, "unknown key 'mem_limit' in 'larsd'");
+	load_err("larsd: {\n" LISTEN1 "};\n\nlarsdd: { threads = 2; };\n", 7,
+		 "unknown group 'larsdd' at top level");
+	load_err("threads = 2;\nlarsd: {\n" LISTEN1 "};\n", 1, "unknown group 'threads'");
+	bufpool_load("  memlimit = \"64M\";\n", 0, 7, "unknown key 'memlimit' in 'bufpool'");
+	load_err("larsd = 5;\n", 1, "'larsd' must be a group");
+	load_err("larsd: {\n" LISTEN1 "};\nbufpool = [ 1 ];\n", 6, "'bufpool' must be a group");
+
+	/* No larsd group at all, or one without listeners. */
+	load_err("", 0, "no 'larsd' group");
+	load_err("# nothing\nbufpool: { mem_limit = \"64M\"; };\n", 0, "no 'larsd' group");
+	load_err("larsd: {\n  threads = 2;\n};\n", 1, "'larsd' has no 'listen' list");
+}
+END_TEST
+
+START_TEST(test_listener_errors)
+{
+	char text[16384];
+	size_t off;
+
+	load_err("larsd: {\n  listen = ();\n};\n", 2, "'listen' is empty");
+	load_err("larsd: {\n  listen = [];\n};\n", 2, "'listen' is empty");
+	load_err("larsd: {\n  listen = \"tcp\";\n};\n", 2, "'listen' must be a list");
+	load_err("larsd: {\n  listen = { proto = \"tcp\"; };\n};\n", 2, "'listen' must be a list");
+	load_err("larsd: {\n  listen = [ 1, 2 ];\n};\n", 2, "'listen' entries must be groups");
+	load_err("larsd: {\n  listen = (\n    \"tcp\" );\n};\n", 3,
+		 "'listen' entries must be groups");
+
+	/* Missing required keys: the line of the listener's group. */
+	load_err("larsd: {\n  listen = (\n"
+		 "    { proto = \"tcp\"; address = \"127.0.0.1\"; port = 1; },\n"
+		 "    {\n      address = \"127.0.0.1\";\n      port = 7777;\n    }\n  );\n};\n",
+		 4, "listener without 'proto'");
+	load_err("larsd: {\n  listen = (\n    { proto = \"tcp\"; port = 7777; }\n  );\n};\n",
+		 3, "listener without 'address'");
+	load_err("larsd: {\n  listen = (\n    { proto = \"tcp\";\n      address = \"::1\"; }\n  );\n};\n",
+		 3, "listener without 'port'");
+
+#define L(body) "larsd: {\n  listen = (\n    { proto = \"tcp\"; address = \"127.0.0.1\"; port = 7;\n" \
+		"      " body "\n    }\n  );\n};\n"
+	load_err("larsd: {\n  listen = (\n    { proto = \"sctp\"; address = \"::1\"; port = 7; }\n  );\n};\n",
+		 3, "'proto' \"sctp\" is unknown");
+	load_err("larsd: {\n  listen = (\n    { proto = \"TCP\"; address = \"::1\"; port = 7; }\n  );\n};\n",
+		 3, "'proto' \"TCP\" is unknown");
+	load_err("larsd: {\n  listen = (\n    { proto = 6; address = \"::1\"; port = 7; }\n  );\n};\n",
+		 3, "'proto' must be a string");
+	load_err("larsd: {\n  listen = (\n    { proto = \"tcp\";\n address = \"localhost\"; port = 7; }\n  );\n};\n",
+		 4, "'address' \"localhost\" is not an IPv4 or IPv6 address");
+	load_err("larsd: {\n  listen = (\n    { address = \"127.0.0.256\"; proto = \"tcp\"; port = 7; }\n  );\n};\n",
+		 3, "'address' \"127.0.0.256\" is not an IPv4 or IPv6 address");
+	load_err("larsd: {\n  listen = (\n    { address = \"127.0.0.1/8\"; proto = \"tcp\"; port = 7; }\n  );\n};\n",
+		 3, "is not an IPv4 or IPv6 address");
+	load_err("larsd: {\n  listen = (\n    { address = \"\"; proto = \"tcp\"; port = 7; }\n  );\n};\n",
+		 3, "is not an IPv4 or IPv6 address");
+	load_err("larsd: {\n  listen = (\n    { address = \"0000:0000:0000:0000:0000:0000:0000:0000:0000:0000:0000:0001\"; proto = \"tcp\"; port = 7; }\n  );\n};\n",
+		 3, "is not an IPv4 or IPv6 address");
+	load_err("larsd: {\n  listen = (\n    { address = 127; proto = \"tcp\"; port = 7; }\n  );\n};\n",
+		 3, "'address' must be a string");
+	load_err(L("port = 0;"), 4, "syntax error: duplicate setting name");
+	load_err("larsd: {\n  listen = (\n    { proto = \"udp\"; address = \"::1\";\n      port = 0; }\n  );\n};\n",
+		 4, "'port' is 0, out of range 1..65535");
+	load_err("larsd: {\n  listen = (\n    { proto = \"udp\"; address = \"::1\";\n      port = 65536; }\n  );\n};\n",
+		 4, "'port' is 65536, out of range 1..65535");
+	load_err("larsd: {\n  listen = (\n    { proto = \"udp\"; address = \"::1\";\n      port = 4294975293L; }\n  );\n};\n",
+		 4, "'port' is 4294975293, out of range 1..65535");
+	load_err("larsd: {\n  listen = (\n    { proto = \"udp\"; address = \"::1\";\n      port = \"7777\"; }\n  );\n};\n",
+		 4, "'port' must be an integer");
+	load_err(L("mode = \"http\";"), 4, "'mode' \"http\" is unknown");
+	load_err(L("mode = 1;"), 4, "'mode' must be a string");
+	load_err(L("backlog = 128;"), 4, "unknown key 'backlog' in 'listen'");
+#undef L
+
+	/* Duplicates: same proto, same parsed address, same port. */
+	load_err("larsd: {\n  listen = (\n"
+		 "    { proto = \"tcp\"; address = \"127.0.0.1\"; port = 7777; },\n"
+		 "    { proto = \"udp\"; address = \"127.0.0.1\"; port = 7777; },\n"
+		 "    { proto = \"tcp\"; address = \"127.0.0.1\"; port = 7778; },\n"
+		 "    { proto = \"tcp\"; address = \"127.0.0.2\"; port = 7777; },\n"
+		 "    { proto = \"tcp\"; address = \"::1\"; port = 7777; },\n"
+		 "    { proto = \"tcp\"; address = \"127.0.0.1\"; port = 7777; mode = \"lars\"; }\n"
+		 "  );\n};\n",
+		 8, "duplicate listener: tcp 127.0.0.1 port 7777 is already at line 3");
+	load_err("larsd: {\n  listen = (\n"
+		 "    { proto = \"udp\"; address = \"::1\"; port = 9; },\n\n"
+		 "    { proto = \"udp\"; address = \"0:0::0:1\"; port = 9; }\n"
+		 "  );\n};\n",
+		 5, "duplicate listener: udp 0:0::0:1 port 9 is already at line 3");
+
+	/* At most CONF_MAX_LISTENERS. */
+	off = (size_t)snprintf(text, sizeof(text), "larsd: {\n  listen = (\n");
+	for (int i = 0; i < CONF_MAX_LISTENERS; i++)
+		off += (size_t)snprintf(text + off, sizeof(text) - off,
+			"    { proto = \"tcp\"; address = \"127.0.0.1\"; port = %d; }%s\n",
+			1000 + i, i + 1 < CONF_MAX_LISTENERS ? "," : "");
+	snprintf(text + off, sizeof(text) - off, "  );\n};\n");
+	load_ok(text);
+	ck_assert_uint_eq(conf.n_listeners, CONF_MAX_LISTENERS);
+	ck_assert_int_eq(conf.listeners[CONF_MAX_LISTENERS - 1].line, 2 + CONF_MAX_LISTENERS);
+	ck_assert_uint_eq(conf.listeners[CONF_MAX_LISTENERS - 1].port, 1000 + CONF_MAX_LISTENERS - 1);
+
+	off = (size_t)snprintf(text, sizeof(text), "larsd: {\n  listen = (\n");
+	for (int i = 0; i <= CONF_MAX_LISTENERS; i++)
+		off += (size_t)snprintf(text + off, sizeof(text) - off,
+			"    { proto = \"tcp\"; address = \"127.0.0.1\"; port = %d; }%s\n",
+			1000 + i, i < CONF_MAX_LISTENERS ? "," : "");
+	snprintf(text + off, sizeof(text) - off, "  );\n};\n");
+	load_err(text, 2, "'listen' has 65 listeners, at most 64");
+}
+END_TEST
+
+START_TEST(test_allow)
+{
+	uint8_t want[16];
+
+	larsd_ok("");
+	ck_assert_uint_eq(conf.n_allow, 0);
+	larsd_ok("  allow = [];\n");
+	ck_assert_uint_eq(conf.n_allow, 0);
+	larsd_ok("  allow = ( \"127.0.0.0/8\", \"::1\", \"10.9.8.7/12\", \"0.0.0.0/0\",\n"
+		 "            \"192.0.2.1\", \"2001:db8:abcd:12ff::/56\", \"::/0\" );\n");
+	ck_assert_uint_eq(conf.n_allow, 7);
+	ck_assert_int_eq(conf.allow[0].family, AF_INET);
+	ck_assert_uint_eq(conf.allow[0].prefix, 8);
+	ck_assert_mem_eq(conf.allow[0].addr, "\x7f\0\0\0", 4);
+	ck_assert_int_eq(conf.allow[1].family, AF_INET6);
+	ck_assert_uint_eq(conf.allow[1].prefix, 128);
+	inet_pton(AF_INET6, "::1", want);
+	ck_assert_mem_eq(conf.allow[1].addr, want, 16);
+	ck_assert_uint_eq(conf.allow[2].prefix, 12);
+	ck_assert_mem_eq(conf.allow[2].addr, "\x0a\x00\x00\x00", 4); /* host bits cleared */
+	ck_assert_uint_eq(conf.allow[3].prefix, 0);
+	ck_assert_mem_eq(conf.allow[3].addr, "\0\0\0\0", 4);
+	ck_assert_uint_eq(conf.allow[4].prefix, 32);
+	ck_assert_mem_eq(conf.allow[4].addr, "\xc0\x00\x02\x01", 4);
+	ck_assert_uint_eq(conf.allow[5].prefix, 56);
+	inet_pton(AF_INET6, "2001:db8:abcd:1200::", want);
+	ck_assert_mem_eq(conf.allow[5].addr, want, 16);
+	ck_assert_uint_eq(conf.allow[6].prefix, 0);
+
+	larsd_err("  allow = [ \"127.0.0.0/33\" ];\n", 2, "'allow' entry \"127.0.0.0/33\" is not an address or network");
+	larsd_err("  allow = [ \"::1/129\" ];\n", 2, "'allow' entry \"::1/129\"");
+	larsd_err("  allow = [ \"::1/\" ];\n", 2, "'allow' entry \"::1/\"");
+	larsd_err("  allow = [ \"10.0.0.0/+8\" ];\n", 2, "'allow' entry \"10.0.0.0/+8\"");
+	larsd_err("  allow = [ \"10.0.0.0/0008\" ];\n", 2, "'allow' entry");
+	larsd_err("  allow = [ \"localhost\" ];\n", 2, "'allow' entry \"localhost\"");
+	larsd_err("  allow = [ \"10.0.0.0/8/8\" ];\n", 2, "'allow' entry");
+	larsd_err("  allow = (\n    \"10.0.0.0/8\",\n    \"bad\" );\n", 4, "'allow' entry \"bad\"");
+	larsd_err("  allow = [ 10 ];\n", 2, "'allow' entries must be strings");
+	larsd_err("  allow = \"127.0.0.1\";\n", 2, "'allow' must be an array");
+}
+END_TEST
+
+START_TEST(test_blocked_ports)
+{
+	static const uint16_t builtin[] = { 0, 7, 13, 17, 19 };
+	char text[4096];
+	size_t off;
+
+	larsd_ok("");
+	ck_assert_uint_eq(conf.n_blocked_ports, 5);
+	ck_assert_mem_eq(conf.blocked_ports, builtin, sizeof(builtin));
+
+	larsd_ok("  udp_blocked_ports = [ 9, 1900, 7, 9, 65535, 1 ];\n");
+	ck_assert_uint_eq(conf.n_blocked_ports, 9);
+	ck_assert_mem_eq(conf.blocked_ports, builtin, sizeof(builtin));
+	ck_assert_uint_eq(conf.blocked_ports[5], 9);
+	ck_assert_uint_eq(conf.blocked_ports[6], 1900);
+	ck_assert_uint_eq(conf.blocked_ports[7], 65535);
+	ck_assert_uint_eq(conf.blocked_ports[8], 1);
+
+	larsd_ok("  udp_blocked_ports = [];\n");
+	ck_assert_uint_eq(conf.n_blocked_ports, 5);
+
+	larsd_err("  udp_blocked_ports = [ 9, 0 ];\n", 2,
+		  "'udp_blocked_ports' is 0, out of range 1..65535");
+	larsd_err("  udp_blocked_ports = [ 65536 ];\n", 2, "out of range 1..65535");
+	larsd_err("  udp_blocked_ports = [ 70000L ];\n", 2, "out of range 1..65535");
+	larsd_err("  udp_blocked_ports = [ \"9\" ];\n", 2, "'udp_blocked_ports' must be an integer");
+	larsd_err("  udp_blocked_ports = (\n 9,\n \"x\" );\n", 4, "must be an integer");
+	larsd_err("  udp_blocked_ports = 9;\n", 2, "'udp_blocked_ports' must be an array");
+
+	/* 59 extra ports fit beside the 5 built in, 60 do not. */
+	off = (size_t)snprintf(text, sizeof(text), "  udp_blocked_ports = [ ");
+	for (int i = 0; i < 59; i++)
+		off += (size_t)snprintf(text + off, sizeof(text) - off, "%s%d",
+					i ? ", " : "", 2000 + i);
+	snprintf(text + off, sizeof(text) - off, " ];\n");
+	larsd_ok(text);
+	ck_assert_uint_eq(conf.n_blocked_ports, 64);
+	snprintf(text + off, sizeof(text) - off, ", 3000 ];\n");
+	larsd_err(text, 2, "'udp_blocked_ports' holds more than 59 ports");
+}
+END_TEST
+
+START_TEST(test_include)
+{
+	char main_text[8192], inc_text[256], *slash;
+	char inc_path[4200];
+	const char *base;
+	FILE *f;
+	int rc, cwd;
+
+	/* The included file lives next to the main one; include it by its
+	 * base name while the working directory is elsewhere. */
+	write_tmp("bufpool: {\n  mem_limit = \"2M\";\n};\n");
+	snprintf(inc_path, sizeof(inc_path), "%s", tmp_path);
+	slash = strrchr(inc_path, '/');
+	base = slash + 1;
+	snprintf(main_text, sizeof(main_text), "larsd: {\n" LISTEN1 "};\n@include \"%s\"\n", base);
+	write_tmp(main_text);
+	cwd = open(".", O_RDONLY | O_DIRECTORY);
+	ck_assert_int_ge(cwd, 0);
+	if (tmp_path[0] == '/')
+		ck_assert_int_eq(chdir("/"), 0);
+	rc = conf_load(tmp_path, &conf, err, sizeof(err));
+	ck_assert_msg(rc == 0, "%s", err);
+	ck_assert_uint_eq(conf.mem_limit, (size_t)2 << 20);
+	unlink(tmp_path);
+
+	/* An error in the included file names that file and its line. */
+	f = fopen(inc_path, "w");
+	ck_assert_ptr_nonnull(f);
+	snprintf(inc_text, sizeof(inc_text), "bufpool: {\n  mem_limit = \"2M\";\n  color = 1;\n};\n");
+	fputs(inc_text, f);
+	fclose(f);
+	write_tmp(main_text);
+	rc = conf_load(tmp_path, &conf, err, sizeof(err));
+	unlink(tmp_path);
+	ck_assert_int_eq(rc, -1);
+	snprintf(main_text, sizeof(main_text), "%s:3: unknown key 'color' in 'bufpool'", inc_path);
+	ck_assert_str_eq(err, main_text);
+
+	/* A missing include file. */
+	snprintf(main_text, sizeof(main_text), "larsd: {\n" LISTEN1 "};\n@include \"%s.nope\"\n", base);
+	load_err(main_text, 6, "cannot open include file");
+	unlink(inc_path);
+	ck_assert_int_eq(fchdir(cwd), 0);
+	close(cwd);
+}
+END_TEST
+
+static Suite *conf_suite(void)
+{
+	Suite *s = suite_create("conf");
+	TCase *tc = tcase_create("load");
+
+	tcase_add_test(tc, test_shipped_config);
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_every_key);
+	tcase_add_test(tc, test_log_levels);
+	tcase_add_test(tc, test_sizes);
+	tcase_add_test(tc, test_pool_limits);
+	tcase_add_test(tc, test_int_ranges);
+	tcase_add_test(tc, test_file_errors);
+	tcase_add_test(tc, test_syntax_errors);
+	tcase_add_test(tc, test_structure_errors);
+	tcase_add_test(tc, test_listener_errors);
+	tcase_add_test(tc, test_allow);
+	tcase_add_test(tc, test_blocked_ports);
+	tcase_add_test(tc, test_include);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(conf_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
