@@ -16,8 +16,8 @@
  *
  * At the cap an allocation first gives idle buffers of other tiers back to
  * the system (this thread's cache and the shared lists), then asks the other
- * threads to empty their caches into the shared lists on their next call,
- * and fails with ENOMEM.  Nothing here exits, aborts or prints.
+ * threads to give their cached idle buffers back to the system on their next
+ * call, and fails with ENOMEM.  Nothing here exits, aborts or prints.
  */
 #include "config.h"
 
@@ -300,11 +300,18 @@ static struct io_buf *pool_alloc_fresh(bufpool_t *pool, unsigned tier,
 	return NULL;
 }
 
-static struct io_buf *alloc_cached(bufpool_t *pool, struct tcache *tc, unsigned tier)
+/* Another thread asked for idle memory (at the cap, on a lowered limit or a
+ * trim): give this thread's idle buffers back to the system. */
+static inline void tcache_check_drain(bufpool_t *pool, struct tcache *tc)
 {
 	if (BUFPOOL_UNLIKELY(tc->seen_drain !=
 			     atomic_load_explicit(&pool->drain_epoch, memory_order_relaxed)))
-		tcache_flush(pool, tc, false);
+		tcache_flush(pool, tc, true);
+}
+
+static struct io_buf *alloc_cached(bufpool_t *pool, struct tcache *tc, unsigned tier)
+{
+	tcache_check_drain(pool, tc);
 
 	unsigned n = tc->count[tier];
 	struct io_buf *b;
@@ -381,9 +388,7 @@ static bool buf_valid_in_use(const bufpool_t *pool, struct io_buf *buf)
 static void revert_cached(bufpool_t *pool, struct tcache *tc, struct io_buf *buf,
 			  unsigned tier)
 {
-	if (BUFPOOL_UNLIKELY(tc->seen_drain !=
-			     atomic_load_explicit(&pool->drain_epoch, memory_order_relaxed)))
-		tcache_flush(pool, tc, false);
+	tcache_check_drain(pool, tc);
 
 	unsigned n = tc->count[tier];
 	if (BUFPOOL_UNLIKELY(n >= bufpool_tcache_cap[tier])) {
