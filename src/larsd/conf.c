@@ -35,7 +35,7 @@
 #endif
 
 #define CONF_MAX_PREALLOC 100000
-/* The daemon reads TCP and UDP into buffers of this tier. */
+/* The daemon reads UDP datagrams into buffers of this tier (TCP into 16K). */
 #define CONF_IO_BUF_SIZE ((size_t)64 << 10)
 
 static const uint16_t always_blocked[] = { 0, 7, 13, 17, 19 };
@@ -349,6 +349,10 @@ static int parse_listener(struct load *ld, const config_setting_t *g,
 			else
 				return fail(ld, s, "'mode' \"%s\" is unknown (use \"echo\" or \"lars\")",
 					    text);
+		} else if (strcmp(name, "reuseport") == 0) {
+			if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+				return fail(ld, s, "'reuseport' must be true or false");
+			l->reuseport = config_setting_get_bool(s) != 0;
 		} else {
 			return fail(ld, s, "unknown key '%s' in 'listen'", name);
 		}
@@ -549,7 +553,7 @@ static int check_pool(struct load *ld)
 		need = CONF_IO_BUF_SIZE;
 		if (ld->c.mem_limit < need)
 			return fail(ld, ld->mem_limit_at,
-				    "'mem_limit' %zu is too small: larsd needs at least %zu, one 64K buffer for UDP datagrams and TCP reads",
+				    "'mem_limit' %zu is too small: larsd needs at least %zu, one 64K buffer for UDP datagrams",
 				    ld->c.mem_limit, need);
 	} else if (ld->c.mem_limit < need) {
 		return fail(ld, ld->mem_limit_at ? ld->mem_limit_at : ld->max_message_at,

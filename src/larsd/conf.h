@@ -11,6 +11,7 @@
 #define LARSD_CONF_H
 
 #include <bufpool.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -33,6 +34,8 @@ struct conf_listener {
 	uint16_t port;
 	struct sockaddr_storage addr;  /* parsed address and port */
 	socklen_t addrlen;
+	bool reuseport;                /* SO_REUSEPORT: share the port with
+	                                  other larsd instances */
 	int line;                      /* line of its group in the file */
 };
 

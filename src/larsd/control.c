@@ -100,7 +100,7 @@ static void control_log_stats(struct control *ctl)
 	daemon_stats(ctl->d, &s);
 	stats_log(&s);
 	bufpool_stats(ctl->d->pool, &ps);
-	log_info("stats: connections=%u pool_bytes_owned=%zu pool_bytes_in_use=%zu "
+	log_always(LOG_NOTICE, "stats: connections=%u pool_bytes_owned=%zu pool_bytes_in_use=%zu "
 		 "mem_limit=%zu pool_failures=%llu",
 		 atomic_load(&ctl->d->connections), ps.bytes_owned, ps.bytes_in_use,
 		 ps.mem_limit, (unsigned long long)ps.failures);
@@ -170,6 +170,7 @@ static int control_setup(struct control *ctl, struct daemon *d, const sigset_t *
 int control_run(struct daemon *d, const sigset_t *set)
 {
 	struct control ctl;
+	int rc = 0;
 
 	if (control_setup(&ctl, d, set) < 0) {
 		log_err("cannot set up signal and timer handling: %s", strerror(errno));
@@ -181,6 +182,7 @@ int control_run(struct daemon *d, const sigset_t *set)
 			if (errno == EINTR)
 				continue;
 			log_err("poll: %s", strerror(errno));
+			rc = -1;
 			break;
 		}
 		if ((pfd[0].revents & POLLIN) && !control_signal(&ctl))
@@ -190,5 +192,5 @@ int control_run(struct daemon *d, const sigset_t *set)
 	}
 	close(ctl.sigfd);
 	close(ctl.timerfd);
-	return 0;
+	return rc;
 }

@@ -130,6 +130,8 @@ void daemon_publish(struct daemon *d, const struct conf *c, struct listener **se
 	memcpy(&d->conf, c, sizeof(*c));
 	memcpy(d->listeners, set, sizeof(set[0]) * n);
 	d->n_listeners = n;
+	for (size_t i = 0; i < n; i++) /* set[] follows c->listeners */
+		atomic_store(&set[i]->mode, c->listeners[i].mode);
 	unsigned gen = atomic_fetch_add(&d->generation, 1) + 1;
 	pthread_mutex_unlock(&d->lock);
 

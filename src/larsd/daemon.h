@@ -39,8 +39,8 @@ struct daemon {
 /* Claim the sockets systemd passed (LISTEN_FDS); their count, or -1. */
 int daemon_take_activated(char *err, size_t errlen);
 
-/* The listeners configuration c needs: reused, adopted or newly bound.
- * -1 with a one-line message if one cannot be had; nothing changes then. */
+/* The listeners configuration c needs: reused, adopted or newly bound,
+ * in the order of c->listeners.  -1 with a one-line message if one cannot be had; nothing changes then. */
 int daemon_plan_listeners(struct daemon *d, const struct conf *c,
 			  struct listener **out, size_t *n_out, char *err, size_t errlen);
 

@@ -41,6 +41,26 @@ void listener_format(char *out, size_t len, enum conf_proto proto,
 	}
 }
 
+static bool sockaddr_wildcard(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+	return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+/* On a wildcard UDP socket ask for each datagram's destination address,
+ * so the reply leaves from the address the client wrote to. */
+static bool listener_want_pktinfo(int fd, const struct sockaddr_storage *ss)
+{
+	int one = 1;
+
+	if (!sockaddr_wildcard(ss))
+		return false;
+	if (ss->ss_family == AF_INET)
+		return setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) == 0;
+	return setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) == 0;
+}
+
 static struct listener *listener_make(const struct conf_listener *cl, int fd)
 {
 	struct listener *l = calloc(1, sizeof(*l));
@@ -53,6 +73,8 @@ static struct listener *listener_make(const struct conf_listener *cl, int fd)
 	memcpy(&l->addr, &cl->addr, cl->addrlen);
 	l->addrlen = cl->addrlen;
 	listener_format(l->name, sizeof(l->name), cl->proto, (const struct sockaddr *)&cl->addr);
+	if (cl->proto == CONF_PROTO_UDP)
+		l->pktinfo = listener_want_pktinfo(fd, &cl->addr);
 	return l;
 }
 
@@ -73,6 +95,8 @@ struct listener *listener_open(const struct conf_listener *cl, char *err, size_t
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (type == SOCK_STREAM)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (cl->reuseport)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (bind(fd, (const struct sockaddr *)&cl->addr, cl->addrlen) < 0 ||
 	    (type == SOCK_STREAM && listen(fd, LISTEN_BACKLOG) < 0)) {
 		snprintf(err, errlen, "cannot listen on %s: %s", name, strerror(errno));

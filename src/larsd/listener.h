@@ -18,8 +18,10 @@ struct listener {
 	enum ev_kind kind; /* EV_LISTENER: first, epoll data points here */
 	int fd;
 	enum conf_proto proto;
-	enum conf_mode mode;
+	_Atomic enum conf_mode mode; /* a reload may change it under the workers */
 	bool activated; /* from systemd: kept across reloads */
+	bool pktinfo;   /* UDP on a wildcard address: replies need the
+	                   datagram's destination as their source */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	char name[80]; /* "tcp 127.0.0.1:7777", for messages */

@@ -49,6 +49,15 @@ void log_msg(int prio, const char *fmt, ...)
 	va_end(ap);
 }
 
+void log_always(int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_write(prio, "", fmt, ap);
+	va_end(ap);
+}
+
 void log_limited(struct log_limit *lim, int prio, const char *fmt, ...)
 {
 	va_list ap;

@@ -16,6 +16,8 @@
 void log_set_level(int level);
 int log_level(void);
 void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Whatever log_level says: for output that was asked for (SIGUSR1). */
+void log_always(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_err(...) log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARNING, __VA_ARGS__)

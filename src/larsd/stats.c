@@ -16,7 +16,7 @@ void stats_sum(struct stats *dst, struct stats *src)
 void stats_log(struct stats *s)
 {
 #define X(name, text) \
-	log_info("stats: %s=%llu (%s)", #name, (unsigned long long)stats_get(&s->name), text);
+	log_always(LOG_NOTICE, "stats: %s=%llu (%s)", #name, (unsigned long long)stats_get(&s->name), text);
 	STATS_FIELDS(X)
 #undef X
 }

@@ -208,16 +208,16 @@ static bool conn_get_room(struct worker *w, struct conn *c)
 	return true;
 }
 
-/* New bytes arrived: how many of them may be echoed now?  False if the
- * connection must be closed. */
-static bool conn_frame(struct worker *w, struct conn *c)
+/* New bytes arrived: how many of them may be echoed now?  A frame above
+ * max_message ends the reading as if the peer had closed. */
+static void conn_frame(struct worker *w, struct conn *c)
 {
 	struct io_buf *b = c->buf;
 
 	if (c->mode == CONF_MODE_ECHO) {
 		stats_add(&w->stats.tcp_replies, 1);
 		c->ready = b->length;
-		return true;
+		return;
 	}
 	size_t complete, next;
 	const unsigned char *start = (const unsigned char *)b->data + b->head + c->ready;
@@ -237,10 +237,12 @@ static bool conn_frame(struct worker *w, struct conn *c)
 	c->ready += complete;
 	c->next_frame = next;
 	if (st == LARS_TOO_LONG) {
+		/* Echo the whole frames before it, read no more, then close. */
 		stats_add(&w->stats.tcp_closed_oversize, 1);
-		return false;
+		c->next_frame = 0;
+		c->peer_closed = true;
+		c->can_read = false;
 	}
-	return true;
 }
 
 /* Send what is ready.  False if the connection broke. */
@@ -282,7 +284,8 @@ static int conn_read(struct worker *w, struct conn *c)
 		stats_add(&w->stats.bytes_in, (uint64_t)n);
 		if ((size_t)n < room)
 			c->can_read = false;
-		return conn_frame(w, c) ? 1 : -1;
+		conn_frame(w, c);
+		return 1;
 	}
 	if (n == 0) {
 		c->peer_closed = true;

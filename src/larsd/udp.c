@@ -17,6 +17,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -33,7 +34,26 @@ struct udp_batch {
 	struct iovec iov_out[UDP_BATCH];
 	struct sockaddr_storage peer[UDP_BATCH];
 	struct io_buf *buf[UDP_BATCH];
+	/* IP_PKTINFO / IPV6_PKTINFO of wildcard listeners */
+	char control[UDP_BATCH][CMSG_SPACE(sizeof(struct in6_pktinfo))];
 };
+
+/* Turn the received destination address into the reply's source. */
+static void udp_reply_from(struct msghdr *out, const struct msghdr *in, char *control)
+{
+	if (in->msg_controllen == 0)
+		return;
+	out->msg_control = control;
+	out->msg_controllen = in->msg_controllen;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(out); cm; cm = CMSG_NXTHDR(out, cm)) {
+		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo *pi = (struct in_pktinfo *)CMSG_DATA(cm);
+			pi->ipi_spec_dst = pi->ipi_addr;
+			pi->ipi_ifindex = 0;
+		}
+		/* IPV6_PKTINFO already names the address and interface. */
+	}
+}
 
 /* Read and drop up to one batch: the pool has no memory for it. */
 static int udp_drop_batch(struct worker *w, struct listener *l)
@@ -121,6 +141,10 @@ static int udp_batch_once(struct worker *w, struct listener *l, struct udp_batch
 		b->in[nbuf].msg_hdr.msg_namelen = sizeof(b->peer[nbuf]);
 		b->in[nbuf].msg_hdr.msg_iov = &b->iov_in[nbuf];
 		b->in[nbuf].msg_hdr.msg_iovlen = 1;
+		if (l->pktinfo) {
+			b->in[nbuf].msg_hdr.msg_control = b->control[nbuf];
+			b->in[nbuf].msg_hdr.msg_controllen = sizeof(b->control[nbuf]);
+		}
 	}
 	if (nbuf == 0)
 		return udp_drop_batch(w, l);
@@ -140,6 +164,8 @@ static int udp_batch_once(struct worker *w, struct listener *l, struct udp_batch
 		b->out[nout].msg_hdr.msg_namelen = b->in[i].msg_hdr.msg_namelen;
 		b->out[nout].msg_hdr.msg_iov = &b->iov_out[nout];
 		b->out[nout].msg_hdr.msg_iovlen = 1;
+		if (l->pktinfo)
+			udp_reply_from(&b->out[nout].msg_hdr, &b->in[i].msg_hdr, b->control[i]);
 		nout++;
 	}
 	if (nout > 0)
