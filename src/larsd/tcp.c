@@ -193,6 +193,7 @@ static bool conn_get_room(struct worker *w, struct conn *c)
 		log_limited(&nomem_limit, LOG_WARNING,
 			    "buffer pool at MEM_LIMIT (%zu bytes): pausing reads",
 			    bufpool_mem_limit(w->d->pool));
+		worker_request_memory(w);
 		if (!c->starved) {
 			c->starved = true;
 			c->starved_next = w->starved;

@@ -69,6 +69,7 @@ static int udp_drop_batch(struct worker *w, struct listener *l)
 	}
 	int n = recvmmsg(l->fd, msgs, UDP_BATCH, MSG_DONTWAIT | MSG_TRUNC, NULL);
 	if (n > 0) {
+		worker_request_memory(w);
 		stats_add(&w->stats.udp_dropped_nomem, (uint64_t)n);
 		log_limited(&nomem_limit, LOG_WARNING,
 			    "buffer pool at MEM_LIMIT (%zu bytes): dropping UDP datagrams",

@@ -138,6 +138,10 @@ static void *worker_main(void *arg)
 		int n = worker_wait(w, evs, timeout);
 		for (int i = 0; i < n; i++)
 			worker_dispatch(w, &evs[i]);
+		if (atomic_load_explicit(&w->trim_requested, memory_order_relaxed)) {
+			atomic_store(&w->trim_requested, false);
+			bufpool_trim(w->d->pool);
+		}
 		if (w->starved)
 			tcp_retry_starved(w);
 		if (w->now_ms >= w->next_idle_check_ms) {
@@ -173,6 +177,17 @@ int worker_start(struct worker *w, struct daemon *d, unsigned index)
 		return -1;
 	}
 	return 0;
+}
+
+void worker_request_memory(struct worker *w)
+{
+	struct daemon *d = w->d;
+
+	for (unsigned i = 0; i < d->n_workers; i++) {
+		struct worker *o = &d->workers[i];
+		if (o != w && !atomic_exchange(&o->trim_requested, true))
+			worker_wake(o);
+	}
 }
 
 bool workers_alive(struct daemon *d, uint64_t now_ms, uint64_t max_age_ms)

@@ -39,11 +39,16 @@ struct worker {
 
 	struct stats stats;
 	_Atomic uint64_t heartbeat_ms; /* end of the last loop iteration */
+	_Atomic bool trim_requested;   /* another worker is short of memory */
 	_Atomic bool finished;
 };
 
 int worker_start(struct worker *w, struct daemon *d, unsigned index);
 void worker_wake(struct worker *w);
+
+/* The pool is at MEM_LIMIT: ask the other workers to give the idle buffers
+ * in their thread caches back (a cache is only emptied by its own thread). */
+void worker_request_memory(struct worker *w);
 void worker_join(struct worker *w);
 
 /* Has every worker finished a loop iteration within max_age_ms? */
