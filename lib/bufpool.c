@@ -415,16 +415,16 @@ BUFPOOL_API void bufpool_revert(bufpool_t *pool, struct io_buf *buf)
 	unsigned tier = buf_hdr_of(buf)->tier;
 	buf_hdr_of(buf)->magic = BUF_MAGIC_IDLE;
 
+	struct tcache *tc = pool->thread_cache ? tcache_lookup(pool) : NULL;
 	if (BUFPOOL_UNLIKELY(pool_over_limit(pool))) {
 		pool_buf_release(pool, buf);
+		if (tc)
+			tcache_check_drain(pool, tc);
 		return;
 	}
-	if (pool->thread_cache && bufpool_tcache_cap[tier] > 0) {
-		struct tcache *tc = tcache_lookup(pool);
-		if (BUFPOOL_LIKELY(tc != NULL)) {
-			revert_cached(pool, tc, buf, tier);
-			return;
-		}
+	if (tc && bufpool_tcache_cap[tier] > 0) {
+		revert_cached(pool, tc, buf, tier);
+		return;
 	}
 	pool_list_push_many(pool, tier, &buf, 1);
 }
@@ -500,12 +500,17 @@ BUFPOOL_API void bufpool_stats(bufpool_t *pool, struct bufpool_stats *st)
 		ts->fresh = atomic_load_explicit(&tl->fresh, memory_order_relaxed);
 		ts->failures = atomic_load_explicit(&tl->failures, memory_order_relaxed);
 
-		st->bytes_owned += ts->owned * ts->capacity;
 		st->bytes_idle += ts->idle * ts->capacity;
 		st->allocs += ts->allocs;
 		st->fresh += ts->fresh;
 		st->failures += ts->failures;
 	}
 	pthread_mutex_unlock(&pool->caches_lock);
+	/* The tiers were read one after another while other threads may move
+	 * memory between them; the total comes from the one counter that
+	 * MEM_LIMIT guards, so it never shows more than the pool holds. */
+	st->bytes_owned = atomic_load_explicit(&pool->bytes_owned, memory_order_relaxed);
+	if (st->bytes_idle > st->bytes_owned)
+		st->bytes_idle = st->bytes_owned;
 	st->bytes_in_use = st->bytes_owned - st->bytes_idle;
 }

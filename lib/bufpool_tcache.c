@@ -120,7 +120,8 @@ void tcache_free_all(bufpool_t *pool)
 	pthread_mutex_unlock(&pool->caches_lock);
 }
 
-/* Thread exit: hand this thread's caches back to the pools still alive. */
+/* Thread exit: hand this thread's caches back to the pools still alive
+ * (to the system if the pool is over a lowered limit). */
 static void tcache_thread_exit(void *unused)
 {
 	(void)unused;
@@ -131,7 +132,7 @@ static void tcache_thread_exit(void *unused)
 		bufpool_t *pool = registry_find(tslots[i].pool_id);
 		if (pool) { /* else the cache died with its pool */
 			pthread_mutex_lock(&pool->caches_lock);
-			tcache_retire(pool, tslots[i].tc, false);
+			tcache_retire(pool, tslots[i].tc, pool_over_limit(pool));
 			pthread_mutex_unlock(&pool->caches_lock);
 		}
 		tslots[i].pool_id = 0;
