@@ -1,0 +1,350 @@
+/*
+ * options.c - parse and check the command line (see options.h).
+ *
+ * Values are parsed as they come; limits that depend on other options
+ * (the size range depends on --proto and --mode, threads are capped by
+ * connections) are checked once everything is read.  Every error is one
+ * line naming the option and the value, like
+ *     --size: 'x' is not a number
+ */
+#include "config.h"
+
+#include "options.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_HOST "127.0.0.1"
+#define DEFAULT_SIZE 64
+#define DEFAULT_DURATION 5.0
+#define DEFAULT_TIMEOUT_MS 200u
+#define MAX_SECONDS 1e6
+#define LARS_HEADER 8
+
+enum {
+	OPT_TIMEOUT = 256,
+	OPT_MSGID,
+	OPT_JSON,
+	OPT_SERVER_PID,
+	OPT_WARMUP,
+};
+
+static const struct option long_options[] = {
+	{"proto", required_argument, NULL, 'p'},
+	{"mode", required_argument, NULL, 'm'},
+	{"host", required_argument, NULL, 'H'},
+	{"port", required_argument, NULL, 'P'},
+	{"connections", required_argument, NULL, 'c'},
+	{"size", required_argument, NULL, 's'},
+	{"depth", required_argument, NULL, 'd'},
+	{"duration", required_argument, NULL, 't'},
+	{"count", required_argument, NULL, 'n'},
+	{"threads", required_argument, NULL, 'T'},
+	{"timeout", required_argument, NULL, OPT_TIMEOUT},
+	{"msgid", required_argument, NULL, OPT_MSGID},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"server-pid", required_argument, NULL, OPT_SERVER_PID},
+	{"warmup", required_argument, NULL, OPT_WARMUP},
+	{"quiet", no_argument, NULL, 'q'},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
+};
+
+void opts_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: larsd-bench -P PORT [options]\n"
+		"Closed-loop load generator and latency meter for echo services.\n"
+		"  -p, --proto tcp|udp        protocol (default tcp)\n"
+		"  -m, --mode echo|lars       RFC 862 echo or Lars frames (default echo)\n"
+		"  -H, --host ADDRESS         server address or name (default " DEFAULT_HOST ")\n"
+		"  -P, --port PORT            server port (required)\n"
+		"  -c, --connections N        TCP connections or UDP sockets (default 1)\n"
+		"  -s, --size BYTES           payload, the body in lars mode (default %d)\n"
+		"  -d, --depth N              messages in flight per connection (default 1)\n"
+		"  -t, --duration SECONDS     measure this long (default 5 without -n)\n"
+		"  -n, --count N              stop after N replies (UDP: replies + losses)\n"
+		"  -T, --threads N            threads, each with its event loop (default 1)\n"
+		"      --timeout MS           UDP: a reply is lost after MS (default %u)\n"
+		"      --msgid N              lars mode: the frames' msgid (default 1)\n"
+		"      --warmup SECONDS       run this long before measuring (default 0)\n"
+		"      --server-pid PID       report the server's CPU time and memory\n"
+		"      --json                 print the summary as one JSON object\n"
+		"  -q, --quiet                no progress line\n"
+		"  -h, --help                 print this help and exit\n"
+		"  -V, --version              print the version and exit\n"
+		"Exit status: 0 no errors, 1 corrupt replies or connection errors,\n"
+		"2 bad arguments.\n",
+		DEFAULT_SIZE, DEFAULT_TIMEOUT_MS);
+}
+
+const char *opts_proto_name(enum bench_proto p)
+{
+	return p == BENCH_UDP ? "udp" : "tcp";
+}
+
+const char *opts_mode_name(enum bench_mode m)
+{
+	return m == BENCH_LARS ? "lars" : "echo";
+}
+
+static enum opts_result bad(char *err, size_t err_len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static enum opts_result bad(char *err, size_t err_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, err_len, fmt, ap);
+	va_end(ap);
+	return OPTS_BAD;
+}
+
+/* A decimal integer in [min, max]; false with err set otherwise. */
+static bool parse_int(const char *name, const char *s, long long min, long long max,
+		      long long *out, char *err, size_t err_len)
+{
+	char *end;
+
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (*s == '\0' || *s == ' ' || *s == '\t' || *s == '+' || *end != '\0') {
+		bad(err, err_len, "%s: '%s' is not a number", name, s);
+		return false;
+	}
+	if (errno == ERANGE || v < min || v > max) {
+		bad(err, err_len, "%s: '%s' is out of range (%lld..%lld)", name, s, min, max);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+/* Seconds as a decimal fraction in [min, MAX_SECONDS]; min_open: > min. */
+static bool parse_seconds(const char *name, const char *s, double min, bool min_open,
+			  double *out, char *err, size_t err_len)
+{
+	char *end;
+
+	errno = 0;
+	double v = strtod(s, &end);
+	if (*s == '\0' || *s == ' ' || *s == '\t' || *end != '\0' || errno == ERANGE ||
+	    !isfinite(v)) {
+		bad(err, err_len, "%s: '%s' is not a number of seconds", name, s);
+		return false;
+	}
+	if (v < min || (min_open && v == min) || v > MAX_SECONDS) {
+		bad(err, err_len, "%s: '%s' is out of range (%s%g..%g seconds)", name, s,
+		    min_open ? "more than " : "", min, MAX_SECONDS);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+/* Host (an IPv4 or IPv6 literal, [v6] too, or a name) and port. */
+static bool resolve(struct bench_opts *o, char *err, size_t err_len)
+{
+	char host[256];
+	size_t len = strlen(o->host);
+	const char *h = o->host;
+	struct addrinfo hints, *res;
+
+	if (len >= 2 && h[0] == '[' && h[len - 1] == ']') {
+		h++;
+		len -= 2;
+	}
+	if (len == 0 || len >= sizeof(host)) {
+		bad(err, err_len, "--host: '%s' is not an address", o->host);
+		return false;
+	}
+	memcpy(host, h, len);
+	host[len] = '\0';
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = o->proto == BENCH_UDP ? SOCK_DGRAM : SOCK_STREAM;
+	int rc = getaddrinfo(host, NULL, &hints, &res);
+	if (rc != 0) {
+		bad(err, err_len, "--host: cannot resolve '%s': %s", o->host,
+		    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+		return false;
+	}
+	memcpy(&o->addr, res->ai_addr, res->ai_addrlen);
+	o->addr_len = res->ai_addrlen;
+	freeaddrinfo(res);
+
+	char text[INET6_ADDRSTRLEN];
+	if (o->addr.ss_family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&o->addr;
+		a->sin6_port = htons(o->port);
+		inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof(text));
+		snprintf(o->addr_text, sizeof(o->addr_text), "[%s]:%u", text, (unsigned)o->port);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&o->addr;
+		a->sin_port = htons(o->port);
+		inet_ntop(AF_INET, &a->sin_addr, text, sizeof(text));
+		snprintf(o->addr_text, sizeof(o->addr_text), "%s:%u", text, (unsigned)o->port);
+	}
+	return true;
+}
+
+/* What depends on several options. */
+static enum opts_result check(struct bench_opts *o, bool have_port, bool have_duration,
+			      char *err, size_t err_len)
+{
+	size_t min_size, max_size;
+
+	if (!have_port)
+		return bad(err, err_len, "--port is required");
+	if (o->proto == BENCH_UDP) {
+		min_size = OPTS_UDP_MIN_SIZE;
+		max_size = OPTS_MAX_UDP_DATAGRAM - (o->mode == BENCH_LARS ? LARS_HEADER : 0);
+	} else {
+		min_size = o->mode == BENCH_LARS ? 0 : 1;
+		max_size = OPTS_MAX_TCP_SIZE;
+	}
+	if (o->size < min_size || o->size > max_size)
+		return bad(err, err_len, "--size: %zu is out of range for %s %s (%zu..%zu)",
+			   o->size, opts_proto_name(o->proto), opts_mode_name(o->mode),
+			   min_size, max_size);
+	if (!have_duration)
+		o->duration = o->count ? 0.0 : DEFAULT_DURATION;
+	if (o->threads > o->connections)
+		o->threads = o->connections;
+	return resolve(o, err, err_len) ? OPTS_RUN : OPTS_BAD;
+}
+
+enum opts_result opts_parse(struct bench_opts *o, int argc, char **argv, char *err,
+			    size_t err_len)
+{
+	bool have_port = false, have_duration = false;
+	long long v;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->proto = BENCH_TCP;
+	o->mode = BENCH_ECHO;
+	o->host = DEFAULT_HOST;
+	o->connections = 1;
+	o->threads = 1;
+	o->depth = 1;
+	o->size = DEFAULT_SIZE;
+	o->timeout_ms = DEFAULT_TIMEOUT_MS;
+	o->msgid = 1;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":p:m:H:P:c:s:d:t:n:T:qhV", long_options, NULL)) !=
+	       -1) {
+		switch (c) {
+		case 'p':
+			if (strcmp(optarg, "tcp") == 0)
+				o->proto = BENCH_TCP;
+			else if (strcmp(optarg, "udp") == 0)
+				o->proto = BENCH_UDP;
+			else
+				return bad(err, err_len, "--proto: '%s' is not tcp or udp", optarg);
+			break;
+		case 'm':
+			if (strcmp(optarg, "echo") == 0)
+				o->mode = BENCH_ECHO;
+			else if (strcmp(optarg, "lars") == 0)
+				o->mode = BENCH_LARS;
+			else
+				return bad(err, err_len, "--mode: '%s' is not echo or lars", optarg);
+			break;
+		case 'H':
+			o->host = optarg;
+			break;
+		case 'P':
+			if (!parse_int("--port", optarg, 1, 65535, &v, err, err_len))
+				return OPTS_BAD;
+			o->port = (uint16_t)v;
+			have_port = true;
+			break;
+		case 'c':
+			if (!parse_int("--connections", optarg, 1, OPTS_MAX_CONNECTIONS, &v, err,
+				       err_len))
+				return OPTS_BAD;
+			o->connections = (unsigned)v;
+			break;
+		case 's':
+			if (!parse_int("--size", optarg, 0, (long long)OPTS_MAX_TCP_SIZE, &v, err,
+				       err_len))
+				return OPTS_BAD;
+			o->size = (size_t)v;
+			break;
+		case 'd':
+			if (!parse_int("--depth", optarg, 1, OPTS_MAX_DEPTH, &v, err, err_len))
+				return OPTS_BAD;
+			o->depth = (unsigned)v;
+			break;
+		case 't':
+			if (!parse_seconds("--duration", optarg, 0.0, true, &o->duration, err,
+					   err_len))
+				return OPTS_BAD;
+			have_duration = true;
+			break;
+		case 'n':
+			if (!parse_int("--count", optarg, 1, (long long)1e15, &v, err, err_len))
+				return OPTS_BAD;
+			o->count = (uint64_t)v;
+			break;
+		case 'T':
+			if (!parse_int("--threads", optarg, 1, OPTS_MAX_THREADS, &v, err, err_len))
+				return OPTS_BAD;
+			o->threads = (unsigned)v;
+			break;
+		case OPT_TIMEOUT:
+			if (!parse_int("--timeout", optarg, 1, 3600000, &v, err, err_len))
+				return OPTS_BAD;
+			o->timeout_ms = (unsigned)v;
+			break;
+		case OPT_MSGID:
+			if (!parse_int("--msgid", optarg, INT32_MIN, INT32_MAX, &v, err, err_len))
+				return OPTS_BAD;
+			o->msgid = (int32_t)v;
+			break;
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case OPT_SERVER_PID:
+			if (!parse_int("--server-pid", optarg, 1, INT32_MAX, &v, err, err_len))
+				return OPTS_BAD;
+			o->server_pid = (pid_t)v;
+			break;
+		case OPT_WARMUP:
+			if (!parse_seconds("--warmup", optarg, 0.0, false, &o->warmup, err,
+					   err_len))
+				return OPTS_BAD;
+			break;
+		case 'q':
+			o->quiet = true;
+			break;
+		case 'h':
+			opts_usage(stdout);
+			return OPTS_DONE;
+		case 'V':
+			printf("larsd-bench (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+			return OPTS_DONE;
+		case ':':
+			return bad(err, err_len, "option '%s' needs a value", argv[optind - 1]);
+		default:
+			if (optopt && optopt < 256)
+				return bad(err, err_len, "unknown option '-%c'", optopt);
+			return bad(err, err_len, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return bad(err, err_len, "unexpected argument '%s'", argv[optind]);
+	return check(o, have_port, have_duration, err, err_len);
+}

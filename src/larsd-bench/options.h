@@ -1,0 +1,69 @@
+/*
+ * options.h - the command line of larsd-bench, parsed and checked.
+ *
+ * opts_parse() fills a struct bench_opts from argv, resolves the host and
+ * checks every value and every combination, so the rest of the program
+ * only runs on options that make sense.  It prints nothing itself: on a
+ * bad argument it leaves one line (without the program name) in err for
+ * main() to print before exiting with status 2.
+ */
+#ifndef LARSD_BENCH_OPTIONS_H
+#define LARSD_BENCH_OPTIONS_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+enum bench_proto { BENCH_TCP, BENCH_UDP };
+enum bench_mode { BENCH_ECHO, BENCH_LARS };
+
+#define OPTS_ERR_MAX 256
+#define OPTS_MAX_CONNECTIONS 100000u
+#define OPTS_MAX_THREADS 256u
+#define OPTS_MAX_DEPTH 1024u
+#define OPTS_MAX_TCP_SIZE ((size_t)16 << 20)
+#define OPTS_MAX_UDP_DATAGRAM ((size_t)65507) /* IPv4's limit, safe for both */
+#define OPTS_UDP_MIN_SIZE 8 /* the sequence tag must fit in the payload */
+
+struct bench_opts {
+	enum bench_proto proto;
+	enum bench_mode mode;
+	const char *host;
+	uint16_t port;
+	struct sockaddr_storage addr; /* host and port, resolved */
+	socklen_t addr_len;
+	char addr_text[INET6_ADDRSTRLEN + 8]; /* "127.0.0.1:7777", "[::1]:7777" */
+
+	unsigned connections;  /* TCP connections or UDP sockets */
+	unsigned threads;      /* never more than connections */
+	unsigned depth;        /* messages in flight per connection */
+	size_t size;           /* payload bytes; the body in lars mode */
+	double duration;       /* seconds; 0: until count is reached */
+	uint64_t count;        /* replies (and UDP losses) to wait for; 0: none */
+	double warmup;         /* seconds before measuring */
+	unsigned timeout_ms;   /* UDP: a datagram's reply is lost after this */
+	int32_t msgid;         /* lars mode */
+	bool json;
+	bool quiet;
+	pid_t server_pid;      /* 0: none */
+};
+
+enum opts_result {
+	OPTS_RUN,  /* run with these options */
+	OPTS_DONE, /* --help or --version printed: exit 0 */
+	OPTS_BAD,  /* err says why: exit 2 */
+};
+
+enum opts_result opts_parse(struct bench_opts *o, int argc, char **argv, char *err,
+			    size_t err_len);
+
+void opts_usage(FILE *out);
+
+const char *opts_proto_name(enum bench_proto p);
+const char *opts_mode_name(enum bench_mode m);
+
+#endif /* LARSD_BENCH_OPTIONS_H */

@@ -1,0 +1,188 @@
+/*
+ * worker.c - the event loop of one thread (see worker.h).
+ */
+#include "config.h"
+
+#include "worker.h"
+#include "clock.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#define WORKER_EVENTS 256
+#define WORKER_POLL_MS 100         /* look at the stop flag at least this often */
+#define WORKER_PUBLISH_NS (100 * NS_PER_MS)
+
+/* Describe the first error of the run, only the first: a server that
+ * breaks usually breaks every connection at once. */
+static bool worker_first(struct worker *w)
+{
+	int no = 0;
+
+	return atomic_compare_exchange_strong(&w->run->told, &no, 1);
+}
+
+static void worker_vtell(struct worker *w, const char *fmt, va_list ap)
+{
+	char text[256];
+
+	if (!worker_first(w))
+		return;
+	vsnprintf(text, sizeof(text), fmt, ap);
+	/* On a new line if the progress line is showing. */
+	fprintf(stderr, "%slarsd-bench: %s\n", w->run->progress ? "\r\n" : "", text);
+}
+
+void worker_tell(struct worker *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	worker_vtell(w, fmt, ap);
+	va_end(ap);
+}
+
+void worker_conn_error(struct worker *w, uint64_t lost, const char *fmt, ...)
+{
+	va_list ap;
+
+	w->counts.conn_errors++;
+	w->in_flight -= lost;
+	w->live--;
+	va_start(ap, fmt);
+	worker_vtell(w, fmt, ap);
+	va_end(ap);
+}
+
+int worker_watch(struct worker *w, int fd, void *c, uint32_t events, bool modify)
+{
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = events;
+	ev.data.ptr = c;
+	return epoll_ctl(w->epfd, modify ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev);
+}
+
+static void worker_publish(struct worker *w)
+{
+	pthread_mutex_lock(&w->snap_lock);
+	w->snap_ns = w->now;
+	w->snap_counts = w->counts;
+	memcpy(&w->snap_hist, &w->hist, sizeof(w->hist));
+	pthread_mutex_unlock(&w->snap_lock);
+	w->next_publish = w->now + WORKER_PUBLISH_NS;
+}
+
+/* Is this worker's part of the run over? */
+static bool worker_over(struct worker *w)
+{
+	const struct run *r = w->run;
+
+	if (atomic_load_explicit(&r->stop, memory_order_relaxed) || w->now >= r->t_end)
+		return true;
+	if (w->live == 0)
+		return true;
+	/* --count: everything sent and answered (or lost). */
+	return w->limited && w->budget == 0 && w->in_flight == 0 && w->now >= r->t_measure;
+}
+
+/* Milliseconds epoll_wait may sleep, rounded up so a deadline is never
+ * spun on. */
+static int worker_timeout(const struct worker *w)
+{
+	uint64_t until = w->now + (uint64_t)WORKER_POLL_MS * NS_PER_MS;
+
+	if (w->run->t_end < until)
+		until = w->run->t_end;
+	if (w->now < w->run->t_measure && w->run->t_measure < until)
+		until = w->run->t_measure;
+	if (w->wake && w->wake < until)
+		until = w->wake;
+	if (w->run->progress && w->next_publish < until)
+		until = w->next_publish;
+	if (until <= w->now)
+		return 0;
+	return (int)((until - w->now + NS_PER_MS - 1) / NS_PER_MS);
+}
+
+static void worker_loop(struct worker *w)
+{
+	struct epoll_event ev[WORKER_EVENTS];
+
+	while (!worker_over(w)) {
+		int n = epoll_wait(w->epfd, ev, WORKER_EVENTS, worker_timeout(w));
+		w->now = clock_ns();
+		if (n < 0 && errno != EINTR) {
+			worker_conn_error(w, w->in_flight, "epoll_wait: %s", strerror(errno));
+			break;
+		}
+		for (int i = 0; i < n; i++)
+			w->ops->event(w, ev[i].data.ptr, ev[i].events);
+		if (w->wake && w->now >= w->wake)
+			w->ops->tick(w);
+		if (w->run->progress && w->now >= w->next_publish)
+			worker_publish(w);
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct run *r = w->run;
+	bool ok;
+
+	hist_init(&w->hist);
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	w->buf = malloc(WORKER_BUFFER);
+	w->live = w->n_conns;
+	w->now = clock_ns();
+	ok = w->epfd >= 0 && w->buf && w->ops->setup(w) == 0;
+	if (!ok)
+		worker_conn_error(w, 0, "thread %u: %s", w->index, strerror(errno));
+
+	pthread_barrier_wait(&r->barrier); /* all connected */
+	pthread_barrier_wait(&r->barrier); /* main() has set the clock */
+
+	w->now = clock_ns();
+	w->next_publish = w->now;
+	if (ok) {
+		w->ops->start(w);
+		worker_loop(w);
+	}
+	w->t_finish = clock_ns();
+	if (ok)
+		w->ops->close(w);
+	if (w->epfd >= 0)
+		close(w->epfd);
+	free(w->buf);
+	w->buf = NULL;
+	if (r->progress)
+		worker_publish(w);
+
+	pthread_mutex_lock(&r->lock);
+	r->done++;
+	pthread_cond_signal(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
+int worker_start(struct worker *w)
+{
+	int rc;
+
+	w->epfd = -1;
+	pthread_mutex_init(&w->snap_lock, NULL);
+	hist_init(&w->snap_hist);
+	rc = pthread_create(&w->thread, NULL, worker_main, w);
+	if (rc != 0) {
+		errno = rc;
+		return -1;
+	}
+	return 0;
+}

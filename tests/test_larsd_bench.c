@@ -1,0 +1,776 @@
+/*
+ * test_larsd_bench.c - larsd-bench end to end.
+ *
+ * Each test runs the built larsd-bench as a child process, reads its exit
+ * status, its stderr and its --json summary, and checks the numbers.  The
+ * server is either the real larsd, started on free loopback ports with a
+ * temporary config (tests/larsd_harness.c), or a small misbehaving server
+ * run on a thread of the test itself:
+ *
+ *   - a TCP echo server that flips one bit of the stream: the bench must
+ *     find the corrupt reply and exit 1;
+ *   - UDP echo servers that flip a byte of one datagram (corrupt), answer
+ *     only every other datagram (losses), answer one datagram after its
+ *     timeout (a loss, then a late reply that is not an error), or answer
+ *     every datagram twice (late duplicates).
+ *
+ * And the command line: every bad argument is one line on stderr and exit
+ * status 2; and the latency histogram's precision, as a unit.  Every run is bounded (-t 2 at most, killed after 10 s); no
+ * fixed ports, so `make -j2 check` can run it beside the other suites.
+ */
+#include "config.h"
+
+#include "histogram.h"
+#include "larsd_harness.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef LARSD_BENCH_PATH
+#define LARSD_BENCH_PATH "src/larsd-bench/larsd-bench"
+#endif
+
+#define RUN_TIMEOUT_MS 10000
+#define OUT_MAX 16384
+
+/* ---- running larsd-bench ------------------------------------------------- */
+
+struct bench {
+	int code;          /* exit status, 128 + signal, -1 on timeout */
+	uint64_t ms;       /* how long it ran */
+	char out[OUT_MAX]; /* stdout */
+	char err[OUT_MAX]; /* stderr */
+};
+
+static void append(char *buf, size_t *len, int fd, bool *open)
+{
+	ssize_t n = read(fd, buf + *len, OUT_MAX - 1 - *len);
+
+	if (n <= 0) {
+		*open = false;
+		return;
+	}
+	*len += (size_t)n;
+	buf[*len] = '\0';
+	if (*len == OUT_MAX - 1)
+		*open = false;
+}
+
+/* Run larsd-bench with args (NULL-terminated, after argv[0]). */
+static void run_bench(struct bench *b, const char *const *args)
+{
+	const char *argv[40];
+	size_t argc = 0, n_out = 0, n_err = 0;
+	int out[2], err[2];
+	pid_t parent = getpid();
+	uint64_t start = lh_now_ms();
+
+	memset(b, 0, sizeof(*b));
+	const char *binary = getenv("LARSD_BENCH_TEST_PATH");
+	argv[argc++] = binary && *binary ? binary : LARSD_BENCH_PATH;
+	for (size_t i = 0; args[i]; i++) {
+		ck_assert_uint_lt(argc, 39);
+		argv[argc++] = args[i];
+	}
+	argv[argc] = NULL;
+
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(err, O_CLOEXEC), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		signal(SIGPIPE, SIG_DFL);
+		int null = open("/dev/null", O_RDONLY);
+		if (null < 0 || dup2(null, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0)
+			_exit(127);
+		close_range(3, ~0U, 0);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(out[1]);
+	close(err[1]);
+
+	bool out_open = true, err_open = true;
+	uint64_t deadline = start + RUN_TIMEOUT_MS;
+	while ((out_open || err_open) && lh_now_ms() < deadline) {
+		struct pollfd p[2] = {{out_open ? out[0] : -1, POLLIN, 0},
+				      {err_open ? err[0] : -1, POLLIN, 0}};
+		if (poll(p, 2, 100) <= 0)
+			continue;
+		if (p[0].revents)
+			append(b->out, &n_out, out[0], &out_open);
+		if (p[1].revents)
+			append(b->err, &n_err, err[0], &err_open);
+	}
+	close(out[0]);
+	close(err[0]);
+
+	int st = 0;
+	b->code = -1;
+	while (lh_now_ms() < deadline) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+		if (r == pid) {
+			b->code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+			break;
+		}
+		lh_sleep_ms(2);
+	}
+	if (b->code == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+	b->ms = lh_now_ms() - start;
+}
+
+/* A number from the --json summary: "key":value; NAN if missing. */
+static double num(const struct bench *b, const char *key)
+{
+	char pat[64];
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	const char *p = strstr(b->out, pat);
+	if (!p)
+		return NAN;
+	p += strlen(pat);
+	char *end;
+	double v = strtod(p, &end);
+	return end == p ? NAN : v;
+}
+
+#define ck_assert_num(b, key, op, value)                                                   \
+	ck_assert_msg(num(b, key) op(double)(value),                                       \
+		      "%s = %g, expected " #op " %g\nstdout: %s\nstderr: %s", key, num(b, key), \
+		      (double)(value), (b)->out, (b)->err)
+
+#define ck_assert_code(b, want)                                                              \
+	ck_assert_msg((b)->code == (want), "exit status %d, expected %d\nstdout: %s\nstderr: %s", \
+		      (b)->code, want, (b)->out, (b)->err)
+
+/* The numbers every good run of count n has. */
+static void assert_clean(const struct bench *b, long n)
+{
+	ck_assert_code(b, 0);
+	ck_assert_num(b, "replies", ==, n);
+	ck_assert_num(b, "sent", ==, n);
+	ck_assert_num(b, "errors", ==, 0);
+	ck_assert_num(b, "corrupt", ==, 0);
+	ck_assert_num(b, "connection_errors", ==, 0);
+	ck_assert_num(b, "losses", ==, 0);
+	ck_assert_num(b, "p50", >, 0);
+	ck_assert_num(b, "max", >=, num(b, "p99"));
+	ck_assert_num(b, "p99", >=, num(b, "p50"));
+	ck_assert_num(b, "replies_per_s", >, 0);
+	ck_assert_msg(b->ms < 3000, "took %llu ms", (unsigned long long)b->ms);
+}
+
+/* ---- larsd --------------------------------------------------------------- */
+
+enum { L_TCP_ECHO, L_UDP_ECHO, L_TCP_LARS, L_UDP_LARS };
+
+static void start_larsd(struct lh_daemon *d)
+{
+	lh_init(d);
+	lh_add(d, "tcp", "127.0.0.1", "echo", true);
+	lh_add(d, "udp", "127.0.0.1", "echo", true);
+	lh_add(d, "tcp", "127.0.0.1", "lars", true);
+	lh_add(d, "udp", "127.0.0.1", "lars", true);
+	if (!lh_start(d)) {
+		char *err = lh_read_file(d->err_path);
+		ck_abort_msg("larsd did not become ready; stderr:\n%s", err);
+	}
+}
+
+static void stop_larsd(struct lh_daemon *d)
+{
+	ck_assert_int_eq(lh_stop(d, LH_STOP_MS), 0);
+	lh_cleanup(d);
+}
+
+static const char *port_of(struct lh_daemon *d, size_t i, char *buf, size_t len)
+{
+	snprintf(buf, len, "%u", (unsigned)d->ls[i].port);
+	return buf;
+}
+
+/* ---- misbehaving servers, on a thread ------------------------------------------ */
+
+enum helper_kind {
+	H_TCP_FLIP,   /* TCP echo, one bit of the stream flipped */
+	H_UDP_FLIP,   /* UDP echo, one byte of datagram 3 changed */
+	H_UDP_HALF,   /* UDP: only datagrams 0, 2, 4, ... answered */
+	H_UDP_LATE,   /* UDP: datagram 2 answered late, just before datagram 5 */
+	H_UDP_TWICE,  /* UDP: every datagram answered twice */
+};
+
+#define HELPER_FLIP_AT 100 /* TCP: stream byte */
+
+struct helper {
+	enum helper_kind kind;
+	int fd;
+	uint16_t port;
+	char port_text[8];
+	atomic_bool stop;
+	pthread_t thread;
+};
+
+static void *helper_tcp(void *arg)
+{
+	struct helper *h = arg;
+	unsigned char buf[4096];
+	size_t pos = 0;
+	int c = -1;
+
+	while (!atomic_load(&h->stop)) {
+		struct pollfd p = {c >= 0 ? c : h->fd, POLLIN, 0};
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		if (c < 0) {
+			c = accept(h->fd, NULL, NULL);
+			continue;
+		}
+		ssize_t n = read(c, buf, sizeof(buf));
+		if (n <= 0) {
+			close(c);
+			c = -1;
+			pos = 0;
+			continue;
+		}
+		if (pos <= HELPER_FLIP_AT && HELPER_FLIP_AT < pos + (size_t)n)
+			buf[HELPER_FLIP_AT - pos] ^= 0x10;
+		pos += (size_t)n;
+		if (!lh_send_all(c, buf, (size_t)n)) {
+			close(c);
+			c = -1;
+		}
+	}
+	if (c >= 0)
+		close(c);
+	return NULL;
+}
+
+static void *helper_udp(void *arg)
+{
+	struct helper *h = arg;
+	unsigned char buf[65536], held[65536];
+	struct sockaddr_storage held_peer;
+	socklen_t held_len = 0;
+	ssize_t held_n = 0;
+	unsigned k = 0;
+
+	while (!atomic_load(&h->stop)) {
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		struct pollfd p = {h->fd, POLLIN, 0};
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		ssize_t n = recvfrom(h->fd, buf, sizeof(buf), 0, (struct sockaddr *)&peer, &plen);
+		if (n < 0)
+			continue;
+		unsigned i = k++;
+		int times = 1;
+		switch (h->kind) {
+		case H_UDP_FLIP:
+			if (i == 3 && n > 20)
+				buf[20] ^= 0xff;
+			break;
+		case H_UDP_HALF:
+			times = i % 2 == 0;
+			break;
+		case H_UDP_LATE:
+			/* With depth 1, datagram 3 is only sent once 2 has timed out. */
+			if (i == 2) {
+				memcpy(held, buf, (size_t)n);
+				held_n = n;
+				held_peer = peer;
+				held_len = plen;
+				times = 0;
+			}
+			if (i == 5)
+				sendto(h->fd, held, (size_t)held_n, 0, (struct sockaddr *)&held_peer,
+				       held_len);
+			break;
+		case H_UDP_TWICE:
+			times = 2;
+			break;
+		default:
+			break;
+		}
+		for (int t = 0; t < times; t++)
+			sendto(h->fd, buf, (size_t)n, 0, (struct sockaddr *)&peer, plen);
+	}
+	return NULL;
+}
+
+static void helper_start(struct helper *h, enum helper_kind kind)
+{
+	memset(h, 0, sizeof(*h));
+	h->kind = kind;
+	h->fd = lh_bind(kind == H_TCP_FLIP ? "tcp" : "udp", "127.0.0.1", 0, &h->port);
+	ck_assert_msg(h->fd >= 0, "bind: %s", strerror(errno));
+	snprintf(h->port_text, sizeof(h->port_text), "%u", (unsigned)h->port);
+	ck_assert_int_eq(pthread_create(&h->thread, NULL,
+					kind == H_TCP_FLIP ? helper_tcp : helper_udp, h),
+			 0);
+}
+
+static void helper_stop(struct helper *h)
+{
+	atomic_store(&h->stop, true);
+	pthread_join(h->thread, NULL);
+	close(h->fd);
+}
+
+/* ---- against larsd ---------------------------------------------------------- */
+
+START_TEST(test_tcp_echo)
+{
+	struct lh_daemon d;
+	struct bench b;
+	char port[8];
+
+	start_larsd(&d);
+	const char *args[] = {"-P", port_of(&d, L_TCP_ECHO, port, sizeof(port)), "-n", "3000",
+			      "-c", "4", "-d", "4", "-T", "2", "-s", "100", "-t", "2",
+			      "--json", NULL};
+	run_bench(&b, args);
+	assert_clean(&b, 3000);
+	ck_assert_num(&b, "connections", ==, 4);
+	ck_assert_num(&b, "threads", ==, 2);
+	ck_assert_num(&b, "frame_bytes", ==, 100);
+	ck_assert_ptr_nonnull(strstr(b.out, "\"proto\":\"tcp\",\"mode\":\"echo\""));
+	ck_assert_ptr_nonnull(strstr(b.out, "\"server\":null"));
+	stop_larsd(&d);
+}
+END_TEST
+
+/* Big messages: many reads and writes per message, partial sends. */
+START_TEST(test_tcp_echo_large)
+{
+	struct lh_daemon d;
+	struct bench b;
+	char port[8];
+
+	start_larsd(&d);
+	const char *args[] = {"-P", port_of(&d, L_TCP_ECHO, port, sizeof(port)), "-n", "200",
+			      "-c", "2", "-d", "3", "-s", "300000", "-t", "2", "--json", NULL};
+	run_bench(&b, args);
+	assert_clean(&b, 200);
+	stop_larsd(&d);
+}
+END_TEST
+
+START_TEST(test_tcp_lars)
+{
+	struct lh_daemon d;
+	struct bench b;
+	char port[8];
+
+	start_larsd(&d);
+	const char *args[] = {"-P", port_of(&d, L_TCP_LARS, port, sizeof(port)), "-m", "lars",
+			      "--msgid", "7", "-n", "2000", "-c", "3", "-d", "5", "-s", "300",
+			      "-t", "2", "--json", NULL};
+	run_bench(&b, args);
+	assert_clean(&b, 2000);
+	ck_assert_num(&b, "frame_bytes", ==, 308);
+	ck_assert_num(&b, "msgid", ==, 7);
+	stop_larsd(&d);
+}
+END_TEST
+
+/* An empty body is a valid lars frame: just the header. */
+START_TEST(test_tcp_lars_empty)
+{
+	struct lh_daemon d;
+	struct bench b;
+	char port[8];
+
+	start_larsd(&d);
+	const char *args[] = {"-P", port_of(&d, L_TCP_LARS, port, sizeof(port)), "-m", "lars",
+			      "-s", "0", "-n", "500", "-d", "2", "-t", "2", "--json", NULL};
+	run_bench(&b, args);
+	assert_clean(&b, 500);
+	ck_assert_num(&b, "frame_bytes", ==, 8);
+	stop_larsd(&d);
+}
+END_TEST
+
+START_TEST(test_udp_echo)
+{
+	struct lh_daemon d;
+	struct bench b;
+	char port[8];
+
+	start_larsd(&d);
+	const char *args[] = {"-p", "udp", "-P", port_of(&d, L_UDP_ECHO, port, sizeof(port)),
+			      "-n", "2000", "-c", "4", "-d", "4", "-T", "2", "--timeout", "1000",
+			      "-t", "2", "--json", NULL};
+	run_bench(&b, args);
+	assert_clean(&b, 2000);
+	ck_assert_num(&b, "late", ==, 0);
+	stop_larsd(&d);
+}
+END_TEST
+
+START_TEST(test_udp_lars)
+{
+	struct lh_daemon d;
+	struct bench b;
+	char port[8];
+
+	start_larsd(&d);
+	const char *args[] = {"-p", "udp", "-m", "lars", "--msgid", "-3", "-P",
+			      port_of(&d, L_UDP_LARS, port, sizeof(port)), "-n", "1000", "-c", "2",
+			      "-d", "3", "-s", "1000", "--timeout", "1000", "-t", "2", "--json",
+			      NULL};
+	run_bench(&b, args);
+	assert_clean(&b, 1000);
+	ck_assert_num(&b, "frame_bytes", ==, 1008);
+	ck_assert_num(&b, "msgid", ==, -3);
+	stop_larsd(&d);
+}
+END_TEST
+
+START_TEST(test_tcp_ipv6)
+{
+	struct lh_daemon d;
+	struct bench b;
+	char port[8];
+
+	if (!lh_address_usable("::1"))
+		return; /* no IPv6 here */
+	lh_init(&d);
+	lh_add(&d, "tcp", "::1", "echo", true);
+	lh_add(&d, "udp", "::1", "echo", true);
+	ck_assert(lh_start(&d));
+	const char *tcp[] = {"-H", "::1", "-P", port_of(&d, 0, port, sizeof(port)), "-n", "500",
+			     "-t", "2", "--json", NULL};
+	run_bench(&b, tcp);
+	assert_clean(&b, 500);
+	ck_assert_ptr_nonnull(strstr(b.out, "\"target\":\"[::1]:"));
+	const char *udp[] = {"-p", "udp", "-H", "[::1]", "-P", port_of(&d, 1, port, sizeof(port)),
+			     "-n", "500", "--timeout", "1000", "-t", "2", "--json", NULL};
+	run_bench(&b, udp);
+	assert_clean(&b, 500);
+	stop_larsd(&d);
+}
+END_TEST
+
+/* Duration mode, the text summary, the server's CPU and memory. */
+START_TEST(test_duration_text_server)
+{
+	struct lh_daemon d;
+	struct bench b;
+	char port[8], pid[16];
+
+	start_larsd(&d);
+	snprintf(pid, sizeof(pid), "%ld", (long)d.pid);
+	const char *args[] = {"-P", port_of(&d, L_TCP_ECHO, port, sizeof(port)), "-t", "0.4",
+			      "--warmup", "0.1", "-c", "2", "--server-pid", pid, NULL};
+	run_bench(&b, args);
+	ck_assert_code(&b, 0);
+	ck_assert_msg(b.ms >= 400 && b.ms < 2000, "took %llu ms", (unsigned long long)b.ms);
+	ck_assert_ptr_nonnull(strstr(b.out, "replies "));
+	ck_assert_ptr_nonnull(strstr(b.out, "p99.9 "));
+	ck_assert_ptr_nonnull(strstr(b.out, "errors      0:"));
+	ck_assert_ptr_nonnull(strstr(b.out, "CPU s per 100k replies, RSS "));
+	ck_assert_str_eq(b.err, "");
+
+	const char *json[] = {"-P", port, "-p", "tcp", "-t", "0.3", "--json", "--server-pid",
+			      pid, NULL};
+	run_bench(&b, json);
+	ck_assert_code(&b, 0);
+	ck_assert_num(&b, "duration_s", >=, 0.29);
+	ck_assert_num(&b, "duration_s", <, 1.0);
+	ck_assert_num(&b, "replies", >, 0);
+	ck_assert_num(&b, "cpu_s", >=, 0);
+	ck_assert_num(&b, "cpu_s_per_100k", >=, 0);
+	ck_assert_num(&b, "rss_kib", >, 0);
+	ck_assert_num(&b, "pid", ==, d.pid);
+	stop_larsd(&d);
+}
+END_TEST
+
+/* ---- what must be caught ------------------------------------------------------- */
+
+START_TEST(test_tcp_corrupt)
+{
+	struct helper h;
+	struct bench b;
+
+	helper_start(&h, H_TCP_FLIP);
+	const char *args[] = {"-P", h.port_text, "-n", "50", "-t", "2", "--json", NULL};
+	run_bench(&b, args);
+	ck_assert_code(&b, 1);
+	/* Byte 100 is in message 1 (64 bytes each); the stream stays aligned. */
+	ck_assert_num(&b, "corrupt", ==, 1);
+	ck_assert_num(&b, "errors", ==, 1);
+	ck_assert_num(&b, "replies", ==, 49);
+	ck_assert_num(&b, "connection_errors", ==, 0);
+	ck_assert_msg(strstr(b.err, "corrupt reply: connection 0, message 1, byte 36") != NULL,
+		      "stderr: %s", b.err);
+
+	/* The same in lars mode: byte 100 is in the body of frame 1. */
+	const char *lars[] = {"-P", h.port_text, "-m", "lars", "-n", "50", "-t", "2", "--json",
+			      NULL};
+	run_bench(&b, lars);
+	ck_assert_code(&b, 1);
+	ck_assert_num(&b, "corrupt", ==, 1);
+	helper_stop(&h);
+}
+END_TEST
+
+START_TEST(test_udp_corrupt)
+{
+	struct helper h;
+	struct bench b;
+
+	helper_start(&h, H_UDP_FLIP);
+	const char *args[] = {"-p", "udp", "-P", h.port_text, "-n", "20", "--timeout", "500",
+			      "-t", "2", "--json", NULL};
+	run_bench(&b, args);
+	ck_assert_code(&b, 1);
+	ck_assert_num(&b, "corrupt", ==, 1);
+	ck_assert_num(&b, "replies", ==, 19);
+	ck_assert_num(&b, "losses", ==, 0);
+	ck_assert_num(&b, "late", ==, 0);
+	ck_assert_msg(strstr(b.err, "corrupt reply: socket 0, message 3, byte 20") != NULL,
+		      "stderr: %s", b.err);
+	helper_stop(&h);
+}
+END_TEST
+
+START_TEST(test_udp_loss)
+{
+	struct helper h;
+	struct bench b;
+
+	helper_start(&h, H_UDP_HALF);
+	const char *args[] = {"-p", "udp", "-P", h.port_text, "-n", "20", "--timeout", "50",
+			      "-t", "2", "--json", NULL};
+	run_bench(&b, args);
+	ck_assert_code(&b, 0); /* losses are counted, not errors */
+	ck_assert_num(&b, "losses", ==, 10);
+	ck_assert_num(&b, "replies", ==, 10);
+	ck_assert_num(&b, "loss_pct", ==, 50);
+	ck_assert_num(&b, "errors", ==, 0);
+	ck_assert_num(&b, "sent", ==, 20);
+	/* Ten timeouts of 50 ms: the run did not stall. */
+	ck_assert_msg(b.ms < 1500, "took %llu ms", (unsigned long long)b.ms);
+	helper_stop(&h);
+}
+END_TEST
+
+START_TEST(test_udp_late)
+{
+	struct helper h;
+	struct bench b;
+
+	helper_start(&h, H_UDP_LATE);
+	const char *args[] = {"-p", "udp", "-P", h.port_text, "-n", "10", "-t", "2", "--json",
+			      NULL};
+	run_bench(&b, args);
+	ck_assert_code(&b, 0);
+	ck_assert_num(&b, "losses", ==, 1);
+	ck_assert_num(&b, "late", ==, 1);
+	ck_assert_num(&b, "replies", ==, 9);
+	ck_assert_num(&b, "corrupt", ==, 0);
+	helper_stop(&h);
+
+	helper_start(&h, H_UDP_TWICE);
+	const char *twice[] = {"-p", "udp", "-P", h.port_text, "-n", "200", "-d", "4",
+			       "--timeout", "1000", "-t", "2", "--json", NULL};
+	run_bench(&b, twice);
+	ck_assert_code(&b, 0);
+	ck_assert_num(&b, "replies", ==, 200);
+	ck_assert_num(&b, "late", >, 0);
+	ck_assert_num(&b, "corrupt", ==, 0);
+	helper_stop(&h);
+}
+END_TEST
+
+START_TEST(test_connection_refused)
+{
+	struct bench b;
+	char port[8];
+
+	snprintf(port, sizeof(port), "%u", (unsigned)lh_free_port("tcp", "127.0.0.1"));
+	const char *args[] = {"-P", port, "-c", "3", "-n", "10", "-t", "2", "--json", NULL};
+	run_bench(&b, args);
+	ck_assert_code(&b, 1);
+	ck_assert_num(&b, "connection_errors", ==, 3);
+	ck_assert_num(&b, "replies", ==, 0);
+	ck_assert_msg(strstr(b.err, "Connection refused") != NULL, "stderr: %s", b.err);
+}
+END_TEST
+
+/* ---- the command line ------------------------------------------------------------ */
+
+START_TEST(test_bad_arguments)
+{
+	static const char *const cases[][8] = {
+		{NULL},
+		{"-P", NULL},
+		{"-P", "0", NULL},
+		{"-P", "70000", NULL},
+		{"-P", "7", "--size", "x", NULL},
+		{"-P", "7", "-s", "-1", NULL},
+		{"-P", "7", "-p", "sctp", NULL},
+		{"-P", "7", "-m", "http", NULL},
+		{"-P", "7", "-c", "0", NULL},
+		{"-P", "7", "-d", "0", NULL},
+		{"-P", "7", "-t", "0", NULL},
+		{"-P", "7", "-t", "soon", NULL},
+		{"-P", "7", "-n", "0", NULL},
+		{"-P", "7", "-T", "x", NULL},
+		{"-P", "7", "--timeout", "0", NULL},
+		{"-P", "7", "--msgid", "3000000000", NULL},
+		{"-P", "7", "--warmup", "-1", NULL},
+		{"-P", "7", "-p", "udp", "-s", "4", NULL},
+		{"-P", "7", "-p", "udp", "-s", "70000", NULL},
+		{"-P", "7", "-s", "0", NULL},
+		{"-P", "7", "-H", "", NULL},
+		{"-P", "7", "--bogus", NULL},
+		{"-P", "7", "-x", NULL},
+		{"-P", "7", "extra", NULL},
+		{"-P", "7", "--server-pid", "abc", NULL},
+		{"-P", "7", "--server-pid", "2147483647", NULL},
+	};
+	struct bench b;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		run_bench(&b, cases[i]);
+		ck_assert_msg(b.code == 2, "case %zu (%s %s): exit %d, stderr %s", i,
+			      cases[i][0] ? cases[i][0] : "", cases[i][2] ? cases[i][2] : "",
+			      b.code, b.err);
+		ck_assert_msg(strncmp(b.err, "larsd-bench: ", 13) == 0, "case %zu: %s", i, b.err);
+		char *nl = strchr(b.err, '\n');
+		ck_assert_msg(nl && nl[1] == '\0', "case %zu: not one line: %s", i, b.err);
+		ck_assert_str_eq(b.out, "");
+	}
+	const char *size[] = {"-P", "7", "--size", "x", NULL};
+	run_bench(&b, size);
+	ck_assert_str_eq(b.err, "larsd-bench: --size: 'x' is not a number\n");
+}
+END_TEST
+
+START_TEST(test_help_version)
+{
+	struct bench b;
+	const char *help[] = {"--help", NULL};
+	const char *version[] = {"-V", NULL};
+
+	run_bench(&b, help);
+	ck_assert_code(&b, 0);
+	ck_assert_ptr_nonnull(strstr(b.out, "usage: larsd-bench"));
+	ck_assert_ptr_nonnull(strstr(b.out, "--server-pid"));
+	run_bench(&b, version);
+	ck_assert_code(&b, 0);
+	ck_assert_ptr_nonnull(strstr(b.out, PACKAGE_VERSION));
+}
+END_TEST
+
+/* ---- the histogram ------------------------------------------------------------- */
+
+static void assert_near(uint64_t got, double want, double tolerance)
+{
+	ck_assert_msg(fabs((double)got - want) <= want * tolerance, "%llu, expected %g +- %g %%",
+		      (unsigned long long)got, want, tolerance * 100);
+}
+
+START_TEST(test_histogram)
+{
+	static struct histogram h, other;
+
+	hist_init(&h);
+	ck_assert_uint_eq(hist_percentile(&h, 99.0), 0);
+	/* Below 256 ns every value has its bucket. */
+	for (uint64_t v = 0; v < 200; v++)
+		hist_record(&h, v);
+	ck_assert_uint_eq(hist_percentile(&h, 50.0), 99);
+	ck_assert_uint_eq(hist_percentile(&h, 100.0), 199);
+	ck_assert_uint_eq(h.min, 0);
+
+	/* 1 us .. 10 s, uniform on a log scale: every percentile within 0.4 %. */
+	hist_init(&h);
+	hist_init(&other);
+	const uint64_t n = 200000;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t v = (uint64_t)(1000.0 * pow(10.0, 7.0 * (double)i / (double)n));
+		hist_record(i % 2 ? &h : &other, v);
+	}
+	hist_merge(&h, &other);
+	ck_assert_uint_eq(h.count, n);
+	const double pcts[] = {10, 50, 90, 99, 99.9};
+	for (size_t k = 0; k < sizeof(pcts) / sizeof(pcts[0]); k++) {
+		double rank = ceil(pcts[k] / 100.0 * (double)n) - 1;
+		double want = floor(1000.0 * pow(10.0, 7.0 * rank / (double)n));
+		assert_near(hist_percentile(&h, pcts[k]), want, 0.004);
+	}
+	ck_assert_uint_eq(hist_percentile(&h, 100.0), h.max);
+
+	/* Beyond the last octave: clamped, the maximum still exact. */
+	hist_record(&h, UINT64_C(1) << 50);
+	ck_assert_uint_eq(h.max, UINT64_C(1) << 50);
+	ck_assert_uint_eq(hist_percentile(&h, 100.0), UINT64_C(1) << 50);
+}
+END_TEST
+
+/* ---- the suite --------------------------------------------------------------------- */
+
+static void add(Suite *s, const char *name, const TTest *test, double timeout)
+{
+	TCase *tc = tcase_create(name);
+	tcase_set_timeout(tc, timeout);
+	tcase_add_test(tc, test);
+	suite_add_tcase(s, tc);
+}
+
+int main(void)
+{
+	Suite *s = suite_create("larsd-bench");
+	SRunner *sr;
+	int failed;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (lh_root_init() < 0) {
+		perror("larsd-bench tests: temporary directory");
+		return 99;
+	}
+	add(s, "tcp_echo", test_tcp_echo, 15);
+	add(s, "tcp_echo_large", test_tcp_echo_large, 15);
+	add(s, "tcp_lars", test_tcp_lars, 15);
+	add(s, "tcp_lars_empty", test_tcp_lars_empty, 15);
+	add(s, "udp_echo", test_udp_echo, 15);
+	add(s, "udp_lars", test_udp_lars, 15);
+	add(s, "tcp_ipv6", test_tcp_ipv6, 15);
+	add(s, "duration_text_server", test_duration_text_server, 15);
+	add(s, "tcp_corrupt", test_tcp_corrupt, 15);
+	add(s, "udp_corrupt", test_udp_corrupt, 15);
+	add(s, "udp_loss", test_udp_loss, 15);
+	add(s, "udp_late", test_udp_late, 15);
+	add(s, "connection_refused", test_connection_refused, 15);
+	add(s, "bad_arguments", test_bad_arguments, 30);
+	add(s, "help_version", test_help_version, 10);
+	add(s, "histogram", test_histogram, 10);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	lh_root_remove();
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
