@@ -4,8 +4,9 @@
  * Scheme.  Each tier has a shared list of idle buffers behind its own mutex.
  * In front of the lists every thread keeps a small private stack of idle
  * buffers per tier (bufpool_tcache.c), so the common alloc/revert pair takes
- * no lock and touches no shared cache line.  A thread refills its stack from
- * the shared list, or spills half of it there, in one locked batch.
+ * no lock and writes no shared cache line (bufpool_alloc.c).  A thread
+ * refills its stack from the shared list, or spills half of it there, in one
+ * locked batch.
  *
  * Invariant: pool->bytes_owned, the sum of the capacities of every buffer
  * the pool has taken from the system (in use, idle in a list, idle in any
@@ -73,8 +74,7 @@ struct io_buf *pool_buf_fresh(bufpool_t *pool, unsigned tier)
 	h->pub.head = 0;
 	h->pub.length = 0;
 	h->pub.data = (char *)mem + BUF_HDR_SIZE;
-	h->pool_id = pool->id;
-	h->magic = BUF_MAGIC_IDLE;
+	h->owner = 0;
 	h->tier = tier;
 	atomic_fetch_add_explicit(&pool->tier[tier].owned, 1, memory_order_relaxed);
 	return &h->pub;
@@ -86,12 +86,16 @@ void pool_buf_release(bufpool_t *pool, struct io_buf *buf)
 	struct buf_hdr *h = buf_hdr_of(buf);
 	unsigned tier = h->tier;
 
-	h->magic = 0;
+	h->owner = 0;
 	free(h);
 	atomic_fetch_sub_explicit(&pool->tier[tier].owned, 1, memory_order_relaxed);
-	atomic_fetch_sub_explicit(&pool->bytes_owned, bufpool_tier_size(tier),
-				  memory_order_relaxed);
+	size_t owned = atomic_fetch_sub_explicit(&pool->bytes_owned, bufpool_tier_size(tier),
+						 memory_order_relaxed) -
+		       bufpool_tier_size(tier);
 	atomic_fetch_add_explicit(&pool->released, 1, memory_order_relaxed);
+	if (BUFPOOL_UNLIKELY(atomic_load_explicit(&pool->over_limit, memory_order_relaxed)) &&
+	    owned <= atomic_load_explicit(&pool->mem_limit, memory_order_relaxed))
+		atomic_store_explicit(&pool->over_limit, false, memory_order_relaxed);
 }
 
 /* ---- shared lists ----------------------------------------------------- */
@@ -132,7 +136,7 @@ unsigned pool_list_pop_many(bufpool_t *pool, unsigned tier, struct io_buf **bufs
 /* Release idle buffers of the shared lists (all tiers but `skip`; -1 for
  * none) until bytes_owned + want <= limit, or all of them if want is
  * SIZE_MAX.  Returns the bytes released. */
-static size_t pool_release_idle(bufpool_t *pool, int skip, size_t want)
+size_t pool_release_idle(bufpool_t *pool, int skip, size_t want)
 {
 	size_t freed = 0;
 
@@ -162,7 +166,7 @@ static size_t pool_release_idle(bufpool_t *pool, int skip, size_t want)
 	return freed;
 }
 
-static void pool_request_drain(bufpool_t *pool)
+void pool_request_drain(bufpool_t *pool)
 {
 	atomic_fetch_add_explicit(&pool->drain_epoch, 1, memory_order_relaxed);
 }
@@ -236,6 +240,8 @@ BUFPOOL_API bufpool_t *bufpool_new(const struct bufpool_config *cfg)
 	}
 	memset(pool, 0, sizeof(*pool));
 	pool->id = atomic_fetch_add(&pool_next_id, 1);
+	/* Spread the ids so a stray pointer is unlikely to carry a valid tag. */
+	pool->tag = (pool->id * 0x9E3779B97F4A7C15ull) | 1;
 	pool->thread_cache = cfg->thread_cache;
 	atomic_init(&pool->mem_limit, cfg->mem_limit);
 	pthread_mutex_init(&pool->caches_lock, NULL);
@@ -265,170 +271,6 @@ BUFPOOL_API void bufpool_destroy(bufpool_t *pool)
 	free(pool);
 }
 
-/* ---- alloc and revert ------------------------------------------------- */
-
-static struct io_buf *buf_hand_out(struct io_buf *b)
-{
-	struct buf_hdr *h = buf_hdr_of(b);
-	h->magic = BUF_MAGIC_IN_USE;
-	b->next = NULL;
-	b->head = 0;
-	b->length = 0;
-	return b;
-}
-
-/* Fresh memory for one buffer of `tier`, reclaiming idle memory of other
- * tiers first when the pool is at its cap. */
-static struct io_buf *pool_alloc_fresh(bufpool_t *pool, unsigned tier,
-				       struct tcache *tc)
-{
-	struct io_buf *b = pool_buf_fresh(pool, tier);
-	if (b)
-		return b;
-	if (tc)
-		tcache_flush(pool, tc, true);
-	pool_release_idle(pool, (int)tier, bufpool_tier_size(tier));
-	b = pool_buf_fresh(pool, tier);
-	if (b)
-		return b;
-	/* Another thread may have reverted into the shared list meanwhile. */
-	if (pool_list_pop_many(pool, tier, &b, 1) == 1)
-		return b;
-	pool_request_drain(pool);
-	atomic_fetch_add_explicit(&pool->tier[tier].failures, 1, memory_order_relaxed);
-	errno = ENOMEM;
-	return NULL;
-}
-
-/* Another thread asked for idle memory (at the cap, on a lowered limit or a
- * trim): give this thread's idle buffers back to the system. */
-static inline void tcache_check_drain(bufpool_t *pool, struct tcache *tc)
-{
-	if (BUFPOOL_UNLIKELY(tc->seen_drain !=
-			     atomic_load_explicit(&pool->drain_epoch, memory_order_relaxed)))
-		tcache_flush(pool, tc, true);
-}
-
-static struct io_buf *alloc_cached(bufpool_t *pool, struct tcache *tc, unsigned tier)
-{
-	tcache_check_drain(pool, tc);
-
-	unsigned n = tc->count[tier];
-	struct io_buf *b;
-	if (BUFPOOL_LIKELY(n > 0)) {
-		b = tc->stack[tier][n - 1];
-		tc->count[tier] = n - 1;
-		atomic_store_explicit(&tc->idle[tier], n - 1, memory_order_relaxed);
-	} else {
-		unsigned want = bufpool_tcache_cap[tier] / 2 + 1;
-		unsigned got = pool_list_pop_many(pool, tier, tc->stack[tier], want);
-		if (got > 0) {
-			b = tc->stack[tier][got - 1];
-			tc->count[tier] = got - 1;
-			atomic_store_explicit(&tc->idle[tier], got - 1,
-					      memory_order_relaxed);
-		} else {
-			b = pool_alloc_fresh(pool, tier, tc);
-			if (!b)
-				return NULL;
-			atomic_fetch_add_explicit(&pool->tier[tier].fresh, 1,
-						  memory_order_relaxed);
-		}
-	}
-	counter_add(&tc->allocs[tier], 1);
-	return buf_hand_out(b);
-}
-
-static struct io_buf *alloc_shared(bufpool_t *pool, unsigned tier)
-{
-	struct io_buf *b;
-
-	if (pool_list_pop_many(pool, tier, &b, 1) == 0) {
-		b = pool_alloc_fresh(pool, tier, NULL);
-		if (!b)
-			return NULL;
-		atomic_fetch_add_explicit(&pool->tier[tier].fresh, 1, memory_order_relaxed);
-	}
-	atomic_fetch_add_explicit(&pool->tier[tier].allocs, 1, memory_order_relaxed);
-	return buf_hand_out(b);
-}
-
-BUFPOOL_API struct io_buf *bufpool_alloc(bufpool_t *pool, size_t n)
-{
-	if (BUFPOOL_UNLIKELY(!pool)) {
-		errno = EINVAL;
-		return NULL;
-	}
-	int tier = tier_of_size(n);
-	if (BUFPOOL_UNLIKELY(tier < 0)) {
-		atomic_fetch_add_explicit(&pool->too_large, 1, memory_order_relaxed);
-		errno = EINVAL;
-		return NULL;
-	}
-	if (pool->thread_cache && bufpool_tcache_cap[tier] > 0) {
-		struct tcache *tc = tcache_lookup(pool);
-		if (BUFPOOL_UNLIKELY(!tc))
-			tc = tcache_attach(pool);
-		if (BUFPOOL_LIKELY(tc != NULL))
-			return alloc_cached(pool, tc, (unsigned)tier);
-	}
-	return alloc_shared(pool, (unsigned)tier);
-}
-
-/* Is buf a buffer of this pool that is handed out right now? */
-static bool buf_valid_in_use(const bufpool_t *pool, struct io_buf *buf)
-{
-	if (buf->data != (char *)buf + BUF_HDR_SIZE)
-		return false;
-	struct buf_hdr *h = buf_hdr_of(buf);
-	return h->magic == BUF_MAGIC_IN_USE && h->pool_id == pool->id &&
-	       h->tier < BUFPOOL_TIERS;
-}
-
-static void revert_cached(bufpool_t *pool, struct tcache *tc, struct io_buf *buf,
-			  unsigned tier)
-{
-	tcache_check_drain(pool, tc);
-
-	unsigned n = tc->count[tier];
-	if (BUFPOOL_UNLIKELY(n >= bufpool_tcache_cap[tier])) {
-		/* Spill the older half to the shared list in one batch. */
-		unsigned half = n / 2;
-		pool_list_push_many(pool, tier, tc->stack[tier], half);
-		memmove(tc->stack[tier], tc->stack[tier] + half,
-			(n - half) * sizeof(tc->stack[tier][0]));
-		n -= half;
-	}
-	tc->stack[tier][n] = buf;
-	tc->count[tier] = n + 1;
-	atomic_store_explicit(&tc->idle[tier], n + 1, memory_order_relaxed);
-}
-
-BUFPOOL_API void bufpool_revert(bufpool_t *pool, struct io_buf *buf)
-{
-	if (!buf)
-		return;
-	if (BUFPOOL_UNLIKELY(!pool || !buf_valid_in_use(pool, buf))) {
-		errno = EINVAL;
-		return;
-	}
-	unsigned tier = buf_hdr_of(buf)->tier;
-	buf_hdr_of(buf)->magic = BUF_MAGIC_IDLE;
-
-	struct tcache *tc = pool->thread_cache ? tcache_lookup(pool) : NULL;
-	if (BUFPOOL_UNLIKELY(pool_over_limit(pool))) {
-		pool_buf_release(pool, buf);
-		if (tc)
-			tcache_check_drain(pool, tc);
-		return;
-	}
-	if (tc && bufpool_tcache_cap[tier] > 0) {
-		revert_cached(pool, tc, buf, tier);
-		return;
-	}
-	pool_list_push_many(pool, tier, &buf, 1);
-}
-
 /* ---- limits, trimming, statistics ------------------------------------- */
 
 BUFPOOL_API int bufpool_set_mem_limit(bufpool_t *pool, size_t mem_limit)
@@ -439,12 +281,15 @@ BUFPOOL_API int bufpool_set_mem_limit(bufpool_t *pool, size_t mem_limit)
 	}
 	atomic_store_explicit(&pool->mem_limit, mem_limit, memory_order_relaxed);
 	if (pool_over_limit(pool)) {
+		/* Reverts give buffers back to the system until under the limit. */
+		atomic_store_explicit(&pool->over_limit, true, memory_order_relaxed);
 		struct tcache *tc = tcache_lookup(pool);
 		if (tc)
 			tcache_flush(pool, tc, true);
 		pool_release_idle(pool, -1, 0);
 		pool_request_drain(pool);
 	}
+	atomic_store_explicit(&pool->over_limit, pool_over_limit(pool), memory_order_relaxed);
 	return 0;
 }
 
@@ -487,7 +332,7 @@ BUFPOOL_API void bufpool_stats(bufpool_t *pool, struct bufpool_stats *st)
 
 		for (struct tcache *tc = pool->caches; tc; tc = tc->next) {
 			cached_allocs += counter_get(&tc->allocs[t]);
-			cached_idle += counter_get(&tc->idle[t]);
+			cached_idle += tcache_count(tc, t);
 		}
 		ts->capacity = bufpool_tier_size(t);
 		ts->owned = atomic_load_explicit(&tl->owned, memory_order_relaxed);

@@ -22,13 +22,10 @@
 #define BUFPOOL_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 #define BUF_HDR_SIZE 64
-#define BUF_MAGIC_IN_USE 0x4c415253u /* "LARS" */
-#define BUF_MAGIC_IDLE 0x69646c65u   /* "idle" */
 
 struct buf_hdr {
 	struct io_buf pub;
-	uint64_t pool_id; /* owner; pool ids are never reused */
-	uint32_t magic;   /* BUF_MAGIC_IN_USE or BUF_MAGIC_IDLE */
+	uint64_t owner; /* pool->tag while handed out, 0 while idle */
 	uint32_t tier;
 };
 _Static_assert(sizeof(struct buf_hdr) <= BUF_HDR_SIZE, "header fits 64 bytes");
@@ -60,22 +57,36 @@ struct tier_list {
 
 #define TCACHE_MAX 64
 
-/* A thread's private stack of idle buffers per tier for one pool. */
+/* A thread's private stack of idle buffers per tier for one pool.  Only
+ * the owning thread writes it; count and allocs are relaxed atomics (plain
+ * moves on the owner's side) so bufpool_stats() may read them. */
 struct tcache {
 	struct tcache *prev, *next; /* in pool->caches, under caches_lock */
 	unsigned seen_drain;        /* pool->drain_epoch last acted on */
-	unsigned count[BUFPOOL_TIERS];
-	counter_t idle[BUFPOOL_TIERS]; /* mirror of count for bufpool_stats */
+	_Atomic unsigned count[BUFPOOL_TIERS];
 	counter_t allocs[BUFPOOL_TIERS];
 	struct io_buf *stack[BUFPOOL_TIERS][TCACHE_MAX];
 };
 
+static inline unsigned tcache_count(struct tcache *tc, unsigned tier)
+{
+	return atomic_load_explicit(&tc->count[tier], memory_order_relaxed);
+}
+
+static inline void tcache_set_count(struct tcache *tc, unsigned tier, unsigned n)
+{
+	atomic_store_explicit(&tc->count[tier], n, memory_order_relaxed);
+}
+
 struct bufpool {
-	uint64_t id;
+	uint64_t id;  /* never reused: names the pool in thread-cache slots */
+	uint64_t tag; /* marks this pool's buffers while handed out */
 	int thread_cache;
+	/* Read on every alloc and revert, written rarely: */
+	_Atomic unsigned drain_epoch; /* bumped to ask threads to empty caches */
+	_Atomic bool over_limit;      /* bytes_owned > mem_limit (limit lowered) */
 	_Atomic size_t mem_limit;
 	_Atomic size_t bytes_owned;
-	_Atomic unsigned drain_epoch; /* bumped to ask threads to empty caches */
 	_Atomic uint64_t too_large;
 	_Atomic uint64_t released;
 	struct bufpool *next_live; /* in the registry, under its lock */
@@ -113,12 +124,33 @@ void pool_list_push_many(bufpool_t *pool, unsigned tier, struct io_buf **bufs,
 unsigned pool_list_pop_many(bufpool_t *pool, unsigned tier, struct io_buf **bufs,
 			    unsigned n);
 bool pool_over_limit(const bufpool_t *pool);
+void pool_request_drain(bufpool_t *pool);
+size_t pool_release_idle(bufpool_t *pool, int skip, size_t want);
 int pool_config_check(const struct bufpool_config *cfg);
 
 /* bufpool_tcache.c: per-thread caches and the registry of live pools. */
+#define TSLOTS 4
+struct tslot {
+	uint64_t pool_id;
+	struct tcache *tc;
+};
+/* initial-exec: the slots are read on every alloc/revert, and the default
+ * model for shared objects would cost a __tls_get_addr call each time. */
+extern __thread struct tslot pool_tslots[TSLOTS]
+	__attribute__((tls_model("initial-exec")));
+
+/* This thread's cache for pool, or NULL.  Inline and call-free, so the
+ * fast paths that use it need no stack frame. */
+static inline struct tcache *tcache_lookup(const bufpool_t *pool)
+{
+	for (unsigned i = 0; i < TSLOTS; i++)
+		if (pool_tslots[i].pool_id == pool->id)
+			return pool_tslots[i].tc;
+	return NULL;
+}
+
 void registry_add(bufpool_t *pool);
 void registry_remove(bufpool_t *pool);
-struct tcache *tcache_lookup(bufpool_t *pool);
 struct tcache *tcache_attach(bufpool_t *pool);
 void tcache_flush(bufpool_t *pool, struct tcache *tc, bool to_system);
 void tcache_free_all(bufpool_t *pool);

@@ -22,20 +22,11 @@
 #include <errno.h>
 #include <stdlib.h>
 
-/* Tiers 4M and 8M bypass the caches: their buffers are too big to keep idle
- * per thread, and a locked list costs little next to touching 4 MB. */
-const unsigned bufpool_tcache_cap[BUFPOOL_TIERS] = {64, 32, 16, 4, 2, 0, 0};
+/* Fewer buffers per thread the bigger they are: a thread keeps at most
+ * about 17 MB idle, and gives it back when the pool needs it. */
+const unsigned bufpool_tcache_cap[BUFPOOL_TIERS] = {64, 32, 16, 4, 2, 1, 1};
 
-#define TSLOTS 4
-
-struct tslot {
-	uint64_t pool_id;
-	struct tcache *tc;
-};
-
-/* initial-exec: the slots are read on every alloc/revert, and the default
- * model for shared objects would cost a __tls_get_addr call each time. */
-static __thread struct tslot tslots[TSLOTS] __attribute__((tls_model("initial-exec")));
+__thread struct tslot pool_tslots[TSLOTS] __attribute__((tls_model("initial-exec")));
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct bufpool *registry_head;
@@ -81,7 +72,7 @@ void tcache_flush(bufpool_t *pool, struct tcache *tc, bool to_system)
 {
 	tc->seen_drain = atomic_load_explicit(&pool->drain_epoch, memory_order_relaxed);
 	for (unsigned t = 0; t < BUFPOOL_TIERS; t++) {
-		unsigned n = tc->count[t];
+		unsigned n = tcache_count(tc, t);
 		if (n == 0)
 			continue;
 		if (to_system) {
@@ -90,8 +81,7 @@ void tcache_flush(bufpool_t *pool, struct tcache *tc, bool to_system)
 		} else {
 			pool_list_push_many(pool, t, tc->stack[t], n);
 		}
-		tc->count[t] = 0;
-		atomic_store_explicit(&tc->idle[t], 0, memory_order_relaxed);
+		tcache_set_count(tc, t, 0);
 	}
 }
 
@@ -127,16 +117,16 @@ static void tcache_thread_exit(void *unused)
 	(void)unused;
 	pthread_mutex_lock(&registry_lock);
 	for (unsigned i = 0; i < TSLOTS; i++) {
-		if (!tslots[i].tc)
+		if (!pool_tslots[i].tc)
 			continue;
-		bufpool_t *pool = registry_find(tslots[i].pool_id);
+		bufpool_t *pool = registry_find(pool_tslots[i].pool_id);
 		if (pool) { /* else the cache died with its pool */
 			pthread_mutex_lock(&pool->caches_lock);
-			tcache_retire(pool, tslots[i].tc, pool_over_limit(pool));
+			tcache_retire(pool, pool_tslots[i].tc, pool_over_limit(pool));
 			pthread_mutex_unlock(&pool->caches_lock);
 		}
-		tslots[i].pool_id = 0;
-		tslots[i].tc = NULL;
+		pool_tslots[i].pool_id = 0;
+		pool_tslots[i].tc = NULL;
 	}
 	pthread_mutex_unlock(&registry_lock);
 }
@@ -148,20 +138,12 @@ static void key_create(void)
 
 /* ---- finding and making a thread's cache ------------------------------ */
 
-struct tcache *tcache_lookup(bufpool_t *pool)
-{
-	for (unsigned i = 0; i < TSLOTS; i++)
-		if (tslots[i].pool_id == pool->id)
-			return tslots[i].tc;
-	return NULL;
-}
-
 /* A free slot, or one whose pool is gone.  Caller holds registry_lock. */
 static struct tslot *tslot_free(void)
 {
 	for (unsigned i = 0; i < TSLOTS; i++)
-		if (!tslots[i].tc || !registry_find(tslots[i].pool_id))
-			return &tslots[i];
+		if (!pool_tslots[i].tc || !registry_find(pool_tslots[i].pool_id))
+			return &pool_tslots[i];
 	return NULL;
 }
 
@@ -186,10 +168,11 @@ struct tcache *tcache_attach(bufpool_t *pool)
 			tc->next->prev = tc;
 		pool->caches = tc;
 		pthread_mutex_unlock(&pool->caches_lock);
-		slot->pool_id = pool->id;
-		slot->tc = tc;
+		*slot = pool_tslots[0]; /* the newest pool goes first */
+		pool_tslots[0].pool_id = pool->id;
+		pool_tslots[0].tc = tc;
 		/* Any non-NULL value makes the destructor run at thread exit. */
-		pthread_setspecific(exit_key, tslots);
+		pthread_setspecific(exit_key, pool_tslots);
 	}
 	pthread_mutex_unlock(&registry_lock);
 	return tc;
