@@ -18,6 +18,7 @@
 	X(tcp_closed_idle, "TCP connections closed at idle_timeout") \
 	X(tcp_closed_oversize, "TCP connections closed for a frame above max_message") \
 	X(tcp_stalled_nomem, "TCP reads postponed at MEM_LIMIT") \
+	X(tcp_closed_stuck, "TCP connections closed at MEM_LIMIT: peer not reading") \
 	X(tcp_replies, "TCP replies written (echo: reads echoed; lars: frames)") \
 	X(bytes_in, "bytes received") \
 	X(bytes_out, "bytes sent") \

@@ -77,6 +77,37 @@ static void conn_unstarve(struct worker *w, struct conn *c)
 	c->starved_next = NULL;
 }
 
+/* ---- the stuck list: output waiting on a peer that does not read -------- */
+
+static void stuck_unlink(struct worker *w, struct conn *c)
+{
+	if (!c->stuck)
+		return;
+	if (c->stuck_prev)
+		c->stuck_prev->stuck_next = c->stuck_next;
+	else
+		w->stuck_head = c->stuck_next;
+	if (c->stuck_next)
+		c->stuck_next->stuck_prev = c->stuck_prev;
+	else
+		w->stuck_tail = c->stuck_prev;
+	c->stuck_prev = c->stuck_next = NULL;
+	c->stuck = false;
+}
+
+static void stuck_append(struct worker *w, struct conn *c)
+{
+	c->stuck = true;
+	c->stuck_since_ms = w->now_ms;
+	c->stuck_prev = w->stuck_tail;
+	c->stuck_next = NULL;
+	if (w->stuck_tail)
+		w->stuck_tail->stuck_next = c;
+	else
+		w->stuck_head = c;
+	w->stuck_tail = c;
+}
+
 static void conn_release_buf(struct worker *w, struct conn *c)
 {
 	if (c->buf) {
@@ -91,6 +122,7 @@ static void conn_close(struct worker *w, struct conn *c)
 {
 	if (c->starved)
 		conn_unstarve(w, c);
+	stuck_unlink(w, c);
 	conn_release_buf(w, c);
 	lru_unlink(w, c);
 	close(c->fd); /* also removes it from the epoll set */
@@ -188,6 +220,8 @@ static bool conn_get_room(struct worker *w, struct conn *c)
 		return true;
 	}
 	struct io_buf *nb = bufpool_alloc(w->d->pool, need);
+	if (!nb && tcp_evict_stuck(w))
+		nb = bufpool_alloc(w->d->pool, need);
 	if (!nb) {
 		stats_add(&w->stats.tcp_stalled_nomem, 1);
 		log_limited(&nomem_limit, LOG_WARNING,
@@ -255,6 +289,8 @@ static bool conn_flush(struct worker *w, struct conn *c)
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
 				c->can_write = false;
+				if (!c->stuck)
+					stuck_append(w, c);
 				return true;
 			}
 			if (errno == EINTR)
@@ -262,6 +298,7 @@ static bool conn_flush(struct worker *w, struct conn *c)
 			return false;
 		}
 		stats_add(&w->stats.bytes_out, (uint64_t)n);
+		stuck_unlink(w, c); /* the peer reads: not stuck */
 		io_buf_pop(b, (size_t)n);
 		c->ready -= (size_t)n;
 		if (b->length == 0)
@@ -283,8 +320,8 @@ static int conn_read(struct worker *w, struct conn *c)
 	if (n > 0) {
 		c->buf->length += (size_t)n;
 		stats_add(&w->stats.bytes_in, (uint64_t)n);
-		if ((size_t)n < room)
-			c->can_read = false;
+		if ((size_t)n < room && !c->peer_hup)
+			c->can_read = false; /* drained; with a FIN seen, read on to EOF */
 		conn_frame(w, c);
 		return 1;
 	}
@@ -329,6 +366,8 @@ void tcp_on_event(struct worker *w, struct conn *c, uint32_t events)
 {
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		c->can_read = true;
+	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		c->peer_hup = true;
 	if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 		c->can_write = true;
 	if (atomic_load_explicit(&w->d->stopping, memory_order_relaxed))
@@ -349,6 +388,17 @@ void tcp_retry_starved(struct worker *w)
 		c->starved_next = NULL;
 		tcp_run(w, c); /* may starve again, or close c */
 	}
+}
+
+bool tcp_evict_stuck(struct worker *w)
+{
+	struct conn *c = w->stuck_head;
+
+	if (!c || w->now_ms - c->stuck_since_ms < TCP_STUCK_EVICT_MS)
+		return false;
+	stats_add(&w->stats.tcp_closed_stuck, 1);
+	conn_close(w, c);
+	return true;
 }
 
 void tcp_close_idle(struct worker *w)

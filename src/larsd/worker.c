@@ -141,6 +141,7 @@ static void *worker_main(void *arg)
 		if (atomic_load_explicit(&w->trim_requested, memory_order_relaxed)) {
 			atomic_store(&w->trim_requested, false);
 			bufpool_trim(w->d->pool);
+			tcp_evict_stuck(w);
 		}
 		if (w->starved)
 			tcp_retry_starved(w);
@@ -183,6 +184,11 @@ void worker_request_memory(struct worker *w)
 {
 	struct daemon *d = w->d;
 
+	/* At most once per retry period: the others' answers wake starved
+	 * connections here, which would ask again at once. */
+	if (w->now_ms - w->memory_request_ms < STARVED_RETRY_MS)
+		return;
+	w->memory_request_ms = w->now_ms;
 	for (unsigned i = 0; i < d->n_workers; i++) {
 		struct worker *o = &d->workers[i];
 		if (o != w && !atomic_exchange(&o->trim_requested, true))

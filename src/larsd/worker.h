@@ -34,6 +34,9 @@ struct worker {
 	size_t n_conns;
 	/* Connections waiting for a buffer: the pool was at MEM_LIMIT. */
 	struct conn *starved;
+	/* Connections whose output waits for a peer that does not read. */
+	struct conn *stuck_head, *stuck_tail;
+	uint64_t memory_request_ms; /* last worker_request_memory() */
 	uint64_t now_ms;
 	uint64_t next_idle_check_ms;
 
