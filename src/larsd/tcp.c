@@ -32,36 +32,12 @@ static struct log_limit emfile_limit = LOG_LIMIT_INIT(10000);
 
 /* ---- connection list ---------------------------------------------------- */
 
-static void lru_unlink(struct worker *w, struct conn *c)
-{
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		w->lru_head = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	else
-		w->lru_tail = c->prev;
-	c->prev = c->next = NULL;
-}
-
-static void lru_append(struct worker *w, struct conn *c)
-{
-	c->prev = w->lru_tail;
-	c->next = NULL;
-	if (w->lru_tail)
-		w->lru_tail->next = c;
-	else
-		w->lru_head = c;
-	w->lru_tail = c;
-}
-
 static void conn_touch(struct worker *w, struct conn *c)
 {
 	c->last_ms = w->now_ms;
-	if (w->lru_tail != c) {
-		lru_unlink(w, c);
-		lru_append(w, c);
+	if (TAILQ_LAST(&w->lru, conn_list) != c) {
+		TAILQ_REMOVE(&w->lru, c, lru_link);
+		TAILQ_INSERT_TAIL(&w->lru, c, lru_link);
 	}
 }
 
@@ -81,31 +57,17 @@ static void conn_unstarve(struct worker *w, struct conn *c)
 
 static void stuck_unlink(struct worker *w, struct conn *c)
 {
-	if (!c->stuck)
-		return;
-	if (c->stuck_prev)
-		c->stuck_prev->stuck_next = c->stuck_next;
-	else
-		w->stuck_head = c->stuck_next;
-	if (c->stuck_next)
-		c->stuck_next->stuck_prev = c->stuck_prev;
-	else
-		w->stuck_tail = c->stuck_prev;
-	c->stuck_prev = c->stuck_next = NULL;
-	c->stuck = false;
+	if (c->stuck) {
+		TAILQ_REMOVE(&w->stuck, c, stuck_link);
+		c->stuck = false;
+	}
 }
 
 static void stuck_append(struct worker *w, struct conn *c)
 {
 	c->stuck = true;
 	c->stuck_since_ms = w->now_ms;
-	c->stuck_prev = w->stuck_tail;
-	c->stuck_next = NULL;
-	if (w->stuck_tail)
-		w->stuck_tail->stuck_next = c;
-	else
-		w->stuck_head = c;
-	w->stuck_tail = c;
+	TAILQ_INSERT_TAIL(&w->stuck, c, stuck_link);
 }
 
 static void conn_release_buf(struct worker *w, struct conn *c)
@@ -124,7 +86,7 @@ static void conn_close(struct worker *w, struct conn *c)
 		conn_unstarve(w, c);
 	stuck_unlink(w, c);
 	conn_release_buf(w, c);
-	lru_unlink(w, c);
+	TAILQ_REMOVE(&w->lru, c, lru_link);
 	close(c->fd); /* also removes it from the epoll set */
 	w->n_conns--;
 	atomic_fetch_sub_explicit(&w->d->connections, 1, memory_order_relaxed);
@@ -198,7 +160,7 @@ void tcp_accept(struct worker *w, struct listener *l)
 			free(c);
 			continue;
 		}
-		lru_append(w, c);
+		TAILQ_INSERT_TAIL(&w->lru, c, lru_link);
 		w->n_conns++;
 		stats_add(&w->stats.tcp_accepted, 1);
 	}
@@ -392,7 +354,7 @@ void tcp_retry_starved(struct worker *w)
 
 bool tcp_evict_stuck(struct worker *w)
 {
-	struct conn *c = w->stuck_head;
+	struct conn *c = TAILQ_FIRST(&w->stuck);
 
 	if (!c || w->now_ms - c->stuck_since_ms < TCP_STUCK_EVICT_MS)
 		return false;
@@ -406,9 +368,10 @@ void tcp_close_idle(struct worker *w)
 	if (w->conf.idle_timeout == 0)
 		return;
 	uint64_t limit = (uint64_t)w->conf.idle_timeout * 1000u;
-	while (w->lru_head && w->now_ms - w->lru_head->last_ms >= limit) {
+	struct conn *c;
+	while ((c = TAILQ_FIRST(&w->lru)) && w->now_ms - c->last_ms >= limit) {
 		stats_add(&w->stats.tcp_closed_idle, 1);
-		conn_close(w, w->lru_head);
+		conn_close(w, c);
 	}
 }
 
@@ -447,17 +410,17 @@ static void conn_drain(struct worker *w, struct conn *c)
 
 bool tcp_drain_all(struct worker *w)
 {
-	struct conn *c = w->lru_head;
-	while (c) {
-		struct conn *next = c->next;
+	struct conn *c, *next;
+	for (c = TAILQ_FIRST(&w->lru); c; c = next) {
+		next = TAILQ_NEXT(c, lru_link);
 		conn_drain(w, c);
-		c = next;
 	}
 	return w->n_conns == 0;
 }
 
 void tcp_close_all(struct worker *w)
 {
-	while (w->lru_head)
-		conn_close(w, w->lru_head);
+	struct conn *c;
+	while ((c = TAILQ_FIRST(&w->lru)))
+		conn_close(w, c);
 }

@@ -33,9 +33,9 @@ struct conn {
 	bool stuck;       /* output waits for a peer that does not read */
 	uint64_t last_ms;
 	uint64_t stuck_since_ms;
-	struct conn *prev, *next; /* worker LRU */
+	TAILQ_ENTRY(conn) lru_link;   /* worker->lru */
+	TAILQ_ENTRY(conn) stuck_link; /* worker->stuck, while stuck */
 	struct conn *starved_next;
-	struct conn *stuck_prev, *stuck_next; /* worker's stuck list, oldest first */
 };
 
 /* Output stuck this long makes a connection the first to go at MEM_LIMIT. */

@@ -164,6 +164,8 @@ int worker_start(struct worker *w, struct daemon *d, unsigned index)
 	w->index = index;
 	w->wake_kind = EV_WAKE;
 	w->now_ms = clock_ms();
+	TAILQ_INIT(&w->lru);
+	TAILQ_INIT(&w->stuck);
 	atomic_store(&w->heartbeat_ms, w->now_ms);
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -11,6 +11,7 @@
 #include "daemon.h"
 
 #include <stdint.h>
+#include <sys/queue.h>
 
 struct conn;
 
@@ -30,12 +31,13 @@ struct worker {
 	size_t n_watched;
 
 	/* Connections, least recently active first (for idle_timeout). */
-	struct conn *lru_head, *lru_tail;
+	TAILQ_HEAD(conn_list, conn) lru;
 	size_t n_conns;
 	/* Connections waiting for a buffer: the pool was at MEM_LIMIT. */
 	struct conn *starved;
-	/* Connections whose output waits for a peer that does not read. */
-	struct conn *stuck_head, *stuck_tail;
+	/* Connections whose output waits for a peer that does not read,
+	 * longest waiting first. */
+	struct conn_list stuck;
 	uint64_t memory_request_ms; /* last worker_request_memory() */
 	uint64_t now_ms;
 	uint64_t next_idle_check_ms;
