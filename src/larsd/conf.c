@@ -706,6 +706,10 @@ int conf_load(const char *path, struct conf *out, char *err, size_t errlen)
 	fclose(f);
 	if (rc == 0)
 		*out = ld->c;
+	else /* values quoted from the file may hold newlines: keep one line */
+		for (char *p = err; errlen > 0 && *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
 	free(ld);
 	return rc;
 }

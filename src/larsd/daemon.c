@@ -15,6 +15,7 @@
 #include "worker.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -67,6 +68,20 @@ static bool in_set(struct listener *const *set, size_t n, const struct listener 
 	return false;
 }
 
+/* A plan failed: close the sockets opened for it, and free (without
+ * closing their sockets) the listeners adopted from systemd for it. */
+static void plan_undo(struct daemon *d, struct listener **out, size_t n)
+{
+	for (size_t j = 0; j < n; j++) {
+		if (in_set(d->listeners, d->n_listeners, out[j]))
+			continue;
+		if (out[j]->activated)
+			free(out[j]);
+		else
+			listener_close(out[j]);
+	}
+}
+
 int daemon_plan_listeners(struct daemon *d, const struct conf *c,
 			  struct listener **out, size_t *n_out, char *err, size_t errlen)
 {
@@ -80,9 +95,7 @@ int daemon_plan_listeners(struct daemon *d, const struct conf *c,
 		if (!l)
 			l = listener_open(cl, err, errlen);
 		if (!l) {
-			for (size_t j = 0; j < n; j++) /* close only what we opened */
-				if (!in_set(d->listeners, d->n_listeners, out[j]) && !out[j]->activated)
-					listener_close(out[j]);
+			plan_undo(d, out, n);
 			return -1;
 		}
 		out[n++] = l;
@@ -92,9 +105,7 @@ int daemon_plan_listeners(struct daemon *d, const struct conf *c,
 			snprintf(err, errlen,
 				 "socket-activated fd %d matches no listener in %s",
 				 activated_fds[i], c->path);
-			for (size_t j = 0; j < n; j++)
-				if (!in_set(d->listeners, d->n_listeners, out[j]) && !out[j]->activated)
-					listener_close(out[j]);
+			plan_undo(d, out, n);
 			return -1;
 		}
 	}
