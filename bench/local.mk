@@ -12,3 +12,11 @@ bench_bufpool_bench_SOURCES = bench/bufpool_bench.c bench/orig_pool.c \
 bench_bufpool_bench_LDFLAGS = -static
 bench_bufpool_bench_LDADD = lib/libbufpool.la
 EXTRA_DIST += bench/bufpool-bench bench/README.md
+
+# bench/echo: echo servers compared (see bench/README.md, "Echo servers").
+# textbook-echo is the baseline server (one thread, level-triggered epoll);
+# idle-conns holds idle TCP connections and finds free loopback ports.
+noinst_PROGRAMS += bench/textbook-echo bench/idle-conns
+bench_textbook_echo_SOURCES = bench/textbook-echo.c
+bench_idle_conns_SOURCES = bench/idle-conns.c
+EXTRA_DIST += bench/echo
