@@ -93,7 +93,8 @@ int daemon_plan_listeners(struct daemon *d, const struct conf *c,
 		if (!l)
 			l = adopt_activated(cl);
 		if (!l)
-			l = listener_open(cl, err, errlen);
+			l = listener_open(cl, d->n_workers ? d->n_workers : c->threads,
+					  err, errlen);
 		if (!l) {
 			plan_undo(d, out, n);
 			return -1;

@@ -61,52 +61,78 @@ static bool listener_want_pktinfo(int fd, const struct sockaddr_storage *ss)
 	return setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) == 0;
 }
 
-static struct listener *listener_make(const struct conf_listener *cl, int fd)
+static struct listener *listener_make(const struct conf_listener *cl, const int *fds,
+				      unsigned n)
 {
 	struct listener *l = calloc(1, sizeof(*l));
 	if (!l)
 		return NULL;
 	l->kind = EV_LISTENER;
-	l->fd = fd;
+	memcpy(l->group, fds, n * sizeof(fds[0]));
+	l->n_group = n;
+	l->fd = fds[0];
 	l->proto = cl->proto;
 	l->mode = cl->mode;
 	memcpy(&l->addr, &cl->addr, cl->addrlen);
 	l->addrlen = cl->addrlen;
 	listener_format(l->name, sizeof(l->name), cl->proto, (const struct sockaddr *)&cl->addr);
-	if (cl->proto == CONF_PROTO_UDP)
-		l->pktinfo = listener_want_pktinfo(fd, &cl->addr);
+	if (cl->proto == CONF_PROTO_UDP) {
+		l->pktinfo = true;
+		for (unsigned i = 0; i < n; i++)
+			l->pktinfo = listener_want_pktinfo(fds[i], &cl->addr) && l->pktinfo;
+	}
 	return l;
 }
 
-struct listener *listener_open(const struct conf_listener *cl, char *err, size_t errlen)
+/* One bound socket; -1 with the message in err. */
+static int socket_bind(const struct conf_listener *cl, bool reuseport, const char *name,
+		       char *err, size_t errlen)
 {
-	char name[80];
 	int one = 1;
 	int type = cl->proto == CONF_PROTO_TCP ? SOCK_STREAM : SOCK_DGRAM;
 	int family = cl->addr.ss_family;
-
-	listener_format(name, sizeof(name), cl->proto, (const struct sockaddr *)&cl->addr);
 	int fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot open a socket for %s: %s", name, strerror(errno));
-		return NULL;
+		return -1;
 	}
 	if (family == AF_INET6) /* so 0.0.0.0 and :: can share a port */
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (type == SOCK_STREAM)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (cl->reuseport)
+	if (reuseport)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (bind(fd, (const struct sockaddr *)&cl->addr, cl->addrlen) < 0 ||
 	    (type == SOCK_STREAM && listen(fd, LISTEN_BACKLOG) < 0)) {
 		snprintf(err, errlen, "cannot listen on %s: %s", name, strerror(errno));
 		close(fd);
-		return NULL;
+		return -1;
 	}
-	struct listener *l = listener_make(cl, fd);
+	return fd;
+}
+
+struct listener *listener_open(const struct conf_listener *cl, unsigned workers,
+			       char *err, size_t errlen)
+{
+	char name[80];
+	unsigned n = cl->proto == CONF_PROTO_UDP && workers > 1 ? workers : 1;
+	int fds[CONF_MAX_THREADS];
+
+	listener_format(name, sizeof(name), cl->proto, (const struct sockaddr *)&cl->addr);
+	for (unsigned i = 0; i < n; i++) {
+		fds[i] = socket_bind(cl, cl->reuseport || n > 1, name, err, errlen);
+		if (fds[i] < 0) {
+			while (i > 0)
+				close(fds[--i]);
+			return NULL;
+		}
+	}
+	struct listener *l = listener_make(cl, fds, n);
 	if (!l) {
 		snprintf(err, errlen, "out of memory for %s", name);
-		close(fd);
+		for (unsigned i = 0; i < n; i++)
+			close(fds[i]);
 	}
 	return l;
 }
@@ -142,7 +168,7 @@ bool listener_matches_fd(const struct conf_listener *cl, int fd)
 struct listener *listener_adopt(const struct conf_listener *cl, int fd)
 {
 	int flags = 1;
-	struct listener *l = listener_make(cl, fd);
+	struct listener *l = listener_make(cl, &fd, 1);
 	if (!l)
 		return NULL;
 	l->activated = true;
@@ -162,6 +188,7 @@ void listener_close(struct listener *l)
 {
 	if (!l)
 		return;
-	close(l->fd);
+	for (unsigned i = 0; i < l->n_group; i++)
+		close(l->group[i]);
 	free(l);
 }

@@ -4,6 +4,9 @@
  *
  * A listener is made once and shared by every worker: each worker watches
  * it in its own epoll set with EPOLLEXCLUSIVE, so one wakes per event.
+ * A UDP listener that larsd binds itself is a group of sockets instead,
+ * one per worker, sharing the port with SO_REUSEPORT: the kernel spreads
+ * datagrams over them by source, and no datagram wakes two workers.
  */
 #ifndef LARSD_LISTENER_H
 #define LARSD_LISTENER_H
@@ -16,7 +19,9 @@ enum ev_kind { EV_LISTENER = 1, EV_CONN, EV_WAKE };
 
 struct listener {
 	enum ev_kind kind; /* EV_LISTENER: first, epoll data points here */
-	int fd;
+	int fd;            /* group[0] */
+	int group[CONF_MAX_THREADS]; /* UDP: one socket per worker */
+	unsigned n_group;
 	enum conf_proto proto;
 	_Atomic enum conf_mode mode; /* a reload may change it under the workers */
 	bool activated; /* from systemd: kept across reloads */
@@ -27,9 +32,17 @@ struct listener {
 	char name[80]; /* "tcp 127.0.0.1:7777", for messages */
 };
 
-/* Bind and listen for one configured listener.  On failure returns NULL
- * and a one-line message naming address:port and the cause. */
-struct listener *listener_open(const struct conf_listener *cl, char *err, size_t errlen);
+/* Bind and listen for one configured listener, with one socket per worker
+ * for UDP.  On failure returns NULL and a one-line message naming
+ * address:port and the cause. */
+struct listener *listener_open(const struct conf_listener *cl, unsigned workers,
+			       char *err, size_t errlen);
+
+/* The socket worker `index` serves. */
+static inline int listener_fd(const struct listener *l, unsigned index)
+{
+	return l->group[index % l->n_group];
+}
 
 /* Wrap a socket passed by systemd, if it matches cl. */
 bool listener_matches_fd(const struct conf_listener *cl, int fd);

@@ -23,8 +23,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Buffer a connection reads into, unless a lars frame needs more. */
-#define TCP_READ_BUFFER ((size_t)16 << 10)
+/* A connection reads into a 16K buffer at first; one whose reads fill the
+ * buffer moves up a tier at its next buffer, to 256K at most, so bulk
+ * transfers take few large reads and chatty ones hold little memory.  A
+ * lars frame gets a buffer that holds it whole. */
+#define TCP_READ_MIN ((size_t)16 << 10)
+#define TCP_READ_MAX ((size_t)256 << 10)
 #define TCP_ACCEPT_BUDGET 64
 
 static struct log_limit nomem_limit = LOG_LIMIT_INIT(10000);
@@ -153,6 +157,7 @@ void tcp_accept(struct worker *w, struct listener *l)
 		c->fd = fd;
 		c->mode = l->mode;
 		c->can_write = true;
+		c->read_size = TCP_READ_MIN;
 		c->last_ms = w->now_ms;
 		if (worker_watch(w, fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, c) < 0) {
 			atomic_fetch_sub_explicit(&w->d->connections, 1, memory_order_relaxed);
@@ -172,16 +177,21 @@ void tcp_accept(struct worker *w, struct listener *l)
  * in lars mode, for the whole partial frame).  False: wait for memory. */
 static bool conn_get_room(struct worker *w, struct conn *c)
 {
-	size_t need = TCP_READ_BUFFER;
-	if (c->next_frame > need)
-		need = c->next_frame;
+	size_t least = c->next_frame > TCP_READ_MIN ? c->next_frame : TCP_READ_MIN;
+	size_t need = c->read_size > least ? c->read_size : least;
+	struct io_buf *nb = NULL;
 
-	if (c->buf && c->buf->capacity >= need) {
-		if (io_buf_space(c->buf) == 0)
-			io_buf_adjust(c->buf);
-		return true;
+	if (c->buf && c->buf->capacity >= need)
+		goto have_room;
+	nb = bufpool_alloc(w->d->pool, need);
+	if (!nb && need > least) {
+		/* Short of memory: no big reads for now, the least will do. */
+		c->read_size = TCP_READ_MIN;
+		need = least;
+		if (c->buf && c->buf->capacity >= need)
+			goto have_room;
+		nb = bufpool_alloc(w->d->pool, need);
 	}
-	struct io_buf *nb = bufpool_alloc(w->d->pool, need);
 	if (!nb && tcp_evict_stuck(w))
 		nb = bufpool_alloc(w->d->pool, need);
 	if (!nb) {
@@ -197,11 +207,15 @@ static bool conn_get_room(struct worker *w, struct conn *c)
 		}
 		return false;
 	}
-	if (c->buf) { /* a lars frame outgrew the buffer */
+	if (c->buf) { /* outgrown, by a lars frame or by reads that fill it */
 		io_buf_copy(nb, c->buf);
 		bufpool_revert(w->d->pool, c->buf);
 	}
 	c->buf = nb;
+	return true;
+have_room:
+	if (io_buf_space(c->buf) == 0)
+		io_buf_adjust(c->buf);
 	return true;
 }
 
@@ -284,6 +298,8 @@ static int conn_read(struct worker *w, struct conn *c)
 		stats_add(&w->stats.bytes_in, (uint64_t)n);
 		if ((size_t)n < room && !c->peer_hup)
 			c->can_read = false; /* drained; with a FIN seen, read on to EOF */
+		else if ((size_t)n == c->buf->capacity && c->read_size < TCP_READ_MAX)
+			c->read_size *= 4; /* the next buffer, one tier up */
 		conn_frame(w, c);
 		return 1;
 	}

@@ -24,6 +24,7 @@ struct conn {
 	struct io_buf *buf;
 	size_t ready;     /* bytes at buf->head that may be sent: for lars, whole frames */
 	size_t next_frame;/* size of the partial lars frame after them, if known */
+	size_t read_size; /* the buffer size the next read asks for */
 	bool can_read;    /* the socket may have input (edge-triggered) */
 	bool can_write;   /* the socket had room at the last try */
 	bool peer_closed; /* read returned 0 (or a bad frame ended reading) */

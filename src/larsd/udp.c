@@ -67,7 +67,7 @@ static int udp_drop_batch(struct worker *w, struct listener *l)
 		msgs[i].msg_hdr.msg_iov = &iov;
 		msgs[i].msg_hdr.msg_iovlen = 1;
 	}
-	int n = recvmmsg(l->fd, msgs, UDP_BATCH, MSG_DONTWAIT | MSG_TRUNC, NULL);
+	int n = recvmmsg(listener_fd(l, w->index), msgs, UDP_BATCH, MSG_DONTWAIT | MSG_TRUNC, NULL);
 	if (n > 0) {
 		worker_request_memory(w);
 		stats_add(&w->stats.udp_dropped_nomem, (uint64_t)n);
@@ -109,7 +109,7 @@ static void udp_send(struct worker *w, struct listener *l, struct udp_batch *b, 
 	int sent = 0;
 
 	while (sent < nout) {
-		int n = sendmmsg(l->fd, b->out + sent, (unsigned)(nout - sent), MSG_DONTWAIT);
+		int n = sendmmsg(listener_fd(l, w->index), b->out + sent, (unsigned)(nout - sent), MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -127,11 +127,12 @@ static void udp_send(struct worker *w, struct listener *l, struct udp_batch *b, 
 
 /* One batch.  Returns the datagrams read; fewer than UDP_BATCH means the
  * socket is drained. */
-static int udp_batch_once(struct worker *w, struct listener *l, struct udp_batch *b)
+static int udp_batch_once(struct worker *w, struct listener *l, struct udp_batch *b,
+			  int want)
 {
 	int nbuf = 0;
 
-	for (; nbuf < UDP_BATCH; nbuf++) {
+	for (; nbuf < want; nbuf++) {
 		b->buf[nbuf] = bufpool_alloc(w->d->pool, UDP_BUFFER);
 		if (!b->buf[nbuf])
 			break;
@@ -150,7 +151,7 @@ static int udp_batch_once(struct worker *w, struct listener *l, struct udp_batch
 	if (nbuf == 0)
 		return udp_drop_batch(w, l);
 
-	int n = recvmmsg(l->fd, b->in, (unsigned)nbuf, MSG_DONTWAIT, NULL);
+	int n = recvmmsg(listener_fd(l, w->index), b->in, (unsigned)nbuf, MSG_DONTWAIT, NULL);
 	int nout = 0;
 	for (int i = 0; i < n; i++) {
 		size_t len = b->in[i].msg_len;
@@ -174,14 +175,21 @@ static int udp_batch_once(struct worker *w, struct listener *l, struct udp_batch
 	for (int i = nbuf - 1; i >= 0; i--)
 		bufpool_revert(w->d->pool, b->buf[i]);
 	/* A short batch for want of buffers does not mean the socket is empty. */
-	return n < nbuf ? (n < 0 ? 0 : n) : UDP_BATCH;
+	return n < nbuf ? (n < 0 ? 0 : n) : want;
 }
 
+/* The batch adapts to the traffic: twice what the last read brought, so a
+ * lone client costs two buffers per datagram and a flood gets UDP_BATCH. */
 void udp_on_readable(struct worker *w, struct listener *l)
 {
 	static __thread struct udp_batch batch;
+	static __thread int want = UDP_BATCH;
 
-	for (int i = 0; i < UDP_BUDGET; i++)
-		if (udp_batch_once(w, l, &batch) < UDP_BATCH)
-			return;
+	for (int i = 0; i < UDP_BUDGET; i++) {
+		int asked = want;
+		int got = udp_batch_once(w, l, &batch, asked);
+		want = got * 2 < 2 ? 2 : (got * 2 > UDP_BATCH ? UDP_BATCH : got * 2);
+		if (got < asked)
+			return; /* drained */
+	}
 }

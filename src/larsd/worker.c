@@ -66,14 +66,16 @@ static void worker_sync(struct worker *w)
 			i++;
 			continue;
 		}
-		worker_unwatch(w, w->watched[i]->fd);
+		worker_unwatch(w, listener_fd(w->watched[i], w->index));
 		w->watched[i] = w->watched[--w->n_watched];
 	}
 	for (size_t j = 0; j < d->n_listeners; j++) {
 		struct listener *l = d->listeners[j];
 		if (worker_watching(w, l))
 			continue;
-		if (worker_watch(w, l->fd, EPOLLIN | EPOLLEXCLUSIVE, l) < 0)
+		/* A socket of its own needs no EPOLLEXCLUSIVE; a shared one does. */
+		uint32_t ev = l->n_group > 1 ? EPOLLIN : EPOLLIN | EPOLLEXCLUSIVE;
+		if (worker_watch(w, listener_fd(l, w->index), ev, l) < 0)
 			log_err("worker %u: cannot watch %s: %s", w->index, l->name,
 				strerror(errno));
 		else
@@ -118,7 +120,7 @@ static void worker_stop(struct worker *w)
 	uint64_t deadline = clock_ms() + w->conf.shutdown_timeout_ms;
 
 	for (size_t i = 0; i < w->n_watched; i++)
-		worker_unwatch(w, w->watched[i]->fd);
+		worker_unwatch(w, listener_fd(w->watched[i], w->index));
 	w->n_watched = 0;
 	while (!tcp_drain_all(w) && clock_ms() < deadline) {
 		int n = worker_wait(w, evs, 50);
