@@ -536,6 +536,21 @@ START_TEST(test_listener_errors)
 }
 END_TEST
 
+/* reuseport: a boolean per listener, default false. */
+START_TEST(test_reuseport)
+{
+	load_ok("larsd: {\n  listen = (\n"
+		"    { proto = \"udp\"; address = \"127.0.0.1\"; port = 7; reuseport = true; },\n"
+		"    { proto = \"tcp\"; address = \"127.0.0.1\"; port = 7; }\n  );\n};\n");
+	ck_assert(conf.listeners[0].reuseport);
+	ck_assert(!conf.listeners[1].reuseport);
+	load_err("larsd: {\n  listen = (\n"
+		 "    { proto = \"udp\"; address = \"127.0.0.1\"; port = 7;\n"
+		 "      reuseport = 1; }\n  );\n};\n",
+		 4, "'reuseport' must be true or false");
+}
+END_TEST
+
 START_TEST(test_allow)
 {
 	uint8_t want[16];
@@ -683,6 +698,7 @@ static Suite *conf_suite(void)
 	tcase_add_test(tc, test_syntax_errors);
 	tcase_add_test(tc, test_structure_errors);
 	tcase_add_test(tc, test_listener_errors);
+	tcase_add_test(tc, test_reuseport);
 	tcase_add_test(tc, test_allow);
 	tcase_add_test(tc, test_blocked_ports);
 	tcase_add_test(tc, test_include);
