@@ -692,7 +692,7 @@ void lh_spawn(struct lh_daemon *d, bool pass_fds, const char *const *args)
 	const char *argv[16];
 	size_t n_env = 0, argc = 0;
 	char **envp;
-	char notify_env[160], fds_env[32], pid_env[48];
+	char notify_env[160], fds_env[32], pid_env[48], watchdog_env[48];
 	int pass[LH_MAX_LISTEN], n_pass = 0;
 	pid_t parent = getpid();
 
@@ -709,7 +709,7 @@ void lh_spawn(struct lh_daemon *d, bool pass_fds, const char *const *args)
 
 	while (environ[n_env])
 		n_env++;
-	envp = calloc(n_env + 4, sizeof(*envp));
+	envp = calloc(n_env + 5, sizeof(*envp));
 	ck_assert_ptr_nonnull(envp);
 	n_env = 0;
 	for (char **e = environ; *e; e++)
@@ -717,6 +717,11 @@ void lh_spawn(struct lh_daemon *d, bool pass_fds, const char *const *args)
 			envp[n_env++] = *e;
 	snprintf(notify_env, sizeof(notify_env), "NOTIFY_SOCKET=%s", d->notify_name);
 	envp[n_env++] = notify_env;
+	if (d->watchdog_usec) {
+		snprintf(watchdog_env, sizeof(watchdog_env), "WATCHDOG_USEC=%s",
+			 d->watchdog_usec);
+		envp[n_env++] = watchdog_env;
+	}
 	if (n_pass > 0) {
 		snprintf(fds_env, sizeof(fds_env), "LISTEN_FDS=%d", n_pass);
 		strcpy(pid_env, "LISTEN_PID=");

@@ -60,6 +60,7 @@ struct lh_daemon {
 	char bufpool[1024];   /* the inside of the bufpool group */
 	struct lh_listen ls[LH_MAX_LISTEN];
 	size_t n_ls;
+	const char *watchdog_usec; /* non-NULL: pass WATCHDOG_USEC=this */
 
 	/* Files in the daemon's own temporary directory. */
 	char dir[PATH_MAX / 2];

@@ -559,6 +559,18 @@ START_TEST(test_check_good_and_missing)
 	free(err);
 
 	ck_assert_int_eq(lh_run(&d, bad_opt, 5000), 2);
+
+	const char *version[] = {"-V", NULL}, *help[] = {"-h", NULL};
+	unlink(d.out_path);
+	ck_assert_int_eq(lh_run(&d, version, 5000), 0);
+	out = lh_read_file(d.out_path);
+	ck_assert_msg(strncmp(out, "larsd ", 6) == 0, "-V printed \"%s\"", out);
+	free(out);
+	unlink(d.out_path);
+	ck_assert_int_eq(lh_run(&d, help, 5000), 0);
+	out = lh_read_file(d.out_path);
+	ck_assert_msg(strstr(out, "usage: larsd") != NULL, "-h printed \"%s\"", out);
+	free(out);
 	lh_cleanup(&d);
 }
 END_TEST
@@ -660,6 +672,43 @@ START_TEST(test_notify_lifecycle)
 	ck_assert_msg(lh_wait_note(&d, "STOPPING=1", from, 3000) >= 0, "no STOPPING=1");
 	ck_assert_int_eq(lh_wait_exit(&d, LH_STOP_MS), 0);
 	close(fd);
+	lh_cleanup(&d);
+}
+END_TEST
+
+/* Under systemd's watchdog (WATCHDOG_USEC) larsd sends WATCHDOG=1 at half
+ * the interval: three keep-alives within 1.5 s of a 400 ms watchdog. */
+START_TEST(test_watchdog)
+{
+	struct lh_daemon d;
+
+	lh_init(&d);
+	lh_add(&d, "tcp", "127.0.0.1", "echo", true);
+	d.watchdog_usec = "400000";
+	start_ok(&d);
+	long at = lh_wait_note(&d, "WATCHDOG=1", 0, 1500);
+	for (int i = 1; i < 3 && at >= 0; i++)
+		at = lh_wait_note(&d, "WATCHDOG=1", (size_t)at + 1, 1500);
+	ck_assert_msg(at >= 0, "fewer than 3 WATCHDOG=1 within 1.5 s each");
+	stop_ok(&d);
+	lh_cleanup(&d);
+}
+END_TEST
+
+/* log_level = "warning" hides info lines; SIGUSR1's counters show anyway. */
+START_TEST(test_log_level)
+{
+	struct lh_daemon d;
+
+	lh_init(&d);
+	lh_add(&d, "tcp", "127.0.0.1", "echo", true);
+	strncat(d.settings, "  log_level = \"warning\";\n", sizeof(d.settings) - strlen(d.settings) - 1);
+	start_ok(&d);
+	ck_assert_int_eq(kill(d.pid, SIGUSR1), 0);
+	ck_assert_msg(lh_wait_stderr(&d, "<5>stats: tcp_accepted=", 2000),
+		      "SIGUSR1 logged no counters at log_level warning");
+	stop_ok(&d);
+	ck_assert_msg(!lh_stderr_has(&d, "<6>"), "an info line at log_level warning");
 	lh_cleanup(&d);
 }
 END_TEST
@@ -1369,6 +1418,8 @@ static Suite *larsd_suite(void)
 	add(s, "port_in_use", test_start_port_in_use, 10);
 	add(s, "notify", test_notify_lifecycle, 10);
 	add(s, "sigint", test_sigint, 10);
+	add(s, "watchdog", test_watchdog, 10);
+	add(s, "log_level", test_log_level, 10);
 	add(s, "activation", test_socket_activation, 10);
 	add(s, "activation_unmatched", test_socket_activation_unmatched, 10);
 	add(s, "reload_good", test_reload_good, 15);

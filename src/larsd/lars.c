@@ -13,10 +13,11 @@ static int32_t lars_le32(const unsigned char *p)
 }
 
 enum lars_status lars_scan(const unsigned char *p, size_t len, uint32_t max_message,
-			   size_t *complete, size_t *next_frame)
+			   size_t *complete, size_t *frames, size_t *next_frame)
 {
 	size_t off = 0;
 
+	*frames = 0;
 	*next_frame = 0;
 	while (len - off >= LARS_HEADER_SIZE) {
 		int32_t msglen = lars_le32(p + off + 4);
@@ -30,6 +31,7 @@ enum lars_status lars_scan(const unsigned char *p, size_t len, uint32_t max_mess
 			break;
 		}
 		off += frame;
+		(*frames)++;
 	}
 	*complete = off;
 	return LARS_OK;

@@ -22,11 +22,11 @@ enum lars_status {
 };
 
 /* Scan len bytes at p for whole frames.  *complete gets the length of the
- * prefix made of whole frames; *next_frame the full size (header + body)
- * of the frame that starts right after it, or 0 if its header is not all
- * there yet. */
+ * prefix made of whole frames and *frames their number; *next_frame the
+ * full size (header + body) of the frame that starts right after it, or 0
+ * if its header is not all there yet. */
 enum lars_status lars_scan(const unsigned char *p, size_t len, uint32_t max_message,
-			   size_t *complete, size_t *next_frame);
+			   size_t *complete, size_t *frames, size_t *next_frame);
 
 /* Is this datagram exactly one valid frame? */
 enum lars_status lars_check_datagram(const unsigned char *p, size_t len,

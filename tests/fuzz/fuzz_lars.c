@@ -139,10 +139,11 @@ static bool conn_get_room(struct conn *c)
 static void conn_frame(struct conn *c)
 {
 	struct io_buf *b = c->buf;
-	size_t complete, next;
+	size_t complete, frames, next;
 	const unsigned char *start = (const unsigned char *)b->data + b->head + c->ready;
 	enum lars_status st = lars_scan(start, b->length - c->ready, c->max_message,
-					&complete, &next);
+					&complete, &frames, &next);
+	size_t frames_before = c->n_frames;
 
 	FUZZ_CHECK(complete <= b->length - c->ready, "complete %zu of %zu", complete,
 		   b->length - c->ready);
@@ -156,6 +157,8 @@ static void conn_frame(struct conn *c)
 	}
 	FUZZ_CHECK(off == complete, "frames overrun the complete prefix: %zu > %zu", off,
 		   complete);
+	FUZZ_CHECK(frames == c->n_frames - frames_before, "lars_scan counted %zu frames, "
+		   "the headers say %zu", frames, c->n_frames - frames_before);
 	c->ready += complete;
 	c->next_frame = next;
 	if (st == LARS_TOO_LONG) {
@@ -246,9 +249,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The whole stream at once, against the reference. */
 	struct ref ref;
 	ref_decode(stream, len, max, &ref);
-	size_t complete = 0, next = 0;
-	enum lars_status st = lars_scan(stream, len, max, &complete, &next);
+	size_t complete = 0, frames = 0, next = 0;
+	enum lars_status st = lars_scan(stream, len, max, &complete, &frames, &next);
 	FUZZ_CHECK(st == (ref.too_long ? LARS_TOO_LONG : LARS_OK) && complete == ref.end &&
+			   frames == ref.n_frames &&
 			   next == (ref.too_long ? 0 : ref.next_frame),
 		   "lars_scan(len %zu, max %u) = %d complete %zu next %zu; reference "
 		   "too_long %d end %zu next %zu",

@@ -175,6 +175,7 @@ START_TEST(test_never_reading_1000)
 	long long owned = st_stat(&d, "pool_bytes_owned");
 	long long limit = st_stat(&d, "mem_limit");
 	long long stalled = st_stat(&d, "tcp_stalled_nomem");
+	long long evicted = st_stat(&d, "tcp_closed_stuck");
 	long long bytes_in = st_stat(&d, "bytes_in");
 	long long bytes_out = st_stat(&d, "bytes_out");
 	prober_stop(&pr);
@@ -190,9 +191,9 @@ START_TEST(test_never_reading_1000)
 		  "larsd_bytes_in=%lld larsd_bytes_out=%lld connections=%lld",
 		  n_hogs, (unsigned long long)connect_ms, pushed, (unsigned long long)push_ms,
 		  bytes_in, bytes_out, conns);
-	st_figure(sc, "mem_limit=%lld pool_bytes_owned=%lld tcp_stalled_nomem=%lld; larsd CPU "
-		  "while the clients held the pool: %lld ms in %d ms",
-		  limit, owned, stalled, cpu_hold, HOG_HOLD_MS);
+	st_figure(sc, "mem_limit=%lld pool_bytes_owned=%lld tcp_stalled_nomem=%lld "
+		  "tcp_closed_stuck=%lld; larsd CPU while the clients held the pool: %lld ms in %d ms",
+		  limit, owned, stalled, evicted, cpu_hold, HOG_HOLD_MS);
 	st_figure(sc, "rss_idle_kib=%ld rss_peak_kib=%ld growth_kib=%ld bound_kib=%ld "
 		  "(idle + MEM_LIMIT %ld + overhead %ld) samples=%lu",
 		  rss_idle, rss_peak, rss_peak - rss_idle,
@@ -235,6 +236,8 @@ START_TEST(test_never_reading_1000)
 		  "while %zu clients held the pool (pool_bytes_owned=%lld of %lld, "
 		  "tcp_stalled_nomem=%lld)",
 		  pr.ok + 1, pr.sent, PROBE_LATE_MS, n_hogs, owned, limit, stalled);
+	st_expect(&v, evicted > 0,
+		  "no stuck connection was closed at MEM_LIMIT (tcp_closed_stuck=%lld)", evicted);
 	st_expect(&v, cpu_hold >= 0 && cpu_hold <= HOG_HOLD_MS / 2,
 		  "larsd used %lld ms of CPU in %d ms while nothing could move "
 		  "(tcp_stalled_nomem=%lld): it spins at MEM_LIMIT",
