@@ -57,3 +57,6 @@ installcheck-man-example:
 		man/examples/bufpool-example-installed
 .PHONY: installcheck-man-example
 CLEANFILES += man/examples/bufpool-example-installed
+
+# The daemon's pages: larsd(8), larsd.conf(5), larsd-bench(1).
+dist_man_MANS += man/larsd.8 man/larsd.conf.5 man/larsd-bench.1

@@ -1,4 +1,5 @@
-# tests: Check unit suites of libbufpool, and the test drivers of the tree.
+# tests: the Check suites (libbufpool, the configuration loader, larsd and
+# larsd-bench end to end) and the test drivers of the tree.
 #
 # Drivers, chosen by the test's extension (TEST_EXTENSIONS):
 #  - no extension: compiled programs ($(EXEEXT) is empty here), run by
@@ -65,7 +66,7 @@ tests_test_threads_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
 tests_test_threads_LDADD = $(BUFPOOL_TEST_LDADD)
 
 # check-valgrind: add programs that are safe and quick under valgrind.
-VALGRIND_TESTS = tests/test_pool tests/test_iobuf tests/test_threads
+VALGRIND_TESTS += tests/test_pool tests/test_iobuf tests/test_threads
 VALGRIND_FLAGS = --quiet --leak-check=full \
 	--show-leak-kinds=definite,indirect \
 	--errors-for-leak-kinds=definite,indirect --error-exitcode=1
@@ -91,3 +92,56 @@ check-valgrind: $(VALGRIND_TESTS)
 	exit $$failed
 
 .PHONY: check-valgrind
+
+# the Check suite of larsd's configuration loader.
+#
+# conf.c is compiled into the test directly (no larsd library), so the test
+# sees exactly the daemon's parser.  TOP_SRCDIR lets the test load the
+# shipped etc/larsd.conf from the source tree in any build directory.
+
+check_PROGRAMS += tests/test_conf
+TESTS += tests/test_conf
+VALGRIND_TESTS += tests/test_conf
+
+tests_test_conf_SOURCES = tests/test_conf.c src/larsd/conf.c src/larsd/conf.h
+tests_test_conf_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/larsd \
+	-DTOP_SRCDIR='"$(abs_top_srcdir)"'
+tests_test_conf_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBCONFIG_CFLAGS)
+tests_test_conf_LDADD = lib/libbufpool.la $(CHECK_LIBS) $(LIBCONFIG_LIBS)
+
+# larsd end to end (tests/test_larsd.c).
+#
+# A Check program that runs the built daemon (src/larsd/larsd, the libtool
+# wrapper, which execs the real binary in the same process) with temporary
+# configs, socket activation and a private NOTIFY_SOCKET.  Its TAP output
+# goes through the LOG_DRIVER set up in tests/local.mk.  Parallel-safe: no
+# fixed ports, every file under its own mkdtemp() directory.
+
+check_PROGRAMS += tests/test_larsd
+TESTS += tests/test_larsd
+
+tests_test_larsd_SOURCES = tests/test_larsd.c \
+	tests/larsd_harness.c tests/larsd_harness.h
+tests_test_larsd_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DLARSD_PATH='"$(abs_top_builddir)/src/larsd/larsd"'
+tests_test_larsd_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_larsd_LDADD = $(CHECK_LIBS)
+# The tests run the daemon: build it first.
+EXTRA_tests_test_larsd_DEPENDENCIES = src/larsd/larsd
+
+# larsd-bench end to end: tests/test_larsd_bench.c runs the built larsd-bench against
+# the built larsd (through tests/larsd_harness.c, on free loopback ports)
+# and against misbehaving servers on its own threads, and unit-tests the
+# latency histogram.  Parallel-safe.
+check_PROGRAMS += tests/test_larsd_bench
+TESTS += tests/test_larsd_bench
+tests_test_larsd_bench_SOURCES = tests/test_larsd_bench.c \
+	tests/larsd_harness.c tests/larsd_harness.h \
+	src/larsd-bench/histogram.c src/larsd-bench/histogram.h
+tests_test_larsd_bench_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/larsd-bench \
+	-DLARSD_PATH='"$(abs_top_builddir)/src/larsd/larsd"' \
+	-DLARSD_BENCH_PATH='"$(abs_top_builddir)/src/larsd-bench/larsd-bench"'
+tests_test_larsd_bench_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_larsd_bench_LDADD = $(CHECK_LIBS) -lm
+EXTRA_tests_test_larsd_bench_DEPENDENCIES = src/larsd/larsd \
+	src/larsd-bench/larsd-bench

@@ -1,4 +1,4 @@
-# tests/stress/stress.mk: fault and load tests, `make check-stress`.
+# tests/stress/local.mk: fault and load tests, `make check-stress`.
 #
 # Heavier than the unit tests (about two minutes, 1000 sockets, floods), so
 # they are not in TESTS and `make check` (the package build) neither builds

@@ -1,0 +1,16 @@
+# larsd-bench: the load generator and latency meter (bin); its page is in
+# man/local.mk, its tests in tests/local.mk.
+# Included from Makefile.am.
+bin_PROGRAMS += src/larsd-bench/larsd-bench
+src_larsd_bench_larsd_bench_SOURCES = \
+	src/larsd-bench/main.c \
+	src/larsd-bench/options.c src/larsd-bench/options.h \
+	src/larsd-bench/worker.c src/larsd-bench/worker.h \
+	src/larsd-bench/client_tcp.c \
+	src/larsd-bench/client_udp.c \
+	src/larsd-bench/payload.c src/larsd-bench/payload.h \
+	src/larsd-bench/histogram.c src/larsd-bench/histogram.h \
+	src/larsd-bench/report.c src/larsd-bench/report.h \
+	src/larsd-bench/procstat.c src/larsd-bench/procstat.h \
+	src/larsd-bench/clock.h
+
