@@ -103,17 +103,46 @@ static inline struct buf_hdr *buf_hdr_of(struct io_buf *buf)
 	return (struct buf_hdr *)buf;
 }
 
+/*
+ * The tiers, in one list: index and log2 of the capacity.  bufpool_size.c
+ * builds its size table from it, and the asserts below hold tier_of_size()
+ * and the public BUFPOOL_MIN_SIZE / BUFPOOL_MAX_SIZE / BUFPOOL_TIERS to it.
+ */
+#define BUFPOOL_TIER_LIST(X) \
+	X(0, 12) /* 4K */ \
+	X(1, 14) /* 16K */ \
+	X(2, 16) /* 64K */ \
+	X(3, 18) /* 256K */ \
+	X(4, 20) /* 1M */ \
+	X(5, 22) /* 4M */ \
+	X(6, 23) /* 8M */
+
+/* The tier of a size above 4K that needs `bits` bits (2^(bits-1) < n <=
+ * 2^bits): 4K * 4^k covers 4K..4M (bits 13..22 map two to a tier), and
+ * 8M is the one tier past them. */
+#define TIER_OF_BITS(bits) ((bits) <= 22 ? ((bits) - 11) / 2 : 6)
+
+#define TIER_CHECK(t, shift)                                                     \
+	_Static_assert((t) == 0 || TIER_OF_BITS(shift) == (t),                   \
+		       "tier_of_size() maps the tier's own size to the tier");      \
+	_Static_assert((t) == BUFPOOL_TIERS - 1 || TIER_OF_BITS((shift) + 1) == (t) + 1, \
+		       "tier_of_size() maps one byte more to the tier above");
+BUFPOOL_TIER_LIST(TIER_CHECK)
+#undef TIER_CHECK
+#define TIER_COUNT(t, shift) +1
+_Static_assert(0 BUFPOOL_TIER_LIST(TIER_COUNT) == BUFPOOL_TIERS, "BUFPOOL_TIERS");
+#undef TIER_COUNT
+_Static_assert(BUFPOOL_MIN_SIZE == (size_t)1 << 12, "BUFPOOL_MIN_SIZE is tier 0");
+_Static_assert(BUFPOOL_MAX_SIZE == (size_t)1 << 23, "BUFPOOL_MAX_SIZE is the last tier");
+
 static inline int tier_of_size(size_t n)
 {
 	if (n <= BUFPOOL_MIN_SIZE)
 		return 0;
 	if (n > BUFPOOL_MAX_SIZE)
 		return -1;
-	/* Tiers are 4K * 4^k up to 1M, then 4M and 8M. */
 	unsigned bits = 64 - (unsigned)__builtin_clzll((unsigned long long)(n - 1));
-	if (bits <= 22) /* n <= 4M: tiers 4K,16K,64K,256K,1M,4M */
-		return (int)((bits - 11) / 2);
-	return 6;
+	return (int)TIER_OF_BITS(bits);
 }
 
 /* bufpool.c: buffer memory and the shared lists. */

@@ -10,10 +10,9 @@
 
 #include <errno.h>
 
-static const size_t tier_sizes[BUFPOOL_TIERS] = {
-	(size_t)4 << 10, (size_t)16 << 10, (size_t)64 << 10, (size_t)256 << 10,
-	(size_t)1 << 20, (size_t)4 << 20,  (size_t)8 << 20,
-};
+#define TIER_SIZE(t, shift) [t] = (size_t)1 << (shift),
+static const size_t tier_sizes[BUFPOOL_TIERS] = { BUFPOOL_TIER_LIST(TIER_SIZE) };
+#undef TIER_SIZE
 
 BUFPOOL_API size_t bufpool_tier_size(unsigned tier)
 {

@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include "options.h"
+#include "payload.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,7 +26,6 @@
 #define DEFAULT_DURATION 5.0
 #define DEFAULT_TIMEOUT_MS 200u
 #define MAX_SECONDS 1e6
-#define LARS_HEADER 8
 
 enum {
 	OPT_TIMEOUT = 256,
@@ -207,7 +207,7 @@ static enum opts_result check(struct bench_opts *o, bool have_port, bool have_du
 		return bad(err, err_len, "--port is required");
 	if (o->proto == BENCH_UDP) {
 		min_size = OPTS_UDP_MIN_SIZE;
-		max_size = OPTS_MAX_UDP_DATAGRAM - (o->mode == BENCH_LARS ? LARS_HEADER : 0);
+		max_size = OPTS_MAX_UDP_DATAGRAM - (o->mode == BENCH_LARS ? PAYLOAD_LARS_HEADER : 0);
 	} else {
 		min_size = o->mode == BENCH_LARS ? 0 : 1;
 		max_size = OPTS_MAX_TCP_SIZE;

@@ -1,12 +1,14 @@
 /*
  * conf.c - load larsd.conf (libconfig) into a struct conf.
  *
- * The only libconfig user in larsd.  conf_load() reads the file, walks
- * every setting in file order and checks it against the tables below:
- * unknown keys, wrong types and out-of-range values all fail with one line
- * "FILE:LINE: message".  The result goes into a private struct and is
- * copied to the caller only when the whole file is valid, so a failed
- * reload leaves the old configuration untouched.
+ * The only libconfig user in larsd.  The file's shape is written down once,
+ * in the key tables below (as nginx's ngx_command_t: name, kind, range,
+ * where the value goes); one walker checks every setting against them in
+ * file order: unknown keys, wrong types and out-of-range values all fail
+ * with one line "FILE:LINE: message".  Keys that need more than a range
+ * (addresses, lists, sizes) name a parser of their own.  The result goes
+ * into a private struct and is copied to the caller only when the whole
+ * file is valid, so a failed reload leaves the old configuration untouched.
  *
  * libconfig 1.5 quirks handled here: integers are read as int64 and range
  * checked by us (an "L" value fetched as int would silently become 0); a
@@ -16,6 +18,8 @@
 #include "config.h"
 
 #include "conf.h"
+#include "sockaddr.h"
+#include "udp.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,22 +34,10 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#ifndef BUFPOOL_MEM_LIMIT
-#define BUFPOOL_MEM_LIMIT ((size_t)64 << 20)
-#endif
-
 #define CONF_MAX_PREALLOC 100000
-/* The daemon reads UDP datagrams into buffers of this tier (TCP into 16K). */
-#define CONF_IO_BUF_SIZE ((size_t)64 << 10)
 
 static const uint16_t always_blocked[] = { 0, 7, 13, 17, 19 };
 #define N_ALWAYS_BLOCKED (sizeof(always_blocked) / sizeof(always_blocked[0]))
-
-/* Keys of bufpool.prealloc, in tier order. */
-static const char *const prealloc_keys[BUFPOOL_TIERS] = {
-	"tier_4K", "tier_16K", "tier_64K", "tier_256K",
-	"tier_1M", "tier_4M",  "tier_8M",
-};
 
 struct load {
 	const char *path;              /* the file as named by the caller */
@@ -53,9 +45,6 @@ struct load {
 	char *err;
 	size_t errlen;
 	struct conf c;                 /* filled here, copied out on success */
-	const config_setting_t *mem_limit_at;  /* settings seen, for the */
-	const config_setting_t *max_message_at; /* cross checks at the end */
-	const config_setting_t *prealloc_at;
 };
 
 /* ---- errors ---------------------------------------------------------- */
@@ -109,12 +98,19 @@ static int fail(struct load *ld, const config_setting_t *s, const char *fmt, ...
 	return -1;
 }
 
+/* The line of an element, or of its parent where libconfig has none. */
+static const config_setting_t *located(const config_setting_t *e,
+				       const config_setting_t *parent)
+{
+	return config_setting_source_line(e) > 0 ? e : parent;
+}
+
 /* ---- scalar values --------------------------------------------------- */
 
 static int get_int(struct load *ld, const config_setting_t *s, const char *name,
 		   long long lo, long long hi, long long *out)
 {
-	long long v;
+	long long v = 0;
 
 	if (config_setting_type(s) != CONFIG_TYPE_INT &&
 	    config_setting_type(s) != CONFIG_TYPE_INT64)
@@ -136,17 +132,6 @@ static int get_string(struct load *ld, const config_setting_t *s,
 	return 0;
 }
 
-static int get_unsigned(struct load *ld, const config_setting_t *s,
-			long long lo, long long hi, unsigned *out)
-{
-	long long v;
-
-	if (get_int(ld, s, config_setting_name(s), lo, hi, &v) < 0)
-		return -1;
-	*out = (unsigned)v;
-	return 0;
-}
-
 /* An aggregate of scalars: an array [ ... ] or a list ( ... ). */
 static int get_sequence(struct load *ld, const config_setting_t *s,
 			const char *example)
@@ -157,11 +142,154 @@ static int get_sequence(struct load *ld, const config_setting_t *s,
 	return 0;
 }
 
-/* The line of an element, or of its parent where libconfig has none. */
-static const config_setting_t *located(const config_setting_t *e,
-				       const config_setting_t *parent)
+/* ---- the key tables -------------------------------------------------- */
+
+enum key_kind {
+	KEY_UINT,   /* an integer in lo..hi, stored in `width` bytes */
+	KEY_BOOL,   /* true or false, stored as bool */
+	KEY_WORD,   /* one of `words`, its value stored as int */
+	KEY_PARSE,  /* anything else: `parse` checks and stores it */
+	KEY_GROUP,  /* a group of keys of its own, `section` */
+};
+
+struct word {
+	const char *name;
+	int value;
+};
+
+struct section;
+
+struct key {
+	const char *name;
+	enum key_kind kind;
+	size_t offset;                /* of the value in the section's struct */
+	size_t width;                 /* KEY_UINT: sizeof the value */
+	long long lo, hi;             /* KEY_UINT */
+	const struct word *words;     /* KEY_WORD: ends with a NULL name */
+	const char *choices;          /* KEY_WORD: the words, for messages */
+	int (*parse)(struct load *ld, const config_setting_t *s, void *base);
+	const struct section *section; /* KEY_GROUP */
+	const char *missing;          /* required: the message when absent */
+};
+
+struct section {
+	const char *name;
+	const char *not_group;        /* the setting is not a group */
+	const char *item;             /* "key", or "group" at the top level */
+	const char *unknown;          /* what follows "unknown key 'x' " */
+	const char *list_keys_as;     /* name the keys in that message, e.g. "tiers" */
+	const struct key *keys;
+	size_t n_keys;
+};
+
+#define UINT_KEY(name, type, field, lo, hi) UINT_KEY_REQUIRED(name, type, field, lo, hi, NULL)
+#define UINT_KEY_REQUIRED(name, type, field, lo, hi, missing) \
+	{ name, KEY_UINT, offsetof(type, field), sizeof(((type *)0)->field), lo, hi, \
+	  NULL, NULL, NULL, NULL, missing }
+#define WORD_KEY(name, type, field, words, choices) \
+	WORD_KEY_REQUIRED(name, type, field, words, choices, NULL)
+#define WORD_KEY_REQUIRED(name, type, field, words, choices, missing) \
+	{ name, KEY_WORD, offsetof(type, field), 0, 0, 0, words, choices, NULL, NULL, missing }
+#define BOOL_KEY(name, type, field) \
+	{ name, KEY_BOOL, offsetof(type, field), 0, 0, 0, NULL, NULL, NULL, NULL, NULL }
+#define PARSE_KEY(name, fn, missing) \
+	{ name, KEY_PARSE, 0, 0, 0, 0, NULL, NULL, fn, NULL, missing }
+#define GROUP_KEY(name, sec, missing) \
+	{ name, KEY_GROUP, 0, 0, 0, 0, NULL, NULL, NULL, sec, missing }
+#define N_KEYS(keys) (sizeof(keys) / sizeof(keys[0]))
+#define SECTION_MAX_KEYS 16
+
+static int parse_section(struct load *ld, const config_setting_t *g,
+			 const struct section *sec, void *base);
+
+static int parse_word(struct load *ld, const config_setting_t *s, const struct key *k,
+		      int *out)
 {
-	return config_setting_source_line(e) > 0 ? e : parent;
+	const char *text = NULL;
+
+	if (get_string(ld, s, k->name, &text) < 0)
+		return -1;
+	for (const struct word *w = k->words; w->name; w++) {
+		if (strcmp(text, w->name) == 0) {
+			*out = w->value;
+			return 0;
+		}
+	}
+	return fail(ld, s, "'%s' \"%s\" is unknown (use %s)", k->name, text, k->choices);
+}
+
+static int parse_key(struct load *ld, const config_setting_t *s, const struct key *k,
+		     void *base)
+{
+	char *at = (char *)base + k->offset;
+	long long v = 0;
+
+	switch (k->kind) {
+	case KEY_UINT:
+		if (get_int(ld, s, k->name, k->lo, k->hi, &v) < 0)
+			return -1;
+		if (k->width == sizeof(uint16_t))
+			*(uint16_t *)(void *)at = (uint16_t)v;
+		else
+			*(unsigned *)(void *)at = (unsigned)v;
+		return 0;
+	case KEY_BOOL:
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			return fail(ld, s, "'%s' must be true or false", k->name);
+		*(bool *)(void *)at = config_setting_get_bool(s) != 0;
+		return 0;
+	case KEY_WORD:
+		return parse_word(ld, s, k, (int *)(void *)at);
+	case KEY_PARSE:
+		return k->parse(ld, s, base);
+	case KEY_GROUP:
+		return parse_section(ld, s, k->section, base);
+	}
+	return -1;
+}
+
+static int fail_unknown(struct load *ld, const config_setting_t *s,
+			const struct section *sec)
+{
+	char names[256] = "";
+
+	if (sec->list_keys_as) {
+		size_t len = (size_t)snprintf(names, sizeof(names), " (%s:", sec->list_keys_as);
+		for (size_t i = 0; i < sec->n_keys && len < sizeof(names); i++)
+			len += (size_t)snprintf(names + len, sizeof(names) - len, " %s",
+						sec->keys[i].name);
+		if (len < sizeof(names))
+			snprintf(names + len, sizeof(names) - len, ")");
+	}
+	return fail(ld, s, "unknown %s '%s' %s%s", sec->item, config_setting_name(s),
+		    sec->unknown, names);
+}
+
+/* Check every setting of group g against sec and store it into base, then
+ * make sure the required keys were there. */
+static int parse_section(struct load *ld, const config_setting_t *g,
+			 const struct section *sec, void *base)
+{
+	bool seen[SECTION_MAX_KEYS] = { false };
+
+	if (!config_setting_is_group(g))
+		return fail(ld, located(g, config_setting_parent(g)), "%s", sec->not_group);
+	for (int i = 0; i < config_setting_length(g); i++) {
+		const config_setting_t *s = config_setting_get_elem(g, i);
+		size_t k = 0;
+
+		while (k < sec->n_keys && strcmp(config_setting_name(s), sec->keys[k].name) != 0)
+			k++;
+		if (k == sec->n_keys)
+			return fail_unknown(ld, s, sec);
+		if (parse_key(ld, s, &sec->keys[k], base) < 0)
+			return -1;
+		seen[k] = true;
+	}
+	for (size_t k = 0; k < sec->n_keys; k++)
+		if (sec->keys[k].missing && !seen[k])
+			return fail(ld, g, "%s", sec->keys[k].missing);
+	return 0;
 }
 
 /* ---- addresses ------------------------------------------------------- */
@@ -207,16 +335,17 @@ static int parse_net(const char *text, struct conf_net *net)
 	return 0;
 }
 
-static int parse_allow(struct load *ld, const config_setting_t *s)
+static int parse_allow(struct load *ld, const config_setting_t *s, void *base)
 {
+	struct conf *c = base;
 	int n = config_setting_length(s);
 
 	if (get_sequence(ld, s, "[ \"127.0.0.0/8\", \"::1\" ]") < 0)
 		return -1;
-	if (n > (int)(sizeof(ld->c.allow) / sizeof(ld->c.allow[0])))
+	if (n > (int)(sizeof(c->allow) / sizeof(c->allow[0])))
 		return fail(ld, s, "'allow' has %d entries, at most %zu", n,
-			    sizeof(ld->c.allow) / sizeof(ld->c.allow[0]));
-	ld->c.n_allow = 0;
+			    sizeof(c->allow) / sizeof(c->allow[0]));
+	c->n_allow = 0;
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s, i);
 		const config_setting_t *at = located(e, s);
@@ -225,22 +354,23 @@ static int parse_allow(struct load *ld, const config_setting_t *s)
 		if (config_setting_type(e) != CONFIG_TYPE_STRING)
 			return fail(ld, at, "'allow' entries must be strings like \"127.0.0.0/8\"");
 		text = config_setting_get_string(e);
-		if (parse_net(text, &ld->c.allow[ld->c.n_allow]) < 0)
+		if (parse_net(text, &c->allow[c->n_allow]) < 0)
 			return fail(ld, at, "'allow' entry \"%s\" is not an address or network like \"127.0.0.0/8\" or \"::1\"",
 				    text);
-		ld->c.n_allow++;
+		c->n_allow++;
 	}
 	return 0;
 }
 
-static int parse_blocked_ports(struct load *ld, const config_setting_t *s)
+static int parse_blocked_ports(struct load *ld, const config_setting_t *s, void *base)
 {
-	const size_t cap = sizeof(ld->c.blocked_ports) / sizeof(ld->c.blocked_ports[0]);
+	struct conf *c = base;
+	const size_t cap = sizeof(c->blocked_ports) / sizeof(c->blocked_ports[0]);
 	int n = config_setting_length(s);
 
 	if (get_sequence(ld, s, "[ 9, 1900 ]") < 0)
 		return -1;
-	ld->c.n_blocked_ports = N_ALWAYS_BLOCKED;
+	c->n_blocked_ports = N_ALWAYS_BLOCKED;
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s, i);
 		long long port;
@@ -248,121 +378,76 @@ static int parse_blocked_ports(struct load *ld, const config_setting_t *s)
 
 		if (get_int(ld, located(e, s), "udp_blocked_ports", 1, 65535, &port) < 0)
 			return -1;
-		for (k = 0; k < ld->c.n_blocked_ports; k++)
-			if (ld->c.blocked_ports[k] == port)
+		for (k = 0; k < c->n_blocked_ports; k++)
+			if (c->blocked_ports[k] == port)
 				break;
-		if (k < ld->c.n_blocked_ports)
+		if (k < c->n_blocked_ports)
 			continue; /* already blocked */
-		if (ld->c.n_blocked_ports == cap)
+		if (c->n_blocked_ports == cap)
 			return fail(ld, s, "'udp_blocked_ports' holds more than %zu ports",
 				    cap - N_ALWAYS_BLOCKED);
-		ld->c.blocked_ports[ld->c.n_blocked_ports++] = (uint16_t)port;
+		c->blocked_ports[c->n_blocked_ports++] = (uint16_t)port;
 	}
 	return 0;
 }
 
 /* ---- listeners ------------------------------------------------------- */
 
-static int same_listener(const struct conf_listener *a,
-			 const struct conf_listener *b)
+static int parse_address(struct load *ld, const config_setting_t *s, void *base)
 {
-	if (a->proto != b->proto || a->port != b->port ||
-	    a->addr.ss_family != b->addr.ss_family)
-		return 0;
-	if (a->addr.ss_family == AF_INET)
-		return memcmp(&((const struct sockaddr_in *)&a->addr)->sin_addr,
-			      &((const struct sockaddr_in *)&b->addr)->sin_addr,
-			      sizeof(struct in_addr)) == 0;
-	return memcmp(&((const struct sockaddr_in6 *)&a->addr)->sin6_addr,
-		      &((const struct sockaddr_in6 *)&b->addr)->sin6_addr,
-		      sizeof(struct in6_addr)) == 0;
-}
-
-static int set_address(struct conf_listener *l, const char *text)
-{
+	struct conf_listener *l = base;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&l->addr;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&l->addr;
+	const char *text = NULL;
 
-	if (strlen(text) >= sizeof(l->address))
+	if (get_string(ld, s, "address", &text) < 0)
 		return -1;
 	memset(&l->addr, 0, sizeof(l->addr));
-	if (inet_pton(AF_INET, text, &sin->sin_addr) == 1) {
+	if (strlen(text) < sizeof(l->address) && inet_pton(AF_INET, text, &sin->sin_addr) == 1) {
 		sin->sin_family = AF_INET;
 		l->addrlen = sizeof(*sin);
-	} else if (inet_pton(AF_INET6, text, &sin6->sin6_addr) == 1) {
+	} else if (strlen(text) < sizeof(l->address) &&
+		   inet_pton(AF_INET6, text, &sin6->sin6_addr) == 1) {
 		sin6->sin6_family = AF_INET6;
 		l->addrlen = sizeof(*sin6);
 	} else {
-		return -1;
+		return fail(ld, s, "'address' \"%s\" is not an IPv4 or IPv6 address", text);
 	}
 	strcpy(l->address, text);
 	return 0;
 }
 
+static const struct word protos[] = {
+	{ "tcp", CONF_PROTO_TCP }, { "udp", CONF_PROTO_UDP }, { NULL, 0 },
+};
+
+static const struct word modes[] = {
+	{ "echo", CONF_MODE_ECHO }, { "lars", CONF_MODE_LARS }, { NULL, 0 },
+};
+
+static const struct key listener_keys[] = {
+	WORD_KEY_REQUIRED("proto", struct conf_listener, proto, protos, "\"tcp\" or \"udp\"",
+			  "listener without 'proto' (\"tcp\" or \"udp\")"),
+	PARSE_KEY("address", parse_address, "listener without 'address'"),
+	UINT_KEY_REQUIRED("port", struct conf_listener, port, 1, 65535, "listener without 'port'"),
+	WORD_KEY("mode", struct conf_listener, mode, modes, "\"echo\" or \"lars\""),
+	BOOL_KEY("reuseport", struct conf_listener, reuseport),
+};
+
+static const struct section listener_section = {
+	"listen",
+	"'listen' entries must be groups like { proto = \"tcp\"; address = \"127.0.0.1\"; port = 7777; }",
+	"key", "in 'listen'", NULL, listener_keys, N_KEYS(listener_keys),
+};
+
 static int parse_listener(struct load *ld, const config_setting_t *g,
 			  struct conf_listener *l)
 {
-	const config_setting_t *proto = NULL, *address = NULL, *port = NULL;
-	const char *text = NULL;
-	long long v;
-
 	memset(l, 0, sizeof(*l));
 	l->line = config_setting_source_line(g);
 	l->mode = CONF_MODE_ECHO;
-	if (!config_setting_is_group(g))
-		return fail(ld, located(g, config_setting_parent(g)),
-			    "'listen' entries must be groups like { proto = \"tcp\"; address = \"127.0.0.1\"; port = 7777; }");
-	for (int i = 0; i < config_setting_length(g); i++) {
-		const config_setting_t *s = config_setting_get_elem(g, i);
-		const char *name = config_setting_name(s);
-
-		if (strcmp(name, "proto") == 0) {
-			if (get_string(ld, s, name, &text) < 0)
-				return -1;
-			if (strcmp(text, "tcp") == 0)
-				l->proto = CONF_PROTO_TCP;
-			else if (strcmp(text, "udp") == 0)
-				l->proto = CONF_PROTO_UDP;
-			else
-				return fail(ld, s, "'proto' \"%s\" is unknown (use \"tcp\" or \"udp\")",
-					    text);
-			proto = s;
-		} else if (strcmp(name, "address") == 0) {
-			if (get_string(ld, s, name, &text) < 0)
-				return -1;
-			if (set_address(l, text) < 0)
-				return fail(ld, s, "'address' \"%s\" is not an IPv4 or IPv6 address",
-					    text);
-			address = s;
-		} else if (strcmp(name, "port") == 0) {
-			if (get_int(ld, s, name, 1, 65535, &v) < 0)
-				return -1;
-			l->port = (uint16_t)v;
-			port = s;
-		} else if (strcmp(name, "mode") == 0) {
-			if (get_string(ld, s, name, &text) < 0)
-				return -1;
-			if (strcmp(text, "echo") == 0)
-				l->mode = CONF_MODE_ECHO;
-			else if (strcmp(text, "lars") == 0)
-				l->mode = CONF_MODE_LARS;
-			else
-				return fail(ld, s, "'mode' \"%s\" is unknown (use \"echo\" or \"lars\")",
-					    text);
-		} else if (strcmp(name, "reuseport") == 0) {
-			if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-				return fail(ld, s, "'reuseport' must be true or false");
-			l->reuseport = config_setting_get_bool(s) != 0;
-		} else {
-			return fail(ld, s, "unknown key '%s' in 'listen'", name);
-		}
-	}
-	if (!proto)
-		return fail(ld, g, "listener without 'proto' (\"tcp\" or \"udp\")");
-	if (!address)
-		return fail(ld, g, "listener without 'address'");
-	if (!port)
-		return fail(ld, g, "listener without 'port'");
+	if (parse_section(ld, g, &listener_section, l) < 0)
+		return -1;
 	if (l->addr.ss_family == AF_INET)
 		((struct sockaddr_in *)&l->addr)->sin_port = htons(l->port);
 	else
@@ -370,8 +455,9 @@ static int parse_listener(struct load *ld, const config_setting_t *g,
 	return 0;
 }
 
-static int parse_listen(struct load *ld, const config_setting_t *s)
+static int parse_listen(struct load *ld, const config_setting_t *s, void *base)
 {
+	struct conf *c = base;
 	int n;
 
 	if (!config_setting_is_list(s) && !config_setting_is_array(s))
@@ -384,96 +470,72 @@ static int parse_listen(struct load *ld, const config_setting_t *s)
 			    CONF_MAX_LISTENERS);
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *g = config_setting_get_elem(s, i);
-		struct conf_listener *l = &ld->c.listeners[i];
+		struct conf_listener *l = &c->listeners[i];
 
 		if (parse_listener(ld, g, l) < 0)
 			return -1;
 		for (int k = 0; k < i; k++)
-			if (same_listener(&ld->c.listeners[k], l))
+			if (c->listeners[k].proto == l->proto &&
+			    sockaddr_equal(&c->listeners[k].addr, &l->addr))
 				return fail(ld, g, "duplicate listener: %s %s port %u is already at line %d",
 					    l->proto == CONF_PROTO_TCP ? "tcp" : "udp",
 					    l->address, (unsigned)l->port,
-					    ld->c.listeners[k].line);
+					    c->listeners[k].line);
 	}
-	ld->c.n_listeners = (size_t)n;
+	c->n_listeners = (size_t)n;
 	return 0;
 }
 
-/* ---- the groups ------------------------------------------------------ */
+/* ---- larsd: { ... } -------------------------------------------------- */
 
-static int parse_log_level(struct load *ld, const config_setting_t *s)
+static int parse_max_message(struct load *ld, const config_setting_t *s, void *base)
 {
-	static const struct { const char *name; int level; } levels[] = {
-		{ "error", LOG_ERR },     { "err", LOG_ERR },
-		{ "warning", LOG_WARNING }, { "notice", LOG_NOTICE },
-		{ "info", LOG_INFO },     { "debug", LOG_DEBUG },
-	};
-	const char *text = NULL;
+	const long long max_body = (long long)(BUFPOOL_MAX_SIZE - LARS_HEADER_SIZE);
+	struct conf *c = base;
+	long long v = 0;
 
-	if (get_string(ld, s, "log_level", &text) < 0)
+	if (get_int(ld, s, "max_message", 1, LLONG_MAX, &v) < 0)
 		return -1;
-	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
-		if (strcmp(text, levels[i].name) == 0) {
-			ld->c.log_level = levels[i].level;
-			return 0;
-		}
-	}
-	return fail(ld, s, "'log_level' \"%s\" is unknown (use \"error\", \"warning\", \"notice\", \"info\" or \"debug\")",
-		    text);
-}
-
-static int parse_larsd(struct load *ld, const config_setting_t *g)
-{
-	const long long max_body = (long long)(BUFPOOL_MAX_SIZE - CONF_LARS_HEADER);
-	const config_setting_t *listen = NULL;
-	long long v;
-
-	if (!config_setting_is_group(g))
-		return fail(ld, g, "'larsd' must be a group like larsd: { ... };");
-	for (int i = 0; i < config_setting_length(g); i++) {
-		const config_setting_t *s = config_setting_get_elem(g, i);
-		const char *name = config_setting_name(s);
-		int rc;
-
-		if (strcmp(name, "threads") == 0) {
-			rc = get_unsigned(ld, s, 1, CONF_MAX_THREADS, &ld->c.threads);
-		} else if (strcmp(name, "max_connections") == 0) {
-			rc = get_unsigned(ld, s, 1, 1000000, &ld->c.max_connections);
-		} else if (strcmp(name, "idle_timeout") == 0) {
-			rc = get_unsigned(ld, s, 0, 86400, &ld->c.idle_timeout);
-		} else if (strcmp(name, "shutdown_timeout_ms") == 0) {
-			rc = get_unsigned(ld, s, 0, 60000, &ld->c.shutdown_timeout_ms);
-		} else if (strcmp(name, "max_message") == 0) {
-			rc = get_int(ld, s, name, 1, LLONG_MAX, &v);
-			if (rc == 0 && v > max_body)
-				rc = fail(ld, s, "'max_message' is %lld, above what the pool can hold: its largest buffer is %zu bytes, so at most %lld plus the %d-byte header",
-					  v, BUFPOOL_MAX_SIZE, max_body, CONF_LARS_HEADER);
-			if (rc == 0) {
-				ld->c.max_message = (uint32_t)v;
-				ld->max_message_at = s;
-			}
-		} else if (strcmp(name, "log_level") == 0) {
-			rc = parse_log_level(ld, s);
-		} else if (strcmp(name, "udp_blocked_ports") == 0) {
-			rc = parse_blocked_ports(ld, s);
-		} else if (strcmp(name, "allow") == 0) {
-			rc = parse_allow(ld, s);
-		} else if (strcmp(name, "listen") == 0) {
-			rc = parse_listen(ld, s);
-			listen = s;
-		} else {
-			rc = fail(ld, s, "unknown key '%s' in 'larsd'", name);
-		}
-		if (rc < 0)
-			return -1;
-	}
-	if (!listen)
-		return fail(ld, g, "'larsd' has no 'listen' list: larsd needs at least one listener");
+	if (v > max_body)
+		return fail(ld, s, "'max_message' is %lld, above what the pool can hold: its largest buffer is %zu bytes, so at most %lld plus the %d-byte header",
+			    v, BUFPOOL_MAX_SIZE, max_body, LARS_HEADER_SIZE);
+	c->max_message = (uint32_t)v;
 	return 0;
 }
 
-static int parse_mem_limit(struct load *ld, const config_setting_t *s)
+static const struct word log_levels[] = {
+	{ "error", LOG_ERR },     { "err", LOG_ERR },
+	{ "warning", LOG_WARNING }, { "notice", LOG_NOTICE },
+	{ "info", LOG_INFO },     { "debug", LOG_DEBUG },
+	{ NULL, 0 },
+};
+
+static const struct key larsd_keys[] = {
+	UINT_KEY("threads", struct conf, threads, 1, CONF_MAX_THREADS),
+	UINT_KEY("max_connections", struct conf, max_connections, 1, 1000000),
+	UINT_KEY("idle_timeout", struct conf, idle_timeout, 0, 86400),
+	UINT_KEY("shutdown_timeout_ms", struct conf, shutdown_timeout_ms, 0, 60000),
+	PARSE_KEY("max_message", parse_max_message, NULL),
+	WORD_KEY("log_level", struct conf, log_level, log_levels,
+		 "\"error\", \"warning\", \"notice\", \"info\" or \"debug\""),
+	PARSE_KEY("udp_blocked_ports", parse_blocked_ports, NULL),
+	PARSE_KEY("allow", parse_allow, NULL),
+	PARSE_KEY("listen", parse_listen,
+		  "'larsd' has no 'listen' list: larsd needs at least one listener"),
+};
+
+_Static_assert(N_KEYS(larsd_keys) <= SECTION_MAX_KEYS, "the largest section fits");
+
+static const struct section larsd_section = {
+	"larsd", "'larsd' must be a group like larsd: { ... };", "key", "in 'larsd'", NULL,
+	larsd_keys, N_KEYS(larsd_keys),
+};
+
+/* ---- bufpool: { ... } ------------------------------------------------ */
+
+static int parse_mem_limit(struct load *ld, const config_setting_t *s, void *base)
 {
+	struct conf *c = base;
 	size_t size;
 
 	switch (config_setting_type(s)) {
@@ -493,88 +555,82 @@ static int parse_mem_limit(struct load *ld, const config_setting_t *s)
 	default:
 		return fail(ld, s, "'mem_limit' must be a size like \"64M\"");
 	}
-	ld->c.mem_limit = size;
-	ld->mem_limit_at = s;
+	c->mem_limit = size;
 	return 0;
 }
 
-static int parse_prealloc(struct load *ld, const config_setting_t *g)
-{
-	if (!config_setting_is_group(g))
-		return fail(ld, g, "'prealloc' must be a group like { tier_4K = 16; tier_16K = 4; }");
-	for (int i = 0; i < config_setting_length(g); i++) {
-		const config_setting_t *s = config_setting_get_elem(g, i);
-		const char *name = config_setting_name(s);
-		unsigned t;
+/* libconfig names cannot start with a digit: tier_4K, not 4K. */
+#define PREALLOC_KEY(name, t) UINT_KEY(name, struct conf, prealloc[t], 0, CONF_MAX_PREALLOC)
+static const struct key prealloc_keys[] = {
+	PREALLOC_KEY("tier_4K", 0),  PREALLOC_KEY("tier_16K", 1), PREALLOC_KEY("tier_64K", 2),
+	PREALLOC_KEY("tier_256K", 3), PREALLOC_KEY("tier_1M", 4), PREALLOC_KEY("tier_4M", 5),
+	PREALLOC_KEY("tier_8M", 6),
+};
+_Static_assert(N_KEYS(prealloc_keys) == BUFPOOL_TIERS, "a prealloc key per tier");
 
-		for (t = 0; t < BUFPOOL_TIERS; t++)
-			if (strcmp(name, prealloc_keys[t]) == 0)
-				break;
-		if (t == BUFPOOL_TIERS)
-			return fail(ld, s, "unknown key '%s' in 'prealloc' (tiers: tier_4K tier_16K tier_64K tier_256K tier_1M tier_4M tier_8M)",
-				    name);
-		if (get_unsigned(ld, s, 0, CONF_MAX_PREALLOC, &ld->c.prealloc[t]) < 0)
-			return -1;
-	}
-	ld->prealloc_at = g;
-	return 0;
-}
+static const struct section prealloc_section = {
+	"prealloc", "'prealloc' must be a group like { tier_4K = 16; tier_16K = 4; }",
+	"key", "in 'prealloc'", "tiers", prealloc_keys, N_KEYS(prealloc_keys),
+};
 
-static int parse_bufpool(struct load *ld, const config_setting_t *g)
-{
-	if (!config_setting_is_group(g))
-		return fail(ld, g, "'bufpool' must be a group like bufpool: { ... };");
-	for (int i = 0; i < config_setting_length(g); i++) {
-		const config_setting_t *s = config_setting_get_elem(g, i);
-		const char *name = config_setting_name(s);
-		int rc;
+static const struct key bufpool_keys[] = {
+	PARSE_KEY("mem_limit", parse_mem_limit, NULL),
+	GROUP_KEY("prealloc", &prealloc_section, NULL),
+};
 
-		if (strcmp(name, "mem_limit") == 0)
-			rc = parse_mem_limit(ld, s);
-		else if (strcmp(name, "prealloc") == 0)
-			rc = parse_prealloc(ld, s);
-		else
-			rc = fail(ld, s, "unknown key '%s' in 'bufpool'", name);
-		if (rc < 0)
-			return -1;
-	}
-	return 0;
-}
+static const struct section bufpool_section = {
+	"bufpool", "'bufpool' must be a group like bufpool: { ... };", "key", "in 'bufpool'", NULL,
+	bufpool_keys, N_KEYS(bufpool_keys),
+};
+
+/* ---- the file -------------------------------------------------------- */
+
+static const struct key root_keys[] = {
+	GROUP_KEY("larsd", &larsd_section,
+		  "no 'larsd' group: larsd needs at least one listener in larsd.listen"),
+	GROUP_KEY("bufpool", &bufpool_section, NULL),
+};
+
+static const struct section root_section = {
+	"", "", "group", "at top level (expected 'larsd' or 'bufpool')", NULL,
+	root_keys, N_KEYS(root_keys),
+};
 
 /* The pool must hold one buffer of the largest tier the daemon asks for,
  * and everything it preallocates. */
-static int check_pool(struct load *ld)
+static int check_pool(struct load *ld, config_t *cf)
 {
-	size_t frame = (size_t)ld->c.max_message + CONF_LARS_HEADER;
+	const config_setting_t *mem_limit_at = config_lookup(cf, "bufpool.mem_limit");
+	const config_setting_t *prealloc_at = config_lookup(cf, "bufpool.prealloc");
+	size_t frame = (size_t)ld->c.max_message + LARS_HEADER_SIZE;
 	size_t need = bufpool_tier_size((unsigned)bufpool_tier_index(frame));
 	uint64_t bytes = 0;
 
-	if (need < CONF_IO_BUF_SIZE) {
-		need = CONF_IO_BUF_SIZE;
+	if (need < UDP_BUFFER_SIZE) {
+		need = UDP_BUFFER_SIZE;
 		if (ld->c.mem_limit < need)
-			return fail(ld, ld->mem_limit_at,
-				    "'mem_limit' %zu is too small: larsd needs at least %zu, one 64K buffer for UDP datagrams",
-				    ld->c.mem_limit, need);
+			return fail(ld, mem_limit_at,
+				    "'mem_limit' %zu is too small: larsd needs at least %zu, one %zuK buffer for UDP datagrams",
+				    ld->c.mem_limit, need, need >> 10);
 	} else if (ld->c.mem_limit < need) {
-		return fail(ld, ld->mem_limit_at ? ld->mem_limit_at : ld->max_message_at,
+		return fail(ld, mem_limit_at ? mem_limit_at : config_lookup(cf, "larsd.max_message"),
 			    "'mem_limit' %zu is too small: larsd needs at least %zu, one buffer for a lars frame of max_message %u plus its %d-byte header",
 			    ld->c.mem_limit, need, (unsigned)ld->c.max_message,
-			    CONF_LARS_HEADER);
+			    LARS_HEADER_SIZE);
 	}
 	for (unsigned t = 0; t < BUFPOOL_TIERS; t++)
 		bytes += (uint64_t)ld->c.prealloc[t] * bufpool_tier_size(t);
 	if (bytes > ld->c.mem_limit)
-		return fail(ld, ld->prealloc_at ? ld->prealloc_at : ld->mem_limit_at,
+		return fail(ld, prealloc_at ? prealloc_at : mem_limit_at,
 			    "'prealloc' needs %llu bytes, more than 'mem_limit' %zu",
 			    (unsigned long long)bytes, ld->c.mem_limit);
 	return 0;
 }
 
-/* ---- entry points ---------------------------------------------------- */
-
 void conf_defaults(struct conf *c)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	struct bufpool_config pool;
 
 	memset(c, 0, sizeof(*c));
 	if (cpus < 1)
@@ -589,9 +645,9 @@ void conf_defaults(struct conf *c)
 	c->shutdown_timeout_ms = 2000;
 	memcpy(c->blocked_ports, always_blocked, sizeof(always_blocked));
 	c->n_blocked_ports = N_ALWAYS_BLOCKED;
-	c->mem_limit = BUFPOOL_MEM_LIMIT;
-	c->prealloc[0] = 16;
-	c->prealloc[1] = 4;
+	bufpool_config_init(&pool); /* the library's defaults are the daemon's */
+	c->mem_limit = pool.mem_limit;
+	memcpy(c->prealloc, pool.prealloc, sizeof(c->prealloc));
 }
 
 static void set_incdir(struct load *ld)
@@ -610,106 +666,89 @@ static void set_incdir(struct load *ld)
 	ld->incdir[n] = '\0';
 }
 
-static int load_root(struct load *ld, config_t *cf)
+/* libconfig's own error: a syntax error, or an @include it cannot read. */
+static int fail_read(struct load *ld, config_t *cf)
 {
-	const config_setting_t *root = config_root_setting(cf);
-	const config_setting_t *larsd = NULL;
+	const char *file = config_error_file(cf);
+	const char *text = config_error_text(cf);
+	const char *what = "syntax error: ";
 
-	for (int i = 0; i < config_setting_length(root); i++) {
-		const config_setting_t *s = config_setting_get_elem(root, i);
-		const char *name = config_setting_name(s);
-		int rc;
+	if (!text)
+		text = "unknown error";
+	if (strncmp(text, "cannot open include", 19) == 0)
+		what = "";
+	if (config_error_type(cf) == CONFIG_ERR_FILE_IO)
+		snprintf(ld->err, ld->errlen, "%s%s%s: cannot read: %s",
+			 file_dir(ld, file), file_sep(ld, file), file_name(ld, file), text);
+	else
+		snprintf(ld->err, ld->errlen, "%s%s%s:%d: %s%s",
+			 file_dir(ld, file), file_sep(ld, file), file_name(ld, file),
+			 config_error_line(cf), what, text);
+	return -1;
+}
 
-		if (strcmp(name, "larsd") == 0) {
-			larsd = s;
-			rc = parse_larsd(ld, s);
-		} else if (strcmp(name, "bufpool") == 0) {
-			rc = parse_bufpool(ld, s);
-		} else {
-			rc = fail(ld, s, "unknown group '%s' at top level (expected 'larsd' or 'bufpool')",
-				  name);
-		}
-		if (rc < 0)
-			return -1;
-	}
-	if (!larsd)
-		return fail(ld, NULL, "no 'larsd' group: larsd needs at least one listener in larsd.listen");
-	return check_pool(ld);
+/* Parse the open file f into ld->c. */
+static int load_stream(struct load *ld, FILE *f)
+{
+	config_t cf;
+	int rc;
+
+	config_init(&cf);
+	config_set_include_dir(&cf, ld->incdir);
+	if (config_read(&cf, f) != CONFIG_TRUE)
+		rc = fail_read(ld, &cf);
+	else if (parse_section(ld, config_root_setting(&cf), &root_section, &ld->c) < 0)
+		rc = -1;
+	else
+		rc = check_pool(ld, &cf);
+	config_destroy(&cf);
+	return rc;
+}
+
+static int load_file(struct load *ld)
+{
+	struct stat st;
+	FILE *f;
+	int rc;
+
+	if (strlen(ld->path) >= sizeof(ld->c.path) || strlen(ld->path) >= sizeof(ld->incdir))
+		return fail(ld, NULL, "file name too long");
+	strcpy(ld->c.path, ld->path);
+	set_incdir(ld);
+	f = fopen(ld->path, "r");
+	if (!f)
+		return fail(ld, NULL, "cannot open: %s", strerror(errno));
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode))
+		rc = fail(ld, NULL, "cannot open: %s", strerror(EISDIR));
+	else
+		rc = load_stream(ld, f);
+	fclose(f);
+	return rc;
 }
 
 int conf_load(const char *path, struct conf *out, char *err, size_t errlen)
 {
-	struct load *ld;
-	struct stat st;
-	config_t cf;
-	FILE *f;
-	int rc;
+	struct load *ld = calloc(1, sizeof(*ld));
+	int rc = -1;
 
 	if (errlen > 0)
 		err[0] = '\0';
-	ld = calloc(1, sizeof(*ld));
 	if (!ld) {
 		if (errlen > 0)
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	ld->path = path;
-	ld->err = err;
-	ld->errlen = errlen;
-	conf_defaults(&ld->c);
-	if (strlen(path) >= sizeof(ld->c.path) || strlen(path) >= sizeof(ld->incdir)) {
-		fail(ld, NULL, "file name too long");
-		free(ld);
-		return -1;
-	}
-	strcpy(ld->c.path, path);
-	set_incdir(ld);
-
-	f = fopen(path, "r");
-	if (!f) {
-		fail(ld, NULL, "cannot open: %s", strerror(errno));
-		free(ld);
-		return -1;
-	}
-	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-		fail(ld, NULL, "cannot open: %s", strerror(EISDIR));
-		fclose(f);
-		free(ld);
-		return -1;
-	}
-
-	config_init(&cf);
-	config_set_include_dir(&cf, ld->incdir);
-	if (config_read(&cf, f) != CONFIG_TRUE) {
-		const char *file = config_error_file(&cf);
-		const char *text = config_error_text(&cf);
-		const char *what = "syntax error: ";
-
-		if (!text)
-			text = "unknown error";
-		if (strncmp(text, "cannot open include", 19) == 0)
-			what = "";
-		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
-			snprintf(err, errlen, "%s%s%s: cannot read: %s",
-				 file_dir(ld, file), file_sep(ld, file),
-				 file_name(ld, file), text);
-		else
-			snprintf(err, errlen, "%s%s%s:%d: %s%s",
-				 file_dir(ld, file), file_sep(ld, file),
-				 file_name(ld, file), config_error_line(&cf),
-				 what, text);
-		rc = -1;
 	} else {
-		rc = load_root(ld, &cf);
+		ld->path = path;
+		ld->err = err;
+		ld->errlen = errlen;
+		conf_defaults(&ld->c);
+		rc = load_file(ld);
+		if (rc == 0)
+			*out = ld->c;
+		free(ld);
 	}
-	config_destroy(&cf);
-	fclose(f);
-	if (rc == 0)
-		*out = ld->c;
-	else /* values quoted from the file may hold newlines: keep one line */
-		for (char *p = err; errlen > 0 && *p; p++)
-			if ((unsigned char)*p < 0x20 || *p == 0x7f)
-				*p = '?';
-	free(ld);
+	/* Values quoted from the file may hold newlines: keep one line. */
+	for (char *p = err; rc < 0 && errlen > 0 && *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	return rc;
 }

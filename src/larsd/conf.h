@@ -10,6 +10,8 @@
 #ifndef LARSD_CONF_H
 #define LARSD_CONF_H
 
+#include "lars.h"
+
 #include <bufpool.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,9 +22,8 @@
 #define CONF_MAX_THREADS 256
 #define CONF_MAX_LISTENERS 64
 #define CONF_ERR_MAX 512
-/* The Lars frame header: int32 msgid, int32 msglen, little-endian. */
-#define CONF_LARS_HEADER 8
-#define CONF_DEFAULT_MAX_MESSAGE (65535 - CONF_LARS_HEADER)
+/* A frame and its header fit the largest TCP segment or UDP datagram. */
+#define CONF_DEFAULT_MAX_MESSAGE (65535 - LARS_HEADER_SIZE)
 
 enum conf_proto { CONF_PROTO_TCP, CONF_PROTO_UDP };
 enum conf_mode { CONF_MODE_ECHO, CONF_MODE_LARS };

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "guard.h"
+#include "sockaddr.h"
 
 #include <netinet/in.h>
 #include <string.h>
@@ -49,13 +50,9 @@ bool guard_client_allowed(const struct conf *c, const struct sockaddr *sa)
 
 bool guard_udp_port_blocked(const struct conf *c, const struct sockaddr *sa)
 {
-	in_port_t port;
+	int port = sockaddr_port(sa);
 
-	if (sa->sa_family == AF_INET)
-		port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
-	else if (sa->sa_family == AF_INET6)
-		port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
-	else
+	if (port < 0)
 		return true;
 	for (size_t i = 0; i < c->n_blocked_ports; i++)
 		if (c->blocked_ports[i] == port)

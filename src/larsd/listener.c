@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "listener.h"
+#include "sockaddr.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,13 +18,6 @@
 
 #define LISTEN_BACKLOG 4096
 
-static in_port_t sa_port(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET)
-		return ntohs(((const struct sockaddr_in *)sa)->sin_port);
-	return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
-}
-
 void listener_format(char *out, size_t len, enum conf_proto proto,
 		     const struct sockaddr *sa)
 {
@@ -33,19 +27,12 @@ void listener_format(char *out, size_t len, enum conf_proto proto,
 	if (sa->sa_family == AF_INET) {
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, host,
 			  sizeof(host));
-		snprintf(out, len, "%s %s:%u", p, host, sa_port(sa));
+		snprintf(out, len, "%s %s:%u", p, host, sockaddr_port(sa));
 	} else {
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, host,
 			  sizeof(host));
-		snprintf(out, len, "%s [%s]:%u", p, host, sa_port(sa));
+		snprintf(out, len, "%s [%s]:%u", p, host, sockaddr_port(sa));
 	}
-}
-
-static bool sockaddr_wildcard(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
-	return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
 }
 
 /* On a wildcard UDP socket ask for each datagram's destination address,
@@ -67,7 +54,6 @@ static struct listener *listener_make(const struct conf_listener *cl, const int 
 	struct listener *l = calloc(1, sizeof(*l));
 	if (!l)
 		return NULL;
-	l->kind = EV_LISTENER;
 	memcpy(l->group, fds, n * sizeof(fds[0]));
 	l->n_group = n;
 	l->fd = fds[0];
@@ -135,19 +121,6 @@ struct listener *listener_open(const struct conf_listener *cl, unsigned workers,
 			close(fds[i]);
 	}
 	return l;
-}
-
-static bool sockaddr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-	return x->sin6_port == y->sin6_port &&
-	       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
 }
 
 bool listener_matches_fd(const struct conf_listener *cl, int fd)

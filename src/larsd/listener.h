@@ -3,7 +3,7 @@
  * systemd socket activation.
  *
  * A listener is made once and shared by every worker: each worker watches
- * it in its own epoll set with EPOLLEXCLUSIVE, so one wakes per event.
+ * it in its own loop with LOOP_EXCLUSIVE, so one wakes per event.
  * A UDP listener that larsd binds itself is a group of sockets instead,
  * one per worker, sharing the port with SO_REUSEPORT: the kernel spreads
  * datagrams over them by source, and no datagram wakes two workers.
@@ -15,10 +15,7 @@
 
 #include <stdbool.h>
 
-enum ev_kind { EV_LISTENER = 1, EV_CONN, EV_WAKE };
-
 struct listener {
-	enum ev_kind kind; /* EV_LISTENER: first, epoll data points here */
 	int fd;            /* group[0] */
 	int group[CONF_MAX_THREADS]; /* UDP: one socket per worker */
 	unsigned n_group;

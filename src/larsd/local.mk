@@ -5,9 +5,10 @@ src_larsd_larsd_SOURCES = \
 	src/larsd/control.c src/larsd/control.h \
 	src/larsd/daemon.c src/larsd/daemon.h \
 	src/larsd/worker.c src/larsd/worker.h \
+	src/larsd/loop.c src/larsd/loop_epoll.c src/larsd/loop.h \
 	src/larsd/tcp.c src/larsd/tcp.h \
 	src/larsd/udp.c src/larsd/udp.h \
-	src/larsd/listener.c src/larsd/listener.h \
+	src/larsd/listener.c src/larsd/listener.h src/larsd/sockaddr.h \
 	src/larsd/conf.c src/larsd/conf.h \
 	src/larsd/guard.c src/larsd/guard.h \
 	src/larsd/lars.c src/larsd/lars.h \

@@ -10,16 +10,16 @@
 #include "config.h"
 
 #include "tcp.h"
-#include "lars.h"
 #include "guard.h"
+#include "lars.h"
 #include "log.h"
+#include "worker.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -31,23 +31,62 @@
 #define TCP_READ_MAX ((size_t)256 << 10)
 #define TCP_ACCEPT_BUDGET 64
 
+/* Why conn_get_room() gave no room. */
+enum conn_room { ROOM_OK, ROOM_NO_MEMORY, ROOM_BROKEN };
+
+/* What one read did (in the spirit of nginx's NGX_OK / NGX_AGAIN / ...). */
+enum conn_read {
+	READ_DATA,    /* bytes arrived: more may follow */
+	READ_AGAIN,   /* the socket is drained until the loop says otherwise */
+	READ_EOF,     /* the peer closed its side */
+	READ_BLOCKED, /* no room: the pool is at MEM_LIMIT, or the buffer is
+	                 full of output the peer has not taken */
+	READ_CLOSE,   /* the connection broke: close it */
+};
+
 static struct log_limit nomem_limit = LOG_LIMIT_INIT(10000);
 static struct log_limit emfile_limit = LOG_LIMIT_INIT(10000);
 
-/* ---- connection list ---------------------------------------------------- */
+/* ---- the lists of a worker's connections -------------------------------- */
+
+void tcp_init(struct tcp_conns *t)
+{
+	TAILQ_INIT(&t->lru);
+	TAILQ_INIT(&t->stuck);
+	t->n = 0;
+	t->starved = NULL;
+	t->closed = NULL;
+	t->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+void tcp_fini(struct tcp_conns *t)
+{
+	if (t->spare_fd >= 0)
+		close(t->spare_fd);
+	t->spare_fd = -1;
+}
 
 static void conn_touch(struct worker *w, struct conn *c)
 {
-	c->last_ms = w->now_ms;
-	if (TAILQ_LAST(&w->lru, conn_list) != c) {
-		TAILQ_REMOVE(&w->lru, c, lru_link);
-		TAILQ_INSERT_TAIL(&w->lru, c, lru_link);
+	c->last_ms = w->loop.now_ms;
+	if (TAILQ_LAST(&w->tcp.lru, conn_list) != c) {
+		TAILQ_REMOVE(&w->tcp.lru, c, lru_link);
+		TAILQ_INSERT_TAIL(&w->tcp.lru, c, lru_link);
 	}
+}
+
+static void conn_starve(struct worker *w, struct conn *c)
+{
+	if (c->starved)
+		return;
+	c->starved = true;
+	c->starved_next = w->tcp.starved;
+	w->tcp.starved = c;
 }
 
 static void conn_unstarve(struct worker *w, struct conn *c)
 {
-	for (struct conn **p = &w->starved; *p; p = &(*p)->starved_next) {
+	for (struct conn **p = &w->tcp.starved; *p; p = &(*p)->starved_next) {
 		if (*p == c) {
 			*p = c->starved_next;
 			break;
@@ -57,12 +96,11 @@ static void conn_unstarve(struct worker *w, struct conn *c)
 	c->starved_next = NULL;
 }
 
-/* ---- the stuck list: output waiting on a peer that does not read -------- */
-
+/* The stuck list: output waiting on a peer that does not read. */
 static void stuck_unlink(struct worker *w, struct conn *c)
 {
 	if (c->stuck) {
-		TAILQ_REMOVE(&w->stuck, c, stuck_link);
+		TAILQ_REMOVE(&w->tcp.stuck, c, stuck_link);
 		c->stuck = false;
 	}
 }
@@ -70,8 +108,8 @@ static void stuck_unlink(struct worker *w, struct conn *c)
 static void stuck_append(struct worker *w, struct conn *c)
 {
 	c->stuck = true;
-	c->stuck_since_ms = w->now_ms;
-	TAILQ_INSERT_TAIL(&w->stuck, c, stuck_link);
+	c->stuck_since_ms = w->loop.now_ms;
+	TAILQ_INSERT_TAIL(&w->tcp.stuck, c, stuck_link);
 }
 
 static void conn_release_buf(struct worker *w, struct conn *c)
@@ -84,17 +122,30 @@ static void conn_release_buf(struct worker *w, struct conn *c)
 	c->next_frame = 0;
 }
 
+/* Close now; free at tcp_reap(), since an event of this turn may still
+ * name the connection (one closed to make room for another, say). */
 static void conn_close(struct worker *w, struct conn *c)
 {
 	if (c->starved)
 		conn_unstarve(w, c);
 	stuck_unlink(w, c);
 	conn_release_buf(w, c);
-	TAILQ_REMOVE(&w->lru, c, lru_link);
-	close(c->fd); /* also removes it from the epoll set */
-	w->n_conns--;
+	TAILQ_REMOVE(&w->tcp.lru, c, lru_link);
+	close(c->fd); /* also stops the loop watching it */
+	c->fd = -1;
+	c->starved_next = w->tcp.closed;
+	w->tcp.closed = c;
+	w->tcp.n--;
 	atomic_fetch_sub_explicit(&w->d->connections, 1, memory_order_relaxed);
-	free(c);
+}
+
+void tcp_reap(struct tcp_conns *t)
+{
+	while (t->closed) {
+		struct conn *c = t->closed;
+		t->closed = c->starved_next;
+		free(c);
+	}
 }
 
 /* ---- accept -------------------------------------------------------------- */
@@ -105,12 +156,12 @@ static void tcp_refuse_emfile(struct worker *w, int lfd)
 {
 	log_limited(&emfile_limit, LOG_WARNING,
 		    "out of file descriptors: refusing connections (raise LimitNOFILE)");
-	if (w->reserve_fd >= 0) {
-		close(w->reserve_fd);
+	if (w->tcp.spare_fd >= 0) {
+		close(w->tcp.spare_fd);
 		int fd = accept(lfd, NULL, NULL);
 		if (fd >= 0)
 			close(fd);
-		w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		w->tcp.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	}
 }
 
@@ -131,92 +182,126 @@ static bool tcp_admit(struct worker *w, int fd, const struct sockaddr *peer)
 	return true;
 }
 
-void tcp_accept(struct worker *w, struct listener *l)
+static void tcp_on_conn(struct loop *loop, struct loop_handler *h, unsigned events);
+
+/* A new connection: its struct, watched edge-triggered.  False if it was
+ * closed instead. */
+static bool conn_open(struct worker *w, int fd, enum conf_mode mode)
 {
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return false;
+	c->handler.fn = tcp_on_conn;
+	c->fd = fd;
+	c->mode = mode;
+	c->can_write = true;
+	c->read_size = TCP_READ_MIN;
+	c->last_ms = w->loop.now_ms;
+	if (loop_watch(&w->loop, fd, LOOP_READ | LOOP_WRITE | LOOP_EDGE, &c->handler) < 0) {
+		free(c);
+		return false;
+	}
+	TAILQ_INSERT_TAIL(&w->tcp.lru, c, lru_link);
+	w->tcp.n++;
+	return true;
+}
+
+void tcp_on_listener(struct loop *loop, struct loop_handler *h, unsigned events)
+{
+	struct worker *w = worker_of(loop);
+	struct port *p = loop_container_of(h, struct port, handler);
+
+	(void)events;
 	for (int i = 0; i < TCP_ACCEPT_BUDGET; i++) {
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
-		int fd = accept4(l->fd, (struct sockaddr *)&peer, &plen,
+		int fd = accept4(p->fd, (struct sockaddr *)&peer, &plen,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE)
-				tcp_refuse_emfile(w, l->fd);
+				tcp_refuse_emfile(w, p->fd);
 			return; /* EAGAIN, or a connection that died on the way */
 		}
 		if (!tcp_admit(w, fd, (struct sockaddr *)&peer)) {
 			close(fd);
-			continue;
-		}
-		struct conn *c = calloc(1, sizeof(*c));
-		if (!c) {
+		} else if (!conn_open(w, fd, p->listener->mode)) {
 			atomic_fetch_sub_explicit(&w->d->connections, 1, memory_order_relaxed);
 			close(fd);
-			continue;
+		} else {
+			stats_add(&w->stats.tcp_accepted, 1);
 		}
-		c->kind = EV_CONN;
-		c->fd = fd;
-		c->mode = l->mode;
-		c->can_write = true;
-		c->read_size = TCP_READ_MIN;
-		c->last_ms = w->now_ms;
-		if (worker_watch(w, fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, c) < 0) {
-			atomic_fetch_sub_explicit(&w->d->connections, 1, memory_order_relaxed);
-			close(fd);
-			free(c);
-			continue;
-		}
-		TAILQ_INSERT_TAIL(&w->lru, c, lru_link);
-		w->n_conns++;
-		stats_add(&w->stats.tcp_accepted, 1);
 	}
 }
 
 /* ---- reading and echoing ------------------------------------------------- */
 
-/* Make sure the connection has a buffer with room for the next read (and,
- * in lars mode, for the whole partial frame).  False: wait for memory. */
-static bool conn_get_room(struct worker *w, struct conn *c)
+/* Does the connection's own buffer hold `need` bytes?  Then make room at
+ * its end if all of it was sent. */
+static bool conn_room_in_own(struct conn *c, size_t need)
 {
-	size_t least = c->next_frame > TCP_READ_MIN ? c->next_frame : TCP_READ_MIN;
-	size_t need = c->read_size > least ? c->read_size : least;
-	struct io_buf *nb = NULL;
-
-	if (c->buf && c->buf->capacity >= need)
-		goto have_room;
-	nb = bufpool_alloc(w->d->pool, need);
-	if (!nb && need > least) {
-		/* Short of memory: no big reads for now, the least will do. */
-		c->read_size = TCP_READ_MIN;
-		need = least;
-		if (c->buf && c->buf->capacity >= need)
-			goto have_room;
-		nb = bufpool_alloc(w->d->pool, need);
-	}
-	if (!nb && tcp_evict_stuck(w))
-		nb = bufpool_alloc(w->d->pool, need);
-	if (!nb) {
-		stats_add(&w->stats.tcp_stalled_nomem, 1);
-		log_limited(&nomem_limit, LOG_WARNING,
-			    "buffer pool at MEM_LIMIT (%zu bytes): pausing reads",
-			    bufpool_mem_limit(w->d->pool));
-		worker_request_memory(w);
-		if (!c->starved) {
-			c->starved = true;
-			c->starved_next = w->starved;
-			w->starved = c;
-		}
+	if (!c->buf || c->buf->capacity < need)
 		return false;
-	}
-	if (c->buf) { /* outgrown, by a lars frame or by reads that fill it */
-		io_buf_copy(nb, c->buf);
-		bufpool_revert(w->d->pool, c->buf);
-	}
-	c->buf = nb;
-	return true;
-have_room:
 	if (io_buf_space(c->buf) == 0)
 		io_buf_adjust(c->buf);
 	return true;
+}
+
+/* Move the connection's bytes into nb, a larger buffer: it outgrew its
+ * own, by a lars frame or by reads that fill it. */
+static bool conn_move_to(struct worker *w, struct conn *c, struct io_buf *nb)
+{
+	if (c->buf && io_buf_copy(nb, c->buf) < 0) {
+		bufpool_revert(w->d->pool, nb);
+		return false;
+	}
+	if (c->buf)
+		bufpool_revert(w->d->pool, c->buf);
+	c->buf = nb;
+	return true;
+}
+
+/* The pool said no: wait on the starved list, ask the others for memory. */
+static void conn_wait_for_memory(struct worker *w, struct conn *c)
+{
+	stats_add(&w->stats.tcp_stalled_nomem, 1);
+	log_limited(&nomem_limit, LOG_WARNING,
+		    "buffer pool at MEM_LIMIT (%zu bytes): pausing reads",
+		    bufpool_mem_limit(w->d->pool));
+	worker_request_memory(w);
+	conn_starve(w, c);
+}
+
+/* Give the connection a buffer with room for the next read (and, in lars
+ * mode, for the whole partial frame): the size its reads have earned, or,
+ * short of memory, the least that will do. */
+static enum conn_room conn_get_room(struct worker *w, struct conn *c)
+{
+	size_t least = c->next_frame > TCP_READ_MIN ? c->next_frame : TCP_READ_MIN;
+	size_t want = c->read_size > least ? c->read_size : least;
+	struct io_buf *nb;
+
+	if (conn_room_in_own(c, want))
+		return ROOM_OK;
+	nb = bufpool_alloc(w->d->pool, want);
+	if (!nb && want > least) {
+		c->read_size = TCP_READ_MIN; /* no big reads for now */
+		if (conn_room_in_own(c, least))
+			return ROOM_OK;
+		nb = bufpool_alloc(w->d->pool, least);
+	}
+	if (!nb && tcp_evict_stuck(w))
+		nb = bufpool_alloc(w->d->pool, least);
+	if (!nb) {
+		conn_wait_for_memory(w, c);
+		return ROOM_NO_MEMORY;
+	}
+	if (!conn_move_to(w, c, nb)) {
+		log_err("tcp: cannot move %zu bytes to a %zu-byte buffer",
+			c->buf->length, nb->capacity);
+		return ROOM_BROKEN;
+	}
+	return ROOM_OK;
 }
 
 /* New bytes arrived: how many of them may be echoed now?  A frame above
@@ -273,16 +358,24 @@ static bool conn_flush(struct worker *w, struct conn *c)
 	return true;
 }
 
-/* Read once into the buffer.  Returns 1 on data, 0 when nothing more can
- * be read now, -1 if the connection must be closed. */
-static int conn_read(struct worker *w, struct conn *c)
+/* Read once into the buffer, and say why the reading stops if it does. */
+static enum conn_read conn_read(struct worker *w, struct conn *c)
 {
-	if (!conn_get_room(w, c))
-		return 0;
+	switch (conn_get_room(w, c)) {
+	case ROOM_OK:
+		break;
+	case ROOM_NO_MEMORY:
+		return READ_BLOCKED;
+	case ROOM_BROKEN:
+		return READ_CLOSE;
+	}
 	size_t room = io_buf_space(c->buf);
 	if (room == 0) /* full of unsent output: back pressure */
-		return 0;
-	ssize_t n = read(c->fd, io_buf_tail(c->buf), room);
+		return READ_BLOCKED;
+	ssize_t n;
+	do
+		n = read(c->fd, io_buf_tail(c->buf), room);
+	while (n < 0 && errno == EINTR);
 	if (n > 0) {
 		c->buf->length += (size_t)n;
 		stats_add(&w->stats.bytes_in, (uint64_t)n);
@@ -291,52 +384,62 @@ static int conn_read(struct worker *w, struct conn *c)
 		else if ((size_t)n == c->buf->capacity && c->read_size < TCP_READ_MAX)
 			c->read_size *= 4; /* the next buffer, one tier up */
 		conn_frame(w, c);
-		return 1;
+		return READ_DATA;
 	}
 	if (n == 0) {
 		c->peer_closed = true;
 		c->can_read = false;
-		return 0;
+		return READ_EOF;
 	}
 	if (errno == EAGAIN || errno == EWOULDBLOCK) {
 		c->can_read = false;
-		return 0;
+		return READ_AGAIN;
 	}
-	return errno == EINTR ? 1 : -1;
+	return READ_CLOSE;
 }
 
-/* Do all that can be done on this connection now. */
+/* Do all that can be done on this connection now: send what is ready,
+ * read while the socket has input and there is room, until the socket
+ * says EAGAIN, the peer closed, or the reading is blocked (no memory,
+ * or output the peer has not taken yet). */
 static void tcp_run(struct worker *w, struct conn *c)
 {
 	for (;;) {
-		if (!conn_flush(w, c))
-			goto close;
+		if (!conn_flush(w, c)) {
+			conn_close(w, c);
+			return;
+		}
 		if (c->ready > 0 && !c->can_write)
-			break; /* wait for EPOLLOUT */
+			break; /* wait for LOOP_WRITE */
 		if (!c->can_read || c->peer_closed)
 			break;
-		int r = conn_read(w, c);
-		if (r < 0)
-			goto close;
-		if (r == 0 && (c->can_read && !c->peer_closed))
-			break; /* starved or full: retried later */
+		enum conn_read r = conn_read(w, c);
+		if (r == READ_CLOSE) {
+			conn_close(w, c);
+			return;
+		}
+		if (r == READ_BLOCKED)
+			break; /* retried when memory or room comes */
+		/* READ_DATA, READ_AGAIN, READ_EOF: flush what they made ready */
 	}
 	if (c->peer_closed && c->ready == 0)
-		goto close; /* echoed all whole frames the client sent */
-	if (c->buf && c->buf->length == 0)
+		conn_close(w, c); /* echoed all whole frames the client sent */
+	else if (c->buf && c->buf->length == 0)
 		conn_release_buf(w, c); /* idle connections hold no buffer */
-	return;
-close:
-	conn_close(w, c);
 }
 
-void tcp_on_event(struct worker *w, struct conn *c, uint32_t events)
+static void tcp_on_conn(struct loop *loop, struct loop_handler *h, unsigned events)
 {
-	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+	struct worker *w = worker_of(loop);
+	struct conn *c = loop_container_of(h, struct conn, handler);
+
+	if (c->fd < 0)
+		return; /* closed earlier in this turn */
+	if (events & (LOOP_READ | LOOP_HUP))
 		c->can_read = true;
-	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+	if (events & LOOP_HUP)
 		c->peer_hup = true;
-	if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+	if (events & (LOOP_WRITE | LOOP_HUP))
 		c->can_write = true;
 	if (atomic_load_explicit(&w->d->stopping, memory_order_relaxed))
 		return; /* tcp_drain_all() takes it from here */
@@ -346,9 +449,9 @@ void tcp_on_event(struct worker *w, struct conn *c, uint32_t events)
 
 void tcp_retry_starved(struct worker *w)
 {
-	struct conn *list = w->starved;
+	struct conn *list = w->tcp.starved;
 
-	w->starved = NULL;
+	w->tcp.starved = NULL;
 	while (list) {
 		struct conn *c = list;
 		list = c->starved_next;
@@ -360,9 +463,9 @@ void tcp_retry_starved(struct worker *w)
 
 bool tcp_evict_stuck(struct worker *w)
 {
-	struct conn *c = TAILQ_FIRST(&w->stuck);
+	struct conn *c = TAILQ_FIRST(&w->tcp.stuck);
 
-	if (!c || w->now_ms - c->stuck_since_ms < TCP_STUCK_EVICT_MS)
+	if (!c || w->loop.now_ms - c->stuck_since_ms < TCP_STUCK_EVICT_MS)
 		return false;
 	stats_add(&w->stats.tcp_closed_stuck, 1);
 	conn_close(w, c);
@@ -375,7 +478,7 @@ void tcp_close_idle(struct worker *w)
 		return;
 	uint64_t limit = (uint64_t)w->conf.idle_timeout * 1000u;
 	struct conn *c;
-	while ((c = TAILQ_FIRST(&w->lru)) && w->now_ms - c->last_ms >= limit) {
+	while ((c = TAILQ_FIRST(&w->tcp.lru)) && w->loop.now_ms - c->last_ms >= limit) {
 		stats_add(&w->stats.tcp_closed_idle, 1);
 		conn_close(w, c);
 	}
@@ -395,7 +498,7 @@ static void conn_drain(struct worker *w, struct conn *c)
 		return;
 	}
 	if (c->ready > 0)
-		return; /* wait for EPOLLOUT */
+		return; /* wait for LOOP_WRITE */
 	if (!c->shut_wr) {
 		conn_release_buf(w, c);
 		shutdown(c->fd, SHUT_WR);
@@ -417,16 +520,16 @@ static void conn_drain(struct worker *w, struct conn *c)
 bool tcp_drain_all(struct worker *w)
 {
 	struct conn *c, *next;
-	for (c = TAILQ_FIRST(&w->lru); c; c = next) {
+	for (c = TAILQ_FIRST(&w->tcp.lru); c; c = next) {
 		next = TAILQ_NEXT(c, lru_link);
 		conn_drain(w, c);
 	}
-	return w->n_conns == 0;
+	return w->tcp.n == 0;
 }
 
 void tcp_close_all(struct worker *w)
 {
 	struct conn *c;
-	while ((c = TAILQ_FIRST(&w->lru)))
+	while ((c = TAILQ_FIRST(&w->tcp.lru)))
 		conn_close(w, c);
 }

@@ -6,20 +6,29 @@
  * so an idle connection holds no buffer memory.  Output that cannot be sent
  * stops reading (back pressure): a client that never reads costs one
  * buffer, never a growing queue.  When the pool is at MEM_LIMIT the
- * connection waits on the worker's starved list and is retried; and a
- * connection whose output has been stuck for TCP_STUCK_EVICT_MS (its peer
- * sends but does not read) is closed to free its buffer for the others.
+ * connection waits on the starved list and is retried; and a connection
+ * whose output has been stuck for TCP_STUCK_EVICT_MS (its peer sends but
+ * does not read) is closed to free its buffer for the others.
+ *
+ * The worker owns one struct tcp_conns and calls the tcp_* functions
+ * below; the loop calls tcp_on_listener() and each connection's handler.
  */
 #ifndef LARSD_TCP_H
 #define LARSD_TCP_H
 
-#include "worker.h"
+#include "conf.h"
+#include "loop.h"
 
+#include <bufpool.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+struct worker;
 
 struct conn {
-	enum ev_kind kind; /* EV_CONN: first, epoll data points here */
-	int fd;
+	struct loop_handler handler;
+	int fd;           /* -1 once closed, until tcp_reap() frees it */
 	enum conf_mode mode;
 	struct io_buf *buf;
 	size_t ready;     /* bytes at buf->head that may be sent: for lars, whole frames */
@@ -28,22 +37,45 @@ struct conn {
 	bool can_read;    /* the socket may have input (edge-triggered) */
 	bool can_write;   /* the socket had room at the last try */
 	bool peer_closed; /* read returned 0 (or a bad frame ended reading) */
-	bool peer_hup;    /* epoll saw the peer's FIN: read on to EOF */
+	bool peer_hup;    /* the loop saw the peer's FIN: read on to EOF */
 	bool shut_wr;     /* shutdown sent while stopping */
 	bool starved;
 	bool stuck;       /* output waits for a peer that does not read */
 	uint64_t last_ms;
 	uint64_t stuck_since_ms;
-	TAILQ_ENTRY(conn) lru_link;   /* worker->lru */
-	TAILQ_ENTRY(conn) stuck_link; /* worker->stuck, while stuck */
-	struct conn *starved_next;
+	TAILQ_ENTRY(conn) lru_link;   /* tcp_conns.lru */
+	TAILQ_ENTRY(conn) stuck_link; /* tcp_conns.stuck, while stuck */
+	struct conn *starved_next;    /* tcp_conns.starved, or .closed */
+};
+
+TAILQ_HEAD(conn_list, conn);
+
+/* One worker's connections. */
+struct tcp_conns {
+	struct conn_list lru;  /* least recently active first (idle_timeout) */
+	size_t n;
+	struct conn *starved;  /* waiting for a buffer: the pool was at MEM_LIMIT */
+	struct conn_list stuck;/* output waits for a peer that does not read,
+	                          longest waiting first */
+	struct conn *closed;   /* closed this turn; freed by tcp_reap(), as an
+	                          event for them may still be in hand */
+	int spare_fd;          /* given up to refuse connections past EMFILE */
 };
 
 /* Output stuck this long makes a connection the first to go at MEM_LIMIT. */
 #define TCP_STUCK_EVICT_MS 500
 
-void tcp_accept(struct worker *w, struct listener *l);
-void tcp_on_event(struct worker *w, struct conn *c, uint32_t events);
+void tcp_init(struct tcp_conns *t);
+void tcp_fini(struct tcp_conns *t);
+
+/* Loop handler of a TCP listener (a struct port). */
+void tcp_on_listener(struct loop *loop, struct loop_handler *h, unsigned events);
+
+static inline bool tcp_starving(const struct tcp_conns *t)
+{
+	return t->starved != NULL;
+}
+
 void tcp_retry_starved(struct worker *w);
 void tcp_close_idle(struct worker *w);
 /* At MEM_LIMIT: close the connection stuck longest, if stuck long enough. */
@@ -51,5 +83,7 @@ bool tcp_evict_stuck(struct worker *w);
 /* Stopping: stop reading, flush, half-close; true once all are closed. */
 bool tcp_drain_all(struct worker *w);
 void tcp_close_all(struct worker *w);
+/* Free the connections closed since the last call.  Between loop turns. */
+void tcp_reap(struct tcp_conns *t);
 
 #endif /* LARSD_TCP_H */

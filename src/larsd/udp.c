@@ -4,7 +4,7 @@
  * One readable event reads up to UDP_BATCH datagrams with one recvmmsg(),
  * drops what the guard, the allow-list or the lars rules refuse, and sends
  * the rest back with one sendmmsg().  Each datagram lands in a pool buffer
- * of the 64K tier (a datagram carries at most 65507 bytes); the buffers go
+ * of UDP_BUFFER_SIZE; the buffers go
  * back to the pool once the batch is sent, through the worker's thread
  * cache, so a batch costs no locks.  Without memory the datagrams are read
  * and dropped, never queued.
@@ -15,28 +15,16 @@
 #include "guard.h"
 #include "lars.h"
 #include "log.h"
+#include "worker.h"
 
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
 
-#define UDP_BATCH 16
-#define UDP_BUFFER ((size_t)64 << 10)
 #define UDP_BUDGET 8 /* batches per event, so one flood cannot starve the rest */
 
 static struct log_limit nomem_limit = LOG_LIMIT_INIT(10000);
-
-struct udp_batch {
-	struct mmsghdr in[UDP_BATCH];
-	struct mmsghdr out[UDP_BATCH];
-	struct iovec iov_in[UDP_BATCH];
-	struct iovec iov_out[UDP_BATCH];
-	struct sockaddr_storage peer[UDP_BATCH];
-	struct io_buf *buf[UDP_BATCH];
-	/* IP_PKTINFO / IPV6_PKTINFO of wildcard listeners */
-	char control[UDP_BATCH][CMSG_SPACE(sizeof(struct in6_pktinfo))];
-};
 
 /* Turn the received destination address into the reply's source. */
 static void udp_reply_from(struct msghdr *out, const struct msghdr *in, char *control)
@@ -56,7 +44,7 @@ static void udp_reply_from(struct msghdr *out, const struct msghdr *in, char *co
 }
 
 /* Read and drop up to one batch: the pool has no memory for it. */
-static int udp_drop_batch(struct worker *w, struct listener *l)
+static int udp_drop_batch(struct worker *w, struct port *p)
 {
 	struct mmsghdr msgs[UDP_BATCH];
 	char sink[1];
@@ -67,7 +55,7 @@ static int udp_drop_batch(struct worker *w, struct listener *l)
 		msgs[i].msg_hdr.msg_iov = &iov;
 		msgs[i].msg_hdr.msg_iovlen = 1;
 	}
-	int n = recvmmsg(listener_fd(l, w->index), msgs, UDP_BATCH, MSG_DONTWAIT | MSG_TRUNC, NULL);
+	int n = recvmmsg(p->fd, msgs, UDP_BATCH, MSG_DONTWAIT | MSG_TRUNC, NULL);
 	if (n > 0) {
 		worker_request_memory(w);
 		stats_add(&w->stats.udp_dropped_nomem, (uint64_t)n);
@@ -79,7 +67,7 @@ static int udp_drop_batch(struct worker *w, struct listener *l)
 }
 
 /* Should this datagram be answered?  Counts the reason if not. */
-static bool udp_accept(struct worker *w, struct listener *l, const struct sockaddr *peer,
+static bool udp_accept(struct worker *w, enum conf_mode mode, const struct sockaddr *peer,
 		       const unsigned char *data, size_t len)
 {
 	if (guard_udp_port_blocked(&w->conf, peer)) {
@@ -90,7 +78,7 @@ static bool udp_accept(struct worker *w, struct listener *l, const struct sockad
 		stats_add(&w->stats.udp_dropped_allow, 1);
 		return false;
 	}
-	if (l->mode == CONF_MODE_LARS) {
+	if (mode == CONF_MODE_LARS) {
 		enum lars_status st = lars_check_datagram(data, len, w->conf.max_message);
 		if (st == LARS_TOO_LONG) {
 			stats_add(&w->stats.udp_dropped_oversize, 1);
@@ -104,12 +92,12 @@ static bool udp_accept(struct worker *w, struct listener *l, const struct sockad
 	return true;
 }
 
-static void udp_send(struct worker *w, struct listener *l, struct udp_batch *b, int nout)
+static void udp_send(struct worker *w, struct port *p, struct udp_batch *b, int nout)
 {
 	int sent = 0;
 
 	while (sent < nout) {
-		int n = sendmmsg(listener_fd(l, w->index), b->out + sent, (unsigned)(nout - sent), MSG_DONTWAIT);
+		int n = sendmmsg(p->fd, b->out + sent, (unsigned)(nout - sent), MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -127,13 +115,15 @@ static void udp_send(struct worker *w, struct listener *l, struct udp_batch *b, 
 
 /* One batch.  Returns the datagrams read; fewer than UDP_BATCH means the
  * socket is drained. */
-static int udp_batch_once(struct worker *w, struct listener *l, struct udp_batch *b,
-			  int want)
+static int udp_batch_once(struct worker *w, struct port *p, int want)
 {
+	const struct listener *l = p->listener;
+	enum conf_mode mode = l->mode;
+	struct udp_batch *b = &w->udp;
 	int nbuf = 0;
 
 	for (; nbuf < want; nbuf++) {
-		b->buf[nbuf] = bufpool_alloc(w->d->pool, UDP_BUFFER);
+		b->buf[nbuf] = bufpool_alloc(w->d->pool, UDP_BUFFER_SIZE);
 		if (!b->buf[nbuf])
 			break;
 		b->iov_in[nbuf].iov_base = b->buf[nbuf]->data;
@@ -149,15 +139,15 @@ static int udp_batch_once(struct worker *w, struct listener *l, struct udp_batch
 		}
 	}
 	if (nbuf == 0)
-		return udp_drop_batch(w, l);
+		return udp_drop_batch(w, p);
 
-	int n = recvmmsg(listener_fd(l, w->index), b->in, (unsigned)nbuf, MSG_DONTWAIT, NULL);
+	int n = recvmmsg(p->fd, b->in, (unsigned)nbuf, MSG_DONTWAIT, NULL);
 	int nout = 0;
 	for (int i = 0; i < n; i++) {
 		size_t len = b->in[i].msg_len;
 		const struct sockaddr *peer = (const struct sockaddr *)&b->peer[i];
 		stats_add(&w->stats.bytes_in, len);
-		if (!udp_accept(w, l, peer, (const unsigned char *)b->buf[i]->data, len))
+		if (!udp_accept(w, mode, peer, (const unsigned char *)b->buf[i]->data, len))
 			continue;
 		b->iov_out[nout].iov_base = b->buf[i]->data;
 		b->iov_out[nout].iov_len = len;
@@ -171,24 +161,27 @@ static int udp_batch_once(struct worker *w, struct listener *l, struct udp_batch
 		nout++;
 	}
 	if (nout > 0)
-		udp_send(w, l, b, nout);
+		udp_send(w, p, b, nout);
 	for (int i = nbuf - 1; i >= 0; i--)
 		bufpool_revert(w->d->pool, b->buf[i]);
 	/* A short batch for want of buffers does not mean the socket is empty. */
 	return n < nbuf ? (n < 0 ? 0 : n) : want;
 }
 
-/* The batch adapts to the traffic: twice what the last read brought, so a
- * lone client costs two buffers per datagram and a flood gets UDP_BATCH. */
-void udp_on_readable(struct worker *w, struct listener *l)
+/* The batch adapts to the listener's traffic: twice what the last read
+ * brought, so a lone client costs two buffers per datagram and a flood
+ * gets UDP_BATCH. */
+void udp_on_listener(struct loop *loop, struct loop_handler *h, unsigned events)
 {
-	static __thread struct udp_batch batch;
-	static __thread int want = UDP_BATCH;
+	struct worker *w = worker_of(loop);
+	struct port *p = loop_container_of(h, struct port, handler);
 
+	(void)events;
 	for (int i = 0; i < UDP_BUDGET; i++) {
-		int asked = want;
-		int got = udp_batch_once(w, l, &batch, asked);
-		want = got * 2 < 2 ? 2 : (got * 2 > UDP_BATCH ? UDP_BATCH : got * 2);
+		int asked = (int)p->udp_want;
+		int got = udp_batch_once(w, p, asked);
+		int next = got * 2;
+		p->udp_want = (unsigned)(next < 2 ? 2 : next > UDP_BATCH ? UDP_BATCH : next);
 		if (got < asked)
 			return; /* drained */
 	}

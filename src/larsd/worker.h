@@ -1,45 +1,48 @@
 /*
- * worker.h - one event loop thread.
+ * worker.h - one worker thread: an event loop and what it serves.
  *
- * A worker owns an epoll set, the TCP connections it accepted, and its
- * counters.  It watches every listener (EPOLLEXCLUSIVE), so accepted
- * connections and UDP datagrams spread over the workers.
+ * A worker owns a loop (loop.h), the TCP connections it accepted (tcp.h),
+ * a UDP batch (udp.h) and its counters.  It watches every listener, so
+ * accepted connections and UDP datagrams spread over the workers: a shared
+ * socket with LOOP_EXCLUSIVE, or the worker's own socket of a UDP group.
+ * The worker itself only composes them: it follows the configuration the
+ * main thread publishes, wakes up, and stops.
  */
 #ifndef LARSD_WORKER_H
 #define LARSD_WORKER_H
 
 #include "daemon.h"
+#include "loop.h"
+#include "tcp.h"
+#include "udp.h"
 
 #include <stdint.h>
-#include <sys/queue.h>
 
-struct conn;
+/* A listener as one worker watches it. */
+struct port {
+	struct loop_handler handler; /* tcp_on_listener or udp_on_listener */
+	struct listener *listener;   /* NULL: a free slot */
+	int fd;                      /* the socket this worker serves */
+	unsigned udp_want;           /* UDP: datagrams the next read asks for */
+};
 
 struct worker {
 	struct daemon *d;
 	unsigned index;
 	pthread_t thread;
-	int epfd;
-	int wakefd;                /* eventfd: new generation or stop */
-	enum ev_kind wake_kind;    /* EV_WAKE: epoll data of wakefd */
-	int reserve_fd;            /* spare fd, given up to refuse past EMFILE */
+	struct loop loop;
+	int wakefd;                  /* eventfd: new generation, stop, trim */
+	struct loop_handler wake;
 
-	struct conf conf;          /* this worker's copy of the configuration */
+	struct conf conf;            /* this worker's copy of the configuration */
 	unsigned seen_generation;
 	_Atomic unsigned acked_generation;
-	struct listener *watched[CONF_MAX_LISTENERS];
-	size_t n_watched;
+	/* Slots never move: the loop holds pointers to their handlers. */
+	struct port ports[CONF_MAX_LISTENERS];
 
-	/* Connections, least recently active first (for idle_timeout). */
-	TAILQ_HEAD(conn_list, conn) lru;
-	size_t n_conns;
-	/* Connections waiting for a buffer: the pool was at MEM_LIMIT. */
-	struct conn *starved;
-	/* Connections whose output waits for a peer that does not read,
-	 * longest waiting first. */
-	struct conn_list stuck;
-	uint64_t memory_request_ms; /* last worker_request_memory() */
-	uint64_t now_ms;
+	struct tcp_conns tcp;
+	struct udp_batch udp;
+	uint64_t memory_request_ms;  /* last worker_request_memory() */
 	uint64_t next_idle_check_ms;
 
 	struct stats stats;
@@ -47,6 +50,11 @@ struct worker {
 	_Atomic bool trim_requested;   /* another worker is short of memory */
 	_Atomic bool finished;
 };
+
+static inline struct worker *worker_of(struct loop *loop)
+{
+	return loop_container_of(loop, struct worker, loop);
+}
 
 int worker_start(struct worker *w, struct daemon *d, unsigned index);
 void worker_wake(struct worker *w);
@@ -58,8 +66,5 @@ void worker_join(struct worker *w);
 
 /* Has every worker finished a loop iteration within max_age_ms? */
 bool workers_alive(struct daemon *d, uint64_t now_ms, uint64_t max_age_ms);
-
-/* Wrapper for epoll_ctl(EPOLL_CTL_ADD) on the worker's set. */
-int worker_watch(struct worker *w, int fd, uint32_t events, void *ptr);
 
 #endif /* LARSD_WORKER_H */

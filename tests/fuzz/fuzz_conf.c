@@ -185,7 +185,7 @@ static void check_conf(const struct conf *c, const char *file)
 	FUZZ_CHECK(c->idle_timeout <= 86400, "idle_timeout %u", c->idle_timeout);
 	FUZZ_CHECK(c->shutdown_timeout_ms <= 60000, "shutdown_timeout_ms %u",
 		   c->shutdown_timeout_ms);
-	FUZZ_CHECK(c->max_message >= 1 && c->max_message <= BUFPOOL_MAX_SIZE - CONF_LARS_HEADER,
+	FUZZ_CHECK(c->max_message >= 1 && c->max_message <= BUFPOOL_MAX_SIZE - LARS_HEADER_SIZE,
 		   "max_message %u", (unsigned)c->max_message);
 	FUZZ_CHECK(is_log_level(c->log_level), "log_level %d", c->log_level);
 
@@ -221,7 +221,7 @@ static void check_conf(const struct conf *c, const char *file)
 
 	/* The pool: a 64K buffer for UDP, the largest frame, the prealloc. */
 	size_t frame = bufpool_tier_size((unsigned)bufpool_tier_index(
-		(size_t)c->max_message + CONF_LARS_HEADER));
+		(size_t)c->max_message + LARS_HEADER_SIZE));
 	FUZZ_CHECK(c->mem_limit >= ((size_t)64 << 10) && c->mem_limit >= frame,
 		   "mem_limit %zu below 64K or the largest frame's %zu", c->mem_limit, frame);
 	uint64_t bytes = 0;
