@@ -1,11 +1,13 @@
 /*
  * tcp.c - TCP connections (see tcp.h).
  *
- * Sockets are edge-triggered: can_read and can_write remember what epoll
- * last said, and tcp_run() does as much as it can until the socket says
- * EAGAIN, the buffer is full of unsent output, or the pool has no memory.
- * A read shorter than the room offered means the socket is drained, which
- * saves the read that would only return EAGAIN.
+ * The read path: tcp_on_conn() (the loop's handler) -> tcp_run() ->
+ * conn_read() -> conn_get_room() for a buffer, read(), conn_frame() for
+ * what may be echoed, then conn_flush() sends it.  Sockets are
+ * edge-triggered: can_read and can_write remember what the loop last said,
+ * and tcp_run() does as much as it can until conn_read() says why it
+ * stops (enum conn_read).  A read shorter than the room offered means the
+ * socket is drained, which saves the read that would only return EAGAIN.
  */
 #include "config.h"
 
