@@ -38,33 +38,9 @@
 
 /* ---- helpers -------------------------------------------------------------- */
 
-static void start_ok(struct lh_daemon *d)
-{
-	if (!lh_start(d)) {
-		char *err = lh_read_file(d->err_path);
-		int code = d->reaped ? lh_wait_exit(d, 0) : -1;
-		ck_abort_msg("larsd did not become ready (exit code %d); stderr:\n%s", code, err);
-	}
-}
-
-static void stop_ok(struct lh_daemon *d)
-{
-	int code = lh_stop(d, LH_STOP_MS);
-	if (code != 0) {
-		char *err = lh_read_file(d->err_path);
-		ck_abort_msg("larsd stopped with %d (-1: had to be killed); stderr:\n%s", code, err);
-	}
-}
-
 static bool have_v6(void)
 {
 	return lh_address_usable("::1");
-}
-
-static void set_nonblock(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-	ck_assert_int_ge(fcntl(fd, F_SETFL, fl | O_NONBLOCK), 0);
 }
 
 /* Send len bytes and read len bytes back at the same time; bytes read. */
@@ -74,7 +50,7 @@ static size_t transfer(int fd, const unsigned char *out, unsigned char *back, si
 	uint64_t deadline = lh_now_ms() + (uint64_t)timeout_ms;
 	size_t sent = 0, got = 0;
 
-	set_nonblock(fd);
+	lh_nonblock(fd);
 	while (got < len && lh_now_ms() < deadline) {
 		struct pollfd p = {fd, (short)(POLLIN | (sent < len ? POLLOUT : 0)), 0};
 		if (poll(&p, 1, 100) <= 0)
@@ -187,7 +163,7 @@ START_TEST(test_echo_all_kinds)
 		for (size_t p = 0; p < 2; p++)
 			for (size_t m = 0; m < 2; m++)
 				lh_add(&d, protos[p], addrs[a], modes[m], false);
-	start_ok(&d);
+	lh_start_ok(&d);
 	ck_assert_msg(!lh_stderr_has(&d, "from systemd"), "nothing was socket-activated");
 	for (size_t i = 0; i < d.n_ls; i++) {
 		check_listener(&d.ls[i], (int)i + 1);
@@ -195,7 +171,7 @@ START_TEST(test_echo_all_kinds)
 			check_lars_rejects_plain(&d.ls[i]);
 	}
 	ck_assert_int_eq(lh_stat(&d, "udp_replies"), (long long)n_addrs * 2);
-	stop_ok(&d);
+	lh_stop_ok(&d);
 	lh_cleanup(&d);
 }
 END_TEST
@@ -214,7 +190,7 @@ START_TEST(test_tcp_large_transfer)
 	lh_init(&d);
 	size_t echo = lh_add(&d, "tcp", "127.0.0.1", "echo", true);
 	size_t lars = lh_add(&d, "tcp", have_v6() ? "::1" : "127.0.0.1", "lars", true);
-	start_ok(&d);
+	lh_start_ok(&d);
 
 	lh_pattern(out, BIG_TRANSFER, 1, 0);
 	fd = lh_tcp_connect_listener(&d.ls[echo]);
@@ -244,7 +220,7 @@ START_TEST(test_tcp_large_transfer)
 	ck_assert_msg(at == got, "lars: byte %zu differs", at);
 	close(fd);
 
-	stop_ok(&d);
+	lh_stop_ok(&d);
 	lh_cleanup(&d);
 	free(out);
 	free(back);
@@ -264,7 +240,7 @@ START_TEST(test_lars_split)
 
 	lh_init(&d);
 	size_t l = lh_add(&d, "tcp", "127.0.0.1", "lars", true);
-	start_ok(&d);
+	lh_start_ok(&d);
 
 	int fd = lh_tcp_connect_listener(&d.ls[l]);
 	ck_assert_int_ge(fd, 0);
@@ -296,7 +272,7 @@ START_TEST(test_lars_split)
 		ck_assert_mem_eq(back, frame, len);
 	}
 	close(fd);
-	stop_ok(&d);
+	lh_stop_ok(&d);
 	lh_cleanup(&d);
 }
 END_TEST
@@ -312,7 +288,7 @@ START_TEST(test_lars_coalesced)
 
 	lh_init(&d);
 	size_t l = lh_add(&d, "tcp", "127.0.0.1", "lars", true);
-	start_ok(&d);
+	lh_start_ok(&d);
 
 	for (int i = 0; i < 300; i++) {
 		uint32_t blen = (uint32_t)((i * 37) % 511);
@@ -334,7 +310,7 @@ START_TEST(test_lars_coalesced)
 	ck_assert_mem_eq(back, out + whole, len - whole);
 	close(fd);
 	ck_assert_int_eq(lh_stat(&d, "tcp_replies"), 301);
-	stop_ok(&d);
+	lh_stop_ok(&d);
 	lh_cleanup(&d);
 }
 END_TEST
@@ -350,7 +326,7 @@ START_TEST(test_lars_tcp_oversize)
 	lh_init(&d);
 	strcat(d.settings, "  max_message = 1000;\n");
 	size_t l = lh_add(&d, "tcp", "127.0.0.1", "lars", true);
-	start_ok(&d);
+	lh_start_ok(&d);
 
 	int fd = lh_tcp_connect_listener(&d.ls[l]);
 	ck_assert_int_ge(fd, 0);
@@ -372,7 +348,7 @@ START_TEST(test_lars_tcp_oversize)
 
 	ck_assert_int_eq(lh_stat(&d, "tcp_closed_oversize"), 2);
 	check_listener(&d.ls[l], 9); /* still serving */
-	stop_ok(&d);
+	lh_stop_ok(&d);
 	lh_cleanup(&d);
 }
 END_TEST
@@ -389,7 +365,7 @@ START_TEST(test_lars_tcp_good_then_oversize)
 	lh_init(&d);
 	strcat(d.settings, "  max_message = 1000;\n");
 	size_t l = lh_add(&d, "tcp", "127.0.0.1", "lars", true);
-	start_ok(&d);
+	lh_start_ok(&d);
 
 	int fd = lh_tcp_connect_listener(&d.ls[l]);
 	ck_assert_int_ge(fd, 0);
@@ -402,7 +378,7 @@ START_TEST(test_lars_tcp_good_then_oversize)
 		      got, good);
 	ck_assert_int_eq(lh_wait_closed(fd, 2000), 1);
 	close(fd);
-	stop_ok(&d);
+	lh_stop_ok(&d);
 	lh_cleanup(&d);
 }
 END_TEST
@@ -428,7 +404,7 @@ START_TEST(test_lars_udp_bad_datagrams)
 	lh_init(&d);
 	strcat(d.settings, "  max_message = 1000;\n");
 	size_t l = lh_add(&d, "udp", have_v6() ? "::1" : "127.0.0.1", "lars", true);
-	start_ok(&d);
+	lh_start_ok(&d);
 
 	int fd = lh_udp_socket(d.ls[l].address, d.ls[l].port, NULL, 0);
 	ck_assert_int_ge(fd, 0);
@@ -458,7 +434,7 @@ START_TEST(test_lars_udp_bad_datagrams)
 	ck_assert_int_eq(lh_stat(&d, "udp_dropped_malformed"), malformed);
 	ck_assert_int_eq(lh_stat(&d, "udp_dropped_oversize"), oversize);
 	ck_assert_int_eq(lh_stat(&d, "udp_replies"), (long long)n_cases + 1);
-	stop_ok(&d);
+	lh_stop_ok(&d);
 	lh_cleanup(&d);
 }
 END_TEST
@@ -653,7 +629,7 @@ START_TEST(test_notify_lifecycle)
 
 	lh_init(&d);
 	size_t l = lh_add(&d, "tcp", "127.0.0.1", "echo", true);
-	start_ok(&d);
+	lh_start_ok(&d);
 	long ready = lh_wait_note(&d, "READY=1", 0, 0);
 	ck_assert_int_ge(ready, 0);
 	char *first = lh_note(&d, (size_t)ready);
@@ -685,12 +661,12 @@ START_TEST(test_watchdog)
 	lh_init(&d);
 	lh_add(&d, "tcp", "127.0.0.1", "echo", true);
 	d.watchdog_usec = "400000";
-	start_ok(&d);
+	lh_start_ok(&d);
 	long at = lh_wait_note(&d, "WATCHDOG=1", 0, 1500);
 	for (int i = 1; i < 3 && at >= 0; i++)
 		at = lh_wait_note(&d, "WATCHDOG=1", (size_t)at + 1, 1500);
 	ck_assert_msg(at >= 0, "fewer than 3 WATCHDOG=1 within 1.5 s each");
-	stop_ok(&d);
+	lh_stop_ok(&d);
 	lh_cleanup(&d);
 }
 END_TEST
@@ -703,11 +679,11 @@ START_TEST(test_log_level)
 	lh_init(&d);
 	lh_add(&d, "tcp", "127.0.0.1", "echo", true);
 	strncat(d.settings, "  log_level = \"warning\";\n", sizeof(d.settings) - strlen(d.settings) - 1);
-	start_ok(&d);
+	lh_start_ok(&d);
 	ck_assert_int_eq(kill(d.pid, SIGUSR1), 0);
 	ck_assert_msg(lh_wait_stderr(&d, "<5>stats: tcp_accepted=", 2000),
 		      "SIGUSR1 logged no counters at log_level warning");
-	stop_ok(&d);
+	lh_stop_ok(&d);
 	ck_assert_msg(!lh_stderr_has(&d, "<6>"), "an info line at log_level warning");
 	lh_cleanup(&d);
 }
@@ -720,7 +696,7 @@ START_TEST(test_sigint)
 
 	lh_init(&d);
 	lh_add(&d, "udp", "127.0.0.1", "echo", true);
-	start_ok(&d);
+	lh_start_ok(&d);
 	ck_assert_int_eq(kill(d.pid, SIGINT), 0);
 	ck_assert_int_eq(lh_wait_exit(&d, LH_STOP_MS), 0);
 	ck_assert_int_ge(lh_wait_note(&d, "STOPPING=1", 0, 500), 0);
@@ -749,7 +725,7 @@ START_TEST(test_socket_activation)
 	ck_assert_int_ge(early, 0);
 	ck_assert(lh_send_all(early, "early", 5));
 
-	start_ok(&d);
+	lh_start_ok(&d);
 	char *err = lh_read_file(d.err_path);
 	ck_assert_msg(count_from_systemd(err) == d.n_ls, "not all listeners came from systemd:\n%s",
 		      err);
@@ -759,7 +735,7 @@ START_TEST(test_socket_activation)
 	close(early);
 	for (size_t i = 0; i < d.n_ls; i++)
 		check_listener(&d.ls[i], (int)i);
-	stop_ok(&d);
+	lh_stop_ok(&d);
 	lh_cleanup(&d);
 }
 END_TEST
@@ -805,7 +781,7 @@ START_TEST(test_reload_good)
 	lh_init(&d);
 	size_t a = lh_add(&d, "tcp", "127.0.0.1", "echo", true);
 	size_t gone = lh_add(&d, "tcp", "127.0.0.1", "echo", false);
-	start_ok(&d);
+	lh_start_ok(&d);
 	check_listener(&d.ls[gone], 1);
 	int before = lh_tcp_connect_listener(&d.ls[a]);
 	ck_assert_int_ge(before, 0);
@@ -827,7 +803,7 @@ START_TEST(test_reload_good)
 	int fd = lh_tcp_connect(removed.address, removed.port, NULL);
 	ck_assert_msg(fd < 0 && errno == ECONNREFUSED, "the removed listener still accepts");
 	close(before);
-	stop_ok(&d);
+	lh_stop_ok(&d);
 	lh_cleanup(&d);
 }
 END_TEST
@@ -839,14 +815,14 @@ START_TEST(test_reload_mode_change)
 
 	lh_init(&d);
 	size_t a = lh_add(&d, "tcp", "127.0.0.1", "echo", true);
-	start_ok(&d);
+	lh_start_ok(&d);
 	check_listener(&d.ls[a], 1);
 	d.ls[a].mode = "lars";
 	lh_write_conf(&d);
 	reload(&d);
 	check_lars_rejects_plain(&d.ls[a]);
 	check_listener(&d.ls[a], 2);
-	stop_ok(&d);
+	lh_stop_ok(&d);
 	lh_cleanup(&d);
 }
 END_TEST
@@ -862,7 +838,7 @@ START_TEST(test_reload_bad)
 	lh_init(&d);
 	size_t t = lh_add(&d, "tcp", "127.0.0.1", "echo", true);
 	size_t u = lh_add(&d, "udp", "127.0.0.1", "echo", false);
-	start_ok(&d);
+	lh_start_ok(&d);
 	int conn = lh_tcp_connect_listener(&d.ls[t]);
 	ck_assert_int_ge(conn, 0);
 	ck_assert(lh_tcp_roundtrip(conn, "one", 3));
@@ -901,7 +877,7 @@ START_TEST(test_reload_bad)
 	check_listener(&d.ls[u], 31);
 	close(busy);
 	close(conn);
-	stop_ok(&d);
+	lh_stop_ok(&d);
 	lh_cleanup(&d);
 }
 END_TEST
@@ -927,7 +903,7 @@ START_TEST(test_sigterm_flushes_what_was_read)
 				    sizeof(server_buf)), 0);
 	ck_assert_int_eq(setsockopt(d.ls[l].fd, SOL_SOCKET, SO_RCVBUF, &server_buf,
 				    sizeof(server_buf)), 0);
-	start_ok(&d);
+	lh_start_ok(&d);
 
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_ge(fd, 0);
@@ -936,20 +912,11 @@ START_TEST(test_sigterm_flushes_what_was_read)
 	socklen_t len;
 	ck_assert(lh_sockaddr("127.0.0.1", d.ls[l].port, &ss, &len));
 	ck_assert_int_eq(connect(fd, (struct sockaddr *)&ss, len), 0);
-	set_nonblock(fd);
+	lh_nonblock(fd);
 	lh_pattern(out, sizeof(out), 8, 0);
 
 	/* Send without reading until nothing moves for 300 ms. */
-	uint64_t quiet_since = lh_now_ms(), end = lh_now_ms() + 5000;
-	while (sent < sizeof(out) && lh_now_ms() < end && lh_now_ms() - quiet_since < 300) {
-		ssize_t n = send(fd, out + sent, sizeof(out) - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n > 0) {
-			sent += (size_t)n;
-			quiet_since = lh_now_ms();
-		} else {
-			lh_sleep_ms(5);
-		}
-	}
+	sent = lh_push_until_stalled(&fd, 1, out, sizeof(out), sizeof(out), 300, 5000);
 	ck_assert_msg(sent < sizeof(out), "larsd swallowed %zu bytes from a client that never reads",
 		      sent);
 	long long read1 = lh_stat(&d, "bytes_in");
@@ -965,7 +932,7 @@ START_TEST(test_sigterm_flushes_what_was_read)
 	ck_assert_msg(lh_wait_note(&d, "STOPPING=1", from, 3000) >= 0, "no STOPPING=1");
 	lh_sleep_ms(200);
 	got = 0;
-	end = lh_now_ms() + 4000;
+	uint64_t end = lh_now_ms() + 4000;
 	while (lh_now_ms() < end) {
 		struct pollfd p = {fd, POLLIN, 0};
 		if (poll(&p, 1, 50) <= 0)
@@ -997,10 +964,10 @@ START_TEST(test_sigterm_mid_transfer)
 	lh_init(&d);
 	strcat(d.settings, "  shutdown_timeout_ms = 1500;\n");
 	size_t l = lh_add(&d, "tcp", "127.0.0.1", "echo", true);
-	start_ok(&d);
+	lh_start_ok(&d);
 	int fd = lh_tcp_connect_listener(&d.ls[l]);
 	ck_assert_int_ge(fd, 0);
-	set_nonblock(fd);
+	lh_nonblock(fd);
 	lh_pattern(out, sizeof(out), 9, 0);
 
 	uint64_t end = lh_now_ms() + 6000;
@@ -1044,17 +1011,9 @@ END_TEST
 /* Connections that send and never read, with socket buffers kept small. */
 static int hog_connect(uint16_t port)
 {
-	int small = 4096;
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = lh_tcp_connect_nb("127.0.0.1", port, 4096);
 
 	ck_assert_int_ge(fd, 0);
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
-	ck_assert(lh_sockaddr("127.0.0.1", port, &ss, &len));
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&ss, len), 0);
-	set_nonblock(fd);
 	return fd;
 }
 
@@ -1062,28 +1021,9 @@ static int hog_connect(uint16_t port)
 static size_t hogs_push(const int *fds, size_t n, size_t cap, int ms)
 {
 	static char chunk[65536];
-	size_t each[64] = {0}, total = 0;
-	uint64_t end = lh_now_ms() + (uint64_t)ms, moved = lh_now_ms();
 
 	memset(chunk, 'h', sizeof(chunk));
-	while (lh_now_ms() < end && lh_now_ms() - moved < 300) {
-		bool any = false;
-		for (size_t i = 0; i < n; i++) {
-			if (each[i] >= cap)
-				continue;
-			ssize_t k = send(fds[i], chunk, sizeof(chunk), MSG_DONTWAIT | MSG_NOSIGNAL);
-			if (k > 0) {
-				each[i] += (size_t)k;
-				total += (size_t)k;
-				any = true;
-			}
-		}
-		if (any)
-			moved = lh_now_ms();
-		else
-			lh_sleep_ms(5);
-	}
-	return total;
+	return lh_push_until_stalled(fds, n, chunk, sizeof(chunk), cap, 300, ms);
 }
 
 /* Eight clients that push up to 8 MB each and never read, 512K MEM_LIMIT:
@@ -1104,7 +1044,7 @@ START_TEST(test_never_reading_clients)
 	 * push ends up in larsd unless it stops reading. */
 	ck_assert_int_eq(setsockopt(d.ls[l].fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
 	ck_assert_int_eq(setsockopt(d.ls[l].fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
-	start_ok(&d);
+	lh_start_ok(&d);
 	check_listener(&d.ls[l], 1); /* warm up: the first buffers, threads */
 	long rss0 = lh_rss_kib(d.pid);
 	ck_assert_int_gt(rss0, 0);
@@ -1124,7 +1064,7 @@ START_TEST(test_never_reading_clients)
 	check_listener(&d.ls[l], 2);
 	for (size_t i = 0; i < n_hogs; i++)
 		close(hogs[i]);
-	stop_ok(&d);
+	lh_stop_ok(&d);
 	lh_cleanup(&d);
 }
 END_TEST
@@ -1159,7 +1099,7 @@ START_TEST(test_pool_exhaustion_recovers)
 	 * without it the kernel takes megabytes per connection, and no
 	 * buffer stays pinned with unsent output. */
 	ck_assert_int_eq(setsockopt(d.ls[l].fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
-	start_ok(&d);
+	lh_start_ok(&d);
 	long rss0 = lh_rss_kib(d.pid);
 
 	for (size_t i = 0; i < n_hogs; i++)
@@ -1189,7 +1129,7 @@ START_TEST(test_pool_exhaustion_recovers)
 	served = lh_tcp_roundtrip(again, "again", 5);
 	ck_assert_msg(served, "a new client was not served after the hogs left: %s", pool_state(&d));
 	close(again);
-	stop_ok(&d);
+	lh_stop_ok(&d);
 	lh_cleanup(&d);
 }
 END_TEST
@@ -1206,7 +1146,7 @@ START_TEST(test_max_connections)
 	lh_init(&d);
 	strcat(d.settings, "  max_connections = 3;\n");
 	size_t l = lh_add(&d, "tcp", "127.0.0.1", "echo", true);
-	start_ok(&d);
+	lh_start_ok(&d);
 	for (int i = 0; i < 3; i++) {
 		c[i] = lh_tcp_connect_listener(&d.ls[l]);
 		ck_assert_int_ge(c[i], 0);
@@ -1232,7 +1172,7 @@ START_TEST(test_max_connections)
 	ck_assert_msg(served, "a freed slot was not reused");
 	close(c[1]);
 	close(c[2]);
-	stop_ok(&d);
+	lh_stop_ok(&d);
 	lh_cleanup(&d);
 }
 END_TEST
@@ -1246,7 +1186,7 @@ START_TEST(test_idle_timeout)
 	lh_init(&d);
 	strcat(d.settings, "  idle_timeout = 1;\n");
 	size_t l = lh_add(&d, "tcp", "127.0.0.1", "echo", true);
-	start_ok(&d);
+	lh_start_ok(&d);
 	int idle = lh_tcp_connect_listener(&d.ls[l]);
 	int busy = lh_tcp_connect_listener(&d.ls[l]);
 	ck_assert(idle >= 0 && busy >= 0);
@@ -1270,7 +1210,7 @@ START_TEST(test_idle_timeout)
 	ck_assert_int_eq(lh_stat(&d, "tcp_closed_idle"), 1);
 	close(idle);
 	close(busy);
-	stop_ok(&d);
+	lh_stop_ok(&d);
 	lh_cleanup(&d);
 }
 END_TEST
@@ -1295,7 +1235,7 @@ START_TEST(test_udp_reflection_guard)
 		 (unsigned)blocked);
 	size_t e = lh_add(&d, "udp", "127.0.0.1", "echo", true);
 	size_t m = lh_add(&d, "udp", "127.0.0.1", "lars", true);
-	start_ok(&d);
+	lh_start_ok(&d);
 
 	int from_blocked = lh_udp_socket("127.0.0.1", d.ls[e].port, "127.0.0.1", blocked);
 	ck_assert_msg(from_blocked >= 0, "bind source port %u: %s", (unsigned)blocked,
@@ -1322,7 +1262,7 @@ START_TEST(test_udp_reflection_guard)
 	}
 	ck_assert_int_eq(lh_stat(&d, "udp_dropped_guard"), drops);
 	ck_assert_int_eq(lh_stat(&d, "udp_replies"), 1);
-	stop_ok(&d);
+	lh_stop_ok(&d);
 	lh_cleanup(&d);
 }
 END_TEST
@@ -1336,7 +1276,7 @@ START_TEST(test_udp_wildcard_reply_source)
 
 	lh_init(&d);
 	size_t u = lh_add(&d, "udp", "0.0.0.0", "echo", true);
-	start_ok(&d);
+	lh_start_ok(&d);
 	static const char *const to[] = {"127.0.0.1", "127.0.0.2", "127.0.0.3"};
 	for (size_t i = 0; i < 3; i++) {
 		int fd = lh_udp_socket(to[i], d.ls[u].port, NULL, 0);
@@ -1346,7 +1286,7 @@ START_TEST(test_udp_wildcard_reply_source)
 			      "no reply from %s", to[i]);
 		close(fd);
 	}
-	stop_ok(&d);
+	lh_stop_ok(&d);
 	lh_cleanup(&d);
 }
 END_TEST
@@ -1362,7 +1302,7 @@ START_TEST(test_allow_list)
 	strcat(d.settings, "  allow = [ \"127.0.0.2/32\" ];\n");
 	size_t t = lh_add(&d, "tcp", "127.0.0.1", "echo", true);
 	size_t u = lh_add(&d, "udp", "127.0.0.1", "echo", true);
-	start_ok(&d);
+	lh_start_ok(&d);
 
 	int fd = lh_tcp_connect(d.ls[t].address, d.ls[t].port, "127.0.0.1");
 	ck_assert_int_ge(fd, 0);
@@ -1386,71 +1326,50 @@ START_TEST(test_allow_list)
 
 	ck_assert_int_eq(lh_stat(&d, "tcp_refused_allow"), 1);
 	ck_assert_int_eq(lh_stat(&d, "udp_dropped_allow"), 1);
-	stop_ok(&d);
+	lh_stop_ok(&d);
 	lh_cleanup(&d);
 }
 END_TEST
 
 /* ---- the suite ---------------------------------------------------------------- */
 
-static void add(Suite *s, const char *name, const TTest *test, double timeout)
-{
-	TCase *tc = tcase_create(name);
-	tcase_set_timeout(tc, timeout);
-	tcase_add_test(tc, test);
-	suite_add_tcase(s, tc);
-}
-
 static Suite *larsd_suite(void)
 {
 	Suite *s = suite_create("larsd");
 
-	add(s, "echo", test_echo_all_kinds, 15);
-	add(s, "large", test_tcp_large_transfer, 20);
-	add(s, "lars_split", test_lars_split, 10);
-	add(s, "lars_coalesced", test_lars_coalesced, 10);
-	add(s, "lars_oversize", test_lars_tcp_oversize, 10);
-	add(s, "lars_good_then_oversize", test_lars_tcp_good_then_oversize, 10);
-	add(s, "lars_udp", test_lars_udp_bad_datagrams, 15);
-	add(s, "check_bad", test_check_bad_configs, 20);
-	add(s, "check_good", test_check_good_and_missing, 10);
-	add(s, "start_bad", test_start_bad_config, 10);
-	add(s, "port_in_use", test_start_port_in_use, 10);
-	add(s, "notify", test_notify_lifecycle, 10);
-	add(s, "sigint", test_sigint, 10);
-	add(s, "watchdog", test_watchdog, 10);
-	add(s, "log_level", test_log_level, 10);
-	add(s, "activation", test_socket_activation, 10);
-	add(s, "activation_unmatched", test_socket_activation_unmatched, 10);
-	add(s, "reload_good", test_reload_good, 15);
-	add(s, "reload_mode", test_reload_mode_change, 10);
-	add(s, "reload_bad", test_reload_bad, 15);
-	add(s, "sigterm_flush", test_sigterm_flushes_what_was_read, 15);
-	add(s, "sigterm_transfer", test_sigterm_mid_transfer, 15);
-	add(s, "never_reading", test_never_reading_clients, 15);
-	add(s, "pool_exhaustion", test_pool_exhaustion_recovers, 15);
-	add(s, "max_connections", test_max_connections, 10);
-	add(s, "idle_timeout", test_idle_timeout, 10);
-	add(s, "udp_guard", test_udp_reflection_guard, 10);
-	add(s, "udp_wildcard", test_udp_wildcard_reply_source, 10);
-	add(s, "allow_list", test_allow_list, 10);
+	testutil_add(s, "echo", test_echo_all_kinds, 15);
+	testutil_add(s, "large", test_tcp_large_transfer, 20);
+	testutil_add(s, "lars_split", test_lars_split, 10);
+	testutil_add(s, "lars_coalesced", test_lars_coalesced, 10);
+	testutil_add(s, "lars_oversize", test_lars_tcp_oversize, 10);
+	testutil_add(s, "lars_good_then_oversize", test_lars_tcp_good_then_oversize, 10);
+	testutil_add(s, "lars_udp", test_lars_udp_bad_datagrams, 15);
+	testutil_add(s, "check_bad", test_check_bad_configs, 20);
+	testutil_add(s, "check_good", test_check_good_and_missing, 10);
+	testutil_add(s, "start_bad", test_start_bad_config, 10);
+	testutil_add(s, "port_in_use", test_start_port_in_use, 10);
+	testutil_add(s, "notify", test_notify_lifecycle, 10);
+	testutil_add(s, "sigint", test_sigint, 10);
+	testutil_add(s, "watchdog", test_watchdog, 10);
+	testutil_add(s, "log_level", test_log_level, 10);
+	testutil_add(s, "activation", test_socket_activation, 10);
+	testutil_add(s, "activation_unmatched", test_socket_activation_unmatched, 10);
+	testutil_add(s, "reload_good", test_reload_good, 15);
+	testutil_add(s, "reload_mode", test_reload_mode_change, 10);
+	testutil_add(s, "reload_bad", test_reload_bad, 15);
+	testutil_add(s, "sigterm_flush", test_sigterm_flushes_what_was_read, 15);
+	testutil_add(s, "sigterm_transfer", test_sigterm_mid_transfer, 15);
+	testutil_add(s, "never_reading", test_never_reading_clients, 15);
+	testutil_add(s, "pool_exhaustion", test_pool_exhaustion_recovers, 15);
+	testutil_add(s, "max_connections", test_max_connections, 10);
+	testutil_add(s, "idle_timeout", test_idle_timeout, 10);
+	testutil_add(s, "udp_guard", test_udp_reflection_guard, 10);
+	testutil_add(s, "udp_wildcard", test_udp_wildcard_reply_source, 10);
+	testutil_add(s, "allow_list", test_allow_list, 10);
 	return s;
 }
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	signal(SIGPIPE, SIG_IGN);
-	if (lh_root_init() < 0) {
-		perror("larsd tests: temporary directory");
-		return 99;
-	}
-	sr = srunner_create(larsd_suite());
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	lh_root_remove();
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return testutil_main(larsd_suite(), &lh_testutil_run);
 }
