@@ -114,7 +114,7 @@ tests_test_conf_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/larsd \
 tests_test_conf_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBCONFIG_CFLAGS)
 tests_test_conf_LDADD = lib/libbufpool.la $(CHECK_LIBS) $(LIBCONFIG_LIBS)
 
-# larsd end to end (tests/test_larsd.c).
+# larsd end to end (tests/test_larsd.c and a file a theme: larsd_*.c).
 #
 # A Check program that runs the built daemon (src/larsd/larsd, the libtool
 # wrapper, which execs the real binary in the same process) with temporary
@@ -128,7 +128,9 @@ TESTS += tests/test_larsd
 # The harness: tests/larsd_harness.c and its clients; with the Check main.
 LARSD_HARNESS = tests/larsd_harness.c tests/larsd_harness.h $(TEST_UTIL)
 
-tests_test_larsd_SOURCES = tests/test_larsd.c $(LARSD_HARNESS)
+tests_test_larsd_SOURCES = tests/test_larsd.c tests/larsd_tests.h \
+	tests/larsd_echo.c tests/larsd_conf.c tests/larsd_signals.c \
+	tests/larsd_activation.c tests/larsd_limits.c $(LARSD_HARNESS)
 tests_test_larsd_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DLARSD_PATH='"$(abs_top_builddir)/src/larsd/larsd"'
 tests_test_larsd_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
