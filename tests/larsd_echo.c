@@ -221,6 +221,16 @@ START_TEST(test_lars_coalesced)
 }
 END_TEST
 
+/* A larsd with max_message = 1000 and one TCP lars listener, its index. */
+static size_t start_lars_max_1000(struct lh_daemon *d)
+{
+	lh_init(d);
+	strcat(d->settings, "  max_message = 1000;\n");
+	size_t l = lh_add(d, "tcp", "127.0.0.1", "lars", true);
+	lh_start_ok(d);
+	return l;
+}
+
 /* A frame over max_message closes the connection and is counted; a frame
  * of exactly max_message is fine; a negative length is over the limit. */
 START_TEST(test_lars_tcp_oversize)
@@ -229,10 +239,7 @@ START_TEST(test_lars_tcp_oversize)
 	static unsigned char frame[1100];
 	size_t len;
 
-	lh_init(&d);
-	strcat(d.settings, "  max_message = 1000;\n");
-	size_t l = lh_add(&d, "tcp", "127.0.0.1", "lars", true);
-	lh_start_ok(&d);
+	size_t l = start_lars_max_1000(&d);
 
 	int fd = lh_tcp_connect_listener(&d.ls[l]);
 	ck_assert_int_ge(fd, 0);
@@ -268,10 +275,7 @@ START_TEST(test_lars_tcp_good_then_oversize)
 	unsigned char buf[128], back[128];
 	size_t good;
 
-	lh_init(&d);
-	strcat(d.settings, "  max_message = 1000;\n");
-	size_t l = lh_add(&d, "tcp", "127.0.0.1", "lars", true);
-	lh_start_ok(&d);
+	size_t l = start_lars_max_1000(&d);
 
 	int fd = lh_tcp_connect_listener(&d.ls[l]);
 	ck_assert_int_ge(fd, 0);

@@ -314,6 +314,21 @@ static int bind_source(int fd, int family, const char *src, uint16_t src_port)
 	return bind(fd, (struct sockaddr *)&ss, len);
 }
 
+/* Bind fd to src:src_port (see bind_source) and connect it to ss; fd, or
+ * -1 with errno once fd is closed. */
+static int bind_and_connect(int fd, const struct sockaddr_storage *ss, socklen_t len,
+			    const char *src, uint16_t src_port)
+{
+	if (bind_source(fd, ss->ss_family, src, src_port) < 0 ||
+	    connect(fd, (const struct sockaddr *)ss, len) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
 /* A TCP socket to address:port from src (NULL: any); kernel buffers of
  * buf bytes when buf > 0, set before connecting so the window is small
  * from the start. */
@@ -334,14 +349,7 @@ static int tcp_connect(const char *address, uint16_t port, const char *src, int 
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
 	}
-	if (bind_source(fd, ss.ss_family, src, 0) < 0 ||
-	    connect(fd, (struct sockaddr *)&ss, len) < 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
+	return bind_and_connect(fd, &ss, len, src, 0);
 }
 
 int lh_tcp_connect(const char *address, uint16_t port, const char *src)
@@ -374,14 +382,7 @@ int lh_udp_socket(const char *address, uint16_t port, const char *src, uint16_t 
 	if (fd < 0)
 		return -1;
 	set_timeouts(fd);
-	if (bind_source(fd, ss.ss_family, src, src_port) < 0 ||
-	    connect(fd, (struct sockaddr *)&ss, len) < 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
+	return bind_and_connect(fd, &ss, len, src, src_port);
 }
 
 bool lh_send_all(int fd, const void *buf, size_t len)

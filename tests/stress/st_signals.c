@@ -250,19 +250,15 @@ START_TEST(test_sigterm_under_load)
 	st_load_start(&L);
 	ck_assert_int_eq(pthread_create(&ub.thread, NULL, blaster_main, &ub), 0);
 	int stuck[STUCK_CLIENTS];
-	size_t stuck_pushed = 0;
+	size_t stuck_pushed;
 	static char chunk[65536];
 	for (int i = 0; i < STUCK_CLIENTS; i++) {
 		stuck[i] = lh_tcp_connect_nb("127.0.0.1", d.ls[te].port, 4096);
 		ck_assert_int_ge(stuck[i], 0);
 	}
-	for (uint64_t end = lh_now_ms() + 2000; lh_now_ms() < end;) {
-		for (int i = 0; i < STUCK_CLIENTS; i++) {
-			ssize_t k = send(stuck[i], chunk, sizeof(chunk), MSG_DONTWAIT | MSG_NOSIGNAL);
-			stuck_pushed += k > 0 ? (size_t)k : 0;
-		}
-		lh_sleep_ms(10);
-	}
+	memset(chunk, 'h', sizeof(chunk));
+	stuck_pushed = lh_push_until_stalled(stuck, STUCK_CLIENTS, chunk, sizeof(chunk), SIZE_MAX,
+					     2000, 2000);
 
 	long long out0 = st_stat(&d, "bytes_out");
 	long long conns = st_stat(&d, "connections");
