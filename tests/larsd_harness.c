@@ -82,6 +82,19 @@ void lh_root_remove(void)
 		nftw(root_dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+int lh_run_setup(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	if (lh_root_init() < 0) {
+		fprintf(stderr, "%s: temporary directory: %s\n", program_invocation_short_name,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+const struct testutil_run lh_testutil_run = {lh_run_setup, lh_root_remove};
+
 void lh_write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -271,6 +284,12 @@ uint16_t lh_free_port(const char *proto, const char *address)
 	return port;
 }
 
+void lh_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	ck_assert_int_ge(fcntl(fd, F_SETFL, fl | O_NONBLOCK), 0);
+}
+
 static void set_timeouts(int fd)
 {
 	struct timeval tv = {LH_CLIENT_TIMEOUT_S, 0};
@@ -295,7 +314,25 @@ static int bind_source(int fd, int family, const char *src, uint16_t src_port)
 	return bind(fd, (struct sockaddr *)&ss, len);
 }
 
-int lh_tcp_connect(const char *address, uint16_t port, const char *src)
+/* Bind fd to src:src_port (see bind_source) and connect it to ss; fd, or
+ * -1 with errno once fd is closed. */
+static int bind_and_connect(int fd, const struct sockaddr_storage *ss, socklen_t len,
+			    const char *src, uint16_t src_port)
+{
+	if (bind_source(fd, ss->ss_family, src, src_port) < 0 ||
+	    connect(fd, (const struct sockaddr *)ss, len) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* A TCP socket to address:port from src (NULL: any); kernel buffers of
+ * buf bytes when buf > 0, set before connecting so the window is small
+ * from the start. */
+static int tcp_connect(const char *address, uint16_t port, const char *src, int buf)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -308,13 +345,24 @@ int lh_tcp_connect(const char *address, uint16_t port, const char *src)
 		return -1;
 	set_timeouts(fd);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (bind_source(fd, ss.ss_family, src, 0) < 0 ||
-	    connect(fd, (struct sockaddr *)&ss, len) < 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
+	if (buf > 0) {
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
 	}
+	return bind_and_connect(fd, &ss, len, src, 0);
+}
+
+int lh_tcp_connect(const char *address, uint16_t port, const char *src)
+{
+	return tcp_connect(address, port, src, 0);
+}
+
+int lh_tcp_connect_nb(const char *address, uint16_t port, int buf)
+{
+	int fd = tcp_connect(address, port, NULL, buf);
+
+	if (fd >= 0)
+		lh_nonblock(fd);
 	return fd;
 }
 
@@ -334,14 +382,7 @@ int lh_udp_socket(const char *address, uint16_t port, const char *src, uint16_t 
 	if (fd < 0)
 		return -1;
 	set_timeouts(fd);
-	if (bind_source(fd, ss.ss_family, src, src_port) < 0 ||
-	    connect(fd, (struct sockaddr *)&ss, len) < 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
+	return bind_and_connect(fd, &ss, len, src, src_port);
 }
 
 bool lh_send_all(int fd, const void *buf, size_t len)
@@ -358,6 +399,38 @@ bool lh_send_all(int fd, const void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return true;
+}
+
+size_t lh_push_until_stalled(const int *fds, size_t n, const void *data, size_t len,
+			    size_t cap, int quiet_ms, int max_ms)
+{
+	const char *bytes = data;
+	size_t *each = calloc(n, sizeof(*each)), total = 0;
+	uint64_t end = lh_now_ms() + (uint64_t)max_ms, moved = lh_now_ms();
+
+	ck_assert_ptr_nonnull(each);
+	while (lh_now_ms() < end && lh_now_ms() - moved < (uint64_t)quiet_ms) {
+		bool any = false;
+		for (size_t i = 0; i < n; i++) {
+			if (each[i] >= cap)
+				continue;
+			size_t off = each[i] % len, want = len - off;
+			if (want > cap - each[i])
+				want = cap - each[i];
+			ssize_t k = send(fds[i], bytes + off, want, MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (k > 0) {
+				each[i] += (size_t)k;
+				total += (size_t)k;
+				any = true;
+			}
+		}
+		if (any)
+			moved = lh_now_ms();
+		else
+			lh_sleep_ms(5);
+	}
+	free(each);
+	return total;
 }
 
 /* poll() for events on fd until the absolute deadline; its result. */
@@ -845,6 +918,26 @@ bool lh_start(struct lh_daemon *d)
 		(void)rc; /* only the retry's own messages matter */
 	}
 	return false;
+}
+
+void lh_start_ok(struct lh_daemon *d)
+{
+	if (!lh_start(d)) {
+		char *err = lh_read_file(d->err_path);
+		int code = d->reaped ? lh_wait_exit(d, 0) : -1;
+		ck_abort_msg("larsd did not become ready (exit code %d); stderr:\n%s", code, err);
+	}
+}
+
+void lh_stop_ok(struct lh_daemon *d)
+{
+	int code = lh_stop(d, LH_STOP_MS);
+	if (code != 0) {
+		char *err = lh_read_file(d->err_path);
+		size_t len = strlen(err);
+		ck_abort_msg("larsd stopped with %d (-1: had to be killed); end of stderr:\n%s",
+			     code, len > 2000 ? err + len - 2000 : err);
+	}
 }
 
 void lh_cleanup(struct lh_daemon *d)

@@ -24,6 +24,8 @@
 #ifndef LARSD_HARNESS_H
 #define LARSD_HARNESS_H
 
+#include "testutil.h"
+
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -90,6 +92,17 @@ struct lh_daemon {
  * it to the test processes; remove it with everything left in it. */
 int lh_root_init(void);
 void lh_root_remove(void);
+
+/* For testutil_main(): SIGPIPE ignored (a test writes to sockets larsd
+ * closes) and lh_root_init() before the run, lh_root_remove() after. */
+int lh_run_setup(void);
+extern const struct testutil_run lh_testutil_run;
+
+/* Start larsd (lh_start) and ck_abort with its stderr if it did not become
+ * ready; stop it (lh_stop) and ck_abort with the end of its stderr if it
+ * did not exit 0 in LH_STOP_MS. */
+void lh_start_ok(struct lh_daemon *d);
+void lh_stop_ok(struct lh_daemon *d);
 
 uint64_t lh_now_ms(void);
 void lh_sleep_ms(unsigned ms);
@@ -189,12 +202,27 @@ uint16_t lh_free_port(const char *proto, const char *address);
 int lh_tcp_connect(const char *address, uint16_t port, const char *src);
 int lh_tcp_connect_listener(const struct lh_listen *l);
 
+/* A TCP connection to address:port with kernel buffers of buf bytes (0:
+ * the kernel's), set before connecting; non-blocking once connected: a
+ * client that can stop reading.  -1 on failure. */
+int lh_tcp_connect_nb(const char *address, uint16_t port, int buf);
+
+/* Make fd non-blocking.  ck_asserts. */
+void lh_nonblock(int fd);
+
 /* A UDP socket of address's family bound to src:src_port (NULL/0: any),
  * connected to address:port.  -1 on failure. */
 int lh_udp_socket(const char *address, uint16_t port, const char *src, uint16_t src_port);
 
 /* Send all of buf; false on error. */
 bool lh_send_all(int fd, const void *buf, size_t len);
+
+/* Send without reading, until the peers stop taking bytes: each of the n
+ * non-blocking sockets in fds gets the len bytes at data, over and over,
+ * up to cap bytes in all, until none has taken a byte for quiet_ms, or
+ * max_ms have passed.  The bytes sent over all of them. */
+size_t lh_push_until_stalled(const int *fds, size_t n, const void *data, size_t len,
+			     size_t cap, int quiet_ms, int max_ms);
 
 /* Receive exactly len bytes within timeout_ms; the bytes received. */
 size_t lh_recv_exact(int fd, void *buf, size_t len, int timeout_ms);

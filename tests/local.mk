@@ -44,10 +44,14 @@ AM_TESTS_ENVIRONMENT = \
 EXTRA_DIST += tests/tap-driver.sh tests/tap-wrap.sh tests/test-driver \
 	tests/test_symbols.sh
 
-# libbufpool unit tests: Check programs sharing tests/testutil.c.
+# Every Check program links tests/testutil.c: the one main()
+# (testutil_main), test cases with their own timeout, byte patterns.
+TEST_UTIL = tests/testutil.c tests/testutil.h
+
+# libbufpool unit tests: they share the pool helpers of tests/testutil_pool.c.
 BUFPOOL_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 BUFPOOL_TEST_LDADD = lib/libbufpool.la $(CHECK_LIBS)
-BUFPOOL_TEST_UTIL = tests/testutil.c tests/testutil.h
+BUFPOOL_TEST_UTIL = $(TEST_UTIL) tests/testutil_pool.c tests/testutil_pool.h
 
 check_PROGRAMS += tests/test_pool tests/test_iobuf tests/test_threads
 TESTS += tests/test_pool tests/test_iobuf tests/test_threads \
@@ -103,13 +107,14 @@ check_PROGRAMS += tests/test_conf
 TESTS += tests/test_conf
 VALGRIND_TESTS += tests/test_conf
 
-tests_test_conf_SOURCES = tests/test_conf.c src/larsd/conf.c src/larsd/conf.h
+tests_test_conf_SOURCES = tests/test_conf.c src/larsd/conf.c src/larsd/conf.h \
+	$(TEST_UTIL)
 tests_test_conf_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/larsd \
 	-DTOP_SRCDIR='"$(abs_top_srcdir)"'
 tests_test_conf_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBCONFIG_CFLAGS)
 tests_test_conf_LDADD = lib/libbufpool.la $(CHECK_LIBS) $(LIBCONFIG_LIBS)
 
-# larsd end to end (tests/test_larsd.c).
+# larsd end to end (tests/test_larsd.c and a file a theme: larsd_*.c).
 #
 # A Check program that runs the built daemon (src/larsd/larsd, the libtool
 # wrapper, which execs the real binary in the same process) with temporary
@@ -120,8 +125,12 @@ tests_test_conf_LDADD = lib/libbufpool.la $(CHECK_LIBS) $(LIBCONFIG_LIBS)
 check_PROGRAMS += tests/test_larsd
 TESTS += tests/test_larsd
 
-tests_test_larsd_SOURCES = tests/test_larsd.c \
-	tests/larsd_harness.c tests/larsd_harness.h
+# The harness: tests/larsd_harness.c and its clients; with the Check main.
+LARSD_HARNESS = tests/larsd_harness.c tests/larsd_harness.h $(TEST_UTIL)
+
+tests_test_larsd_SOURCES = tests/test_larsd.c tests/larsd_tests.h \
+	tests/larsd_echo.c tests/larsd_conf.c tests/larsd_signals.c \
+	tests/larsd_activation.c tests/larsd_limits.c $(LARSD_HARNESS)
 tests_test_larsd_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DLARSD_PATH='"$(abs_top_builddir)/src/larsd/larsd"'
 tests_test_larsd_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
@@ -135,8 +144,7 @@ EXTRA_tests_test_larsd_DEPENDENCIES = src/larsd/larsd
 # latency histogram.  Parallel-safe.
 check_PROGRAMS += tests/test_larsd_bench
 TESTS += tests/test_larsd_bench
-tests_test_larsd_bench_SOURCES = tests/test_larsd_bench.c \
-	tests/larsd_harness.c tests/larsd_harness.h \
+tests_test_larsd_bench_SOURCES = tests/test_larsd_bench.c $(LARSD_HARNESS) \
 	src/larsd-bench/histogram.c src/larsd-bench/histogram.h
 tests_test_larsd_bench_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/larsd-bench \
 	-DLARSD_PATH='"$(abs_top_builddir)/src/larsd/larsd"' \

@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include "conf.h"
+#include "testutil.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -708,11 +709,5 @@ static Suite *conf_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(conf_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return testutil_main(conf_suite(), NULL);
 }

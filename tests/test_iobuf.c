@@ -16,7 +16,7 @@
 #endif
 #include "config.h"
 
-#include "testutil.h"
+#include "testutil_pool.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -632,5 +632,5 @@ static Suite *tio_suite(void)
 
 int main(void)
 {
-	return testutil_main(tio_suite());
+	return testutil_main(tio_suite(), NULL);
 }

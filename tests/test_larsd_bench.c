@@ -732,45 +732,30 @@ END_TEST
 
 /* ---- the suite --------------------------------------------------------------------- */
 
-static void add(Suite *s, const char *name, const TTest *test, double timeout)
+static Suite *bench_suite(void)
 {
-	TCase *tc = tcase_create(name);
-	tcase_set_timeout(tc, timeout);
-	tcase_add_test(tc, test);
-	suite_add_tcase(s, tc);
+	Suite *s = suite_create("larsd-bench");
+
+	testutil_add(s, "tcp_echo", test_tcp_echo, 15);
+	testutil_add(s, "tcp_echo_large", test_tcp_echo_large, 15);
+	testutil_add(s, "tcp_lars", test_tcp_lars, 15);
+	testutil_add(s, "tcp_lars_empty", test_tcp_lars_empty, 15);
+	testutil_add(s, "udp_echo", test_udp_echo, 15);
+	testutil_add(s, "udp_lars", test_udp_lars, 15);
+	testutil_add(s, "tcp_ipv6", test_tcp_ipv6, 15);
+	testutil_add(s, "duration_text_server", test_duration_text_server, 15);
+	testutil_add(s, "tcp_corrupt", test_tcp_corrupt, 15);
+	testutil_add(s, "udp_corrupt", test_udp_corrupt, 15);
+	testutil_add(s, "udp_loss", test_udp_loss, 15);
+	testutil_add(s, "udp_late", test_udp_late, 15);
+	testutil_add(s, "connection_refused", test_connection_refused, 15);
+	testutil_add(s, "bad_arguments", test_bad_arguments, 30);
+	testutil_add(s, "help_version", test_help_version, 10);
+	testutil_add(s, "histogram", test_histogram, 10);
+	return s;
 }
 
 int main(void)
 {
-	Suite *s = suite_create("larsd-bench");
-	SRunner *sr;
-	int failed;
-
-	signal(SIGPIPE, SIG_IGN);
-	if (lh_root_init() < 0) {
-		perror("larsd-bench tests: temporary directory");
-		return 99;
-	}
-	add(s, "tcp_echo", test_tcp_echo, 15);
-	add(s, "tcp_echo_large", test_tcp_echo_large, 15);
-	add(s, "tcp_lars", test_tcp_lars, 15);
-	add(s, "tcp_lars_empty", test_tcp_lars_empty, 15);
-	add(s, "udp_echo", test_udp_echo, 15);
-	add(s, "udp_lars", test_udp_lars, 15);
-	add(s, "tcp_ipv6", test_tcp_ipv6, 15);
-	add(s, "duration_text_server", test_duration_text_server, 15);
-	add(s, "tcp_corrupt", test_tcp_corrupt, 15);
-	add(s, "udp_corrupt", test_udp_corrupt, 15);
-	add(s, "udp_loss", test_udp_loss, 15);
-	add(s, "udp_late", test_udp_late, 15);
-	add(s, "connection_refused", test_connection_refused, 15);
-	add(s, "bad_arguments", test_bad_arguments, 30);
-	add(s, "help_version", test_help_version, 10);
-	add(s, "histogram", test_histogram, 10);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	lh_root_remove();
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return testutil_main(bench_suite(), &lh_testutil_run);
 }

@@ -15,7 +15,7 @@
  */
 #include "config.h"
 
-#include "testutil.h"
+#include "testutil_pool.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -983,5 +983,5 @@ static Suite *tpool_suite(void)
 
 int main(void)
 {
-	return testutil_main(tpool_suite());
+	return testutil_main(tpool_suite(), NULL);
 }

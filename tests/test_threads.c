@@ -22,7 +22,7 @@
  */
 #include "config.h"
 
-#include "testutil.h"
+#include "testutil_pool.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -883,5 +883,5 @@ static Suite *tthr_suite(void)
 
 int main(void)
 {
-	return testutil_main(tthr_suite());
+	return testutil_main(tthr_suite(), NULL);
 }

@@ -24,8 +24,7 @@ tests_stress_stress_pool_LDADD = lib/libbufpool.la -lpthread
 tests_stress_stress_larsd_SOURCES = tests/stress/stress_larsd.c \
 	tests/stress/st_memory.c tests/stress/st_flood.c tests/stress/st_malformed.c \
 	tests/stress/st_signals.c tests/stress/st_guard.c tests/stress/stress_util.c \
-	tests/stress/stress.h tests/stress/stress_cases.h \
-	tests/larsd_harness.c tests/larsd_harness.h
+	tests/stress/stress.h tests/stress/stress_cases.h $(LARSD_HARNESS)
 tests_stress_stress_larsd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests \
 	-DLARSD_PATH='"$(abs_top_builddir)/src/larsd/larsd"'
 tests_stress_stress_larsd_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)

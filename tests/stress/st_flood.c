@@ -42,7 +42,7 @@ static void flood_wave(uint16_t port, size_t n, uint64_t *lat_us, size_t *n_lat,
 
 	for (size_t i = 0; i < n; i++) {
 		t_conn[i] = st_now_us();
-		fds[i] = st_tcp_connect("127.0.0.1", port, 0);
+		fds[i] = lh_tcp_connect_nb("127.0.0.1", port, 0);
 		done[i] = fds[i] < 0;
 		if (fds[i] < 0) {
 			r->connect_failed++;
@@ -108,7 +108,7 @@ START_TEST(test_connection_flood)
 	size_t m = lh_add(&d, "tcp", "127.0.0.1", "lars", true);
 	st_backlog(&d, e);
 	st_backlog(&d, m);
-	st_start(&d);
+	lh_start_ok(&d);
 
 	st_load_init(&L, &d.ls[e], &d.ls[m], RESIDENTS / 2, RESIDENTS / 2, 16384, 1000);
 	st_load_start(&L);
@@ -203,12 +203,12 @@ START_TEST(test_connection_flood)
 	}
 	ck_assert_msg(served, "a freed slot did not serve a new client");
 	st_load_free(&L);
-	st_stop(&d);
+	lh_stop_ok(&d);
 	lh_cleanup(&d);
 }
 END_TEST
 
 void stress_add_flood(Suite *s)
 {
-	stress_add(s, "connection_flood", test_connection_flood, 60);
+	testutil_add(s, "connection_flood", test_connection_flood, 60);
 }

@@ -118,7 +118,7 @@ START_TEST(test_udp_guard)
 	size_t ll = lh_add(&d, "udp", "127.0.0.1", "lars", true);
 	if (v6)
 		lh_add(&d, "udp", "::1", "echo", true);
-	st_start(&d);
+	lh_start_ok(&d);
 
 	/* Control: an ordinary source port is answered on every listener. */
 	for (size_t i = 0; i < d.n_ls; i++) {
@@ -215,7 +215,7 @@ START_TEST(test_udp_guard)
 		      controls);
 	for (size_t i = 0; i < n_fds; i++)
 		close(fds[i]);
-	st_stop(&d);
+	lh_stop_ok(&d);
 	lh_cleanup(&d);
 }
 END_TEST
@@ -242,10 +242,10 @@ START_TEST(test_udp_no_ping_pong)
 	close(a.ls[la].fd);
 	a.ls[la].fd = seven;
 	a.ls[la].port = 7;
-	st_start(&a);
+	lh_start_ok(&a);
 	lh_init(&b);
 	size_t lb = lh_add(&b, "udp", "127.0.0.1", "echo", true);
-	st_start(&b);
+	lh_start_ok(&b);
 
 	ck_assert(raw_udp_send("127.0.0.1", b.ls[lb].port, "127.0.0.7", 7, "bounce", 6));
 	lh_sleep_ms(QUIET_MS);
@@ -262,8 +262,8 @@ START_TEST(test_udp_no_ping_pong)
 	ck_assert_msg(b_guard1 == 1 && b1 == 0, "B dropped %lld and answered %lld (expected 1, 0)",
 		      b_guard1, b1);
 	ck_assert_msg(a2 == a1 && b2 == b1 && b_guard2 == b_guard1, "the datagram kept bouncing");
-	st_stop(&a);
-	st_stop(&b);
+	lh_stop_ok(&a);
+	lh_stop_ok(&b);
 	lh_cleanup(&a);
 	lh_cleanup(&b);
 }
@@ -300,7 +300,7 @@ START_TEST(test_allow_list_loopback)
 	size_t tl = lh_add(&d, "tcp", "127.0.0.1", "lars", true);
 	size_t ue = lh_add(&d, "udp", "127.0.0.1", "echo", true);
 	size_t ul = lh_add(&d, "udp", "127.0.0.1", "lars", true);
-	st_start(&d);
+	lh_start_ok(&d);
 
 	for (int i = 0; i < OTHER_SOURCES; i++) {
 		char src[32];
@@ -353,7 +353,7 @@ START_TEST(test_allow_list_loopback)
 		      udp_dropped_allow, n_fds);
 	ck_assert_msg(served == d.n_ls, "the allowed address was served on %zu of %zu listeners",
 		      served, d.n_ls);
-	st_stop(&d);
+	lh_stop_ok(&d);
 	lh_cleanup(&d);
 }
 END_TEST
@@ -410,7 +410,7 @@ START_TEST(test_allow_list_other_network)
 	strcat(d.settings, "  allow = [ \"10.200.1.0/24\" ];\n");
 	size_t lt = lh_add(&d, "tcp", "10.200.0.1", "echo", true);
 	size_t lu = lh_add(&d, "udp", "10.200.0.1", "lars", true);
-	st_start(&d);
+	lh_start_ok(&d);
 
 	/* Clients in cli: 10.200.0.2 (not allowed), 10.200.1.2 (allowed). */
 	ck_assert_int_eq(setns(cfd, CLONE_NEWNET), 0);
@@ -444,7 +444,7 @@ START_TEST(test_allow_list_other_network)
 	close(t_yes);
 	close(u_no);
 	close(u_yes);
-	st_stop(&d);
+	lh_stop_ok(&d);
 	lh_cleanup(&d);
 	ck_assert_int_eq(setns(home, CLONE_NEWNET), 0);
 	close(home);
@@ -465,8 +465,8 @@ END_TEST
 
 void stress_add_guard(Suite *s)
 {
-	stress_add(s, "udp_guard", test_udp_guard, 30);
-	stress_add(s, "udp_no_ping_pong", test_udp_no_ping_pong, 20);
-	stress_add(s, "allow_list_loopback", test_allow_list_loopback, 30);
-	stress_add(s, "allow_list_netns", test_allow_list_other_network, 30);
+	testutil_add(s, "udp_guard", test_udp_guard, 30);
+	testutil_add(s, "udp_no_ping_pong", test_udp_no_ping_pong, 20);
+	testutil_add(s, "allow_list_loopback", test_allow_list_loopback, 30);
+	testutil_add(s, "allow_list_netns", test_allow_list_other_network, 30);
 }

@@ -168,7 +168,7 @@ static void xch_run(struct xch *x, size_t n, const struct lh_listen *l)
 			x[i].fd = lh_tcp_connect(l->address, l->port, NULL);
 			ck_assert_msg(x[i].fd >= 0, "connect: %s", strerror(errno));
 		}
-		st_nonblock(x[i].fd);
+		lh_nonblock(x[i].fd);
 		x[i].got = 0;
 		x[i].end = 0;
 		x[i].shut = false;
@@ -413,7 +413,7 @@ START_TEST(test_malformed_input)
 	size_t eu_l = lh_add(&d, "udp", "127.0.0.1", "echo", true);
 	st_backlog(&d, lt);
 	st_backlog(&d, et);
-	st_start(&d);
+	lh_start_ok(&d);
 	xch_alloc(x, BATCH);
 	st_load_init(&L, &d.ls[et], &d.ls[lt], 2, 4, 16384, 4242);
 	st_load_start(&L);
@@ -572,12 +572,12 @@ START_TEST(test_malformed_input)
 		      "closed", held_open);
 	xch_free(x, BATCH);
 	st_load_free(&L);
-	st_stop(&d);
+	lh_stop_ok(&d);
 	lh_cleanup(&d);
 }
 END_TEST
 
 void stress_add_malformed(Suite *s)
 {
-	stress_add(s, "malformed_input", test_malformed_input, 60);
+	testutil_add(s, "malformed_input", test_malformed_input, 60);
 }

@@ -129,7 +129,7 @@ START_TEST(test_never_reading_1000)
 	int kbuf = DAEMON_SOCKBUF;
 	ck_assert_int_eq(setsockopt(d.ls[e].fd, SOL_SOCKET, SO_SNDBUF, &kbuf, sizeof(kbuf)), 0);
 	ck_assert_int_eq(setsockopt(d.ls[e].fd, SOL_SOCKET, SO_RCVBUF, &kbuf, sizeof(kbuf)), 0);
-	st_start(&d);
+	lh_start_ok(&d);
 
 	int warm = lh_tcp_connect_listener(&d.ls[e]);
 	ck_assert(warm >= 0 && lh_tcp_roundtrip(warm, "warm", 4));
@@ -143,7 +143,7 @@ START_TEST(test_never_reading_1000)
 
 	uint64_t t0 = lh_now_ms();
 	for (; n_hogs < HOGS; n_hogs++) {
-		hogs[n_hogs] = st_tcp_connect("127.0.0.1", d.ls[e].port, HOG_SOCKBUF);
+		hogs[n_hogs] = lh_tcp_connect_nb("127.0.0.1", d.ls[e].port, HOG_SOCKBUF);
 		if (hogs[n_hogs] < 0)
 			break;
 	}
@@ -151,21 +151,8 @@ START_TEST(test_never_reading_1000)
 	int connect_errno = n_hogs < HOGS ? errno : 0;
 
 	memset(chunk, 'h', sizeof(chunk));
-	uint64_t end = lh_now_ms() + HOG_PUSH_MS, moved = lh_now_ms();
-	while (lh_now_ms() < end && lh_now_ms() - moved < HOG_QUIET_MS) {
-		bool any = false;
-		for (size_t i = 0; i < n_hogs; i++) {
-			ssize_t k = send(hogs[i], chunk, sizeof(chunk), MSG_DONTWAIT | MSG_NOSIGNAL);
-			if (k > 0) {
-				pushed += (size_t)k;
-				any = true;
-			}
-		}
-		if (any)
-			moved = lh_now_ms();
-		else
-			lh_sleep_ms(10);
-	}
+	pushed = lh_push_until_stalled(hogs, n_hogs, chunk, sizeof(chunk), SIZE_MAX, HOG_QUIET_MS,
+				       HOG_PUSH_MS);
 	uint64_t push_ms = lh_now_ms() - t0;
 	long long cpu0 = st_cpu_ms(d.pid);
 	lh_sleep_ms(HOG_HOLD_MS);
@@ -245,7 +232,7 @@ START_TEST(test_never_reading_1000)
 	st_expect(&v, served, "no echo after the clients left");
 	st_verdict_assert(&v);
 	free(pr.lat_us);
-	st_stop(&d);
+	lh_stop_ok(&d);
 	lh_cleanup(&d);
 }
 END_TEST
@@ -339,7 +326,7 @@ START_TEST(test_udp_flood)
 	lh_init(&d);
 	snprintf(d.bufpool, sizeof(d.bufpool), "mem_limit = \"8M\";");
 	size_t u = lh_add(&d, "udp", "127.0.0.1", "echo", true);
-	st_start(&d);
+	lh_start_ok(&d);
 	during.fd = lh_udp_socket("127.0.0.1", d.ls[u].port, NULL, 0);
 	ck_assert_int_ge(during.fd, 0);
 	ck_assert(probe_once(&during, 2000));
@@ -448,13 +435,13 @@ START_TEST(test_udp_flood)
 			close(fl[t].fds[s]);
 	close(during.fd);
 	close(after.fd);
-	st_stop(&d);
+	lh_stop_ok(&d);
 	lh_cleanup(&d);
 }
 END_TEST
 
 void stress_add_memory(Suite *s)
 {
-	stress_add(s, "never_reading_1000", test_never_reading_1000, 60);
-	stress_add(s, "udp_flood", test_udp_flood, 45);
+	testutil_add(s, "never_reading_1000", test_never_reading_1000, 60);
+	testutil_add(s, "udp_flood", test_udp_flood, 45);
 }

@@ -115,7 +115,7 @@ START_TEST(test_reload_100)
 	size_t tl = lh_add(&d, "tcp", "127.0.0.1", "lars", true);
 	size_t ue = lh_add(&d, "udp", "127.0.0.1", "echo", true);
 	size_t ul = lh_add(&d, "udp", "127.0.0.1", "lars", true);
-	st_start(&d);
+	lh_start_ok(&d);
 	st_load_init(&L, &d.ls[te], &d.ls[tl], RELOAD_CLIENTS, RELOAD_CLIENTS, 32768, 777);
 	st_load_start(&L);
 	udp_client_start(&uc, &d.ls[ue], &d.ls[ul]);
@@ -193,7 +193,7 @@ START_TEST(test_reload_100)
 	ck_assert_msg(uc.lost == 0, "%zu UDP datagrams unanswered", uc.lost);
 	st_load_free(&L);
 	/* The last SIGHUP met a bad file: larsd runs on the good one before. */
-	st_stop(&d);
+	lh_stop_ok(&d);
 	lh_cleanup(&d);
 }
 END_TEST
@@ -242,7 +242,7 @@ START_TEST(test_sigterm_under_load)
 	size_t te = lh_add(&d, "tcp", "127.0.0.1", "echo", true);
 	size_t tl = lh_add(&d, "tcp", "127.0.0.1", "lars", true);
 	size_t ue = lh_add(&d, "udp", "127.0.0.1", "echo", true);
-	st_start(&d);
+	lh_start_ok(&d);
 	st_load_init(&L, &d.ls[te], &d.ls[tl], TERM_CLIENTS, TERM_CLIENTS, 65536, 31337);
 	memset(&ub, 0, sizeof(ub));
 	ub.fd = lh_udp_socket("127.0.0.1", d.ls[ue].port, NULL, 0);
@@ -250,19 +250,15 @@ START_TEST(test_sigterm_under_load)
 	st_load_start(&L);
 	ck_assert_int_eq(pthread_create(&ub.thread, NULL, blaster_main, &ub), 0);
 	int stuck[STUCK_CLIENTS];
-	size_t stuck_pushed = 0;
+	size_t stuck_pushed;
 	static char chunk[65536];
 	for (int i = 0; i < STUCK_CLIENTS; i++) {
-		stuck[i] = st_tcp_connect("127.0.0.1", d.ls[te].port, 4096);
+		stuck[i] = lh_tcp_connect_nb("127.0.0.1", d.ls[te].port, 4096);
 		ck_assert_int_ge(stuck[i], 0);
 	}
-	for (uint64_t end = lh_now_ms() + 2000; lh_now_ms() < end;) {
-		for (int i = 0; i < STUCK_CLIENTS; i++) {
-			ssize_t k = send(stuck[i], chunk, sizeof(chunk), MSG_DONTWAIT | MSG_NOSIGNAL);
-			stuck_pushed += k > 0 ? (size_t)k : 0;
-		}
-		lh_sleep_ms(10);
-	}
+	memset(chunk, 'h', sizeof(chunk));
+	stuck_pushed = lh_push_until_stalled(stuck, STUCK_CLIENTS, chunk, sizeof(chunk), SIZE_MAX,
+					     2000, 2000);
 
 	long long out0 = st_stat(&d, "bytes_out");
 	long long conns = st_stat(&d, "connections");
@@ -318,6 +314,6 @@ END_TEST
 
 void stress_add_signals(Suite *s)
 {
-	stress_add(s, "reload_100", test_reload_100, 60);
-	stress_add(s, "sigterm_under_load", test_sigterm_under_load, 30);
+	testutil_add(s, "reload_100", test_reload_100, 60);
+	testutil_add(s, "sigterm_under_load", test_sigterm_under_load, 30);
 }

@@ -5,7 +5,9 @@
  * to it over loopback.  This header gives them: figures printed as TAP
  * comments ("# scenario: key=value ..."), the descriptor limit, latency
  * percentiles, a VmRSS sampler thread, a pipelined TCP client load that
- * checks every byte that comes back (st_load), and a few socket helpers.
+ * checks every byte that comes back (st_load), and the kernel's UDP drop
+ * counter.  Starting and stopping larsd and the socket clients are the
+ * harness's (lh_start_ok, lh_tcp_connect_nb, lh_push_until_stalled...).
  *
  * Every wait is bounded; every helper returns what the test asserts on.
  */
@@ -48,11 +50,6 @@ uint64_t st_rand(uint64_t *state);
 
 /* A larsd counter that must be there: ck_asserts it was read. */
 long long st_stat(struct lh_daemon *d, const char *name);
-
-/* Start larsd and wait for READY=1 (ck_aborts with its stderr if not);
- * stop it with SIGTERM expecting exit 0 (ck_aborts otherwise). */
-void st_start(struct lh_daemon *d);
-void st_stop(struct lh_daemon *d);
 
 /* Give an activated TCP listener a long accept queue (listen() again). */
 void st_backlog(struct lh_daemon *d, size_t listener);
@@ -151,12 +148,6 @@ void st_load_sum(const struct st_load *L, struct st_load_sum *s);
 void st_load_free(struct st_load *L);
 
 /* ---- sockets ----------------------------------------------------------- */
-
-void st_nonblock(int fd);
-
-/* A TCP socket with small kernel buffers (SO_RCVBUF/SO_SNDBUF = buf, 0:
- * default), connected (blocking connect, then non-blocking); -1 on error. */
-int st_tcp_connect(const char *address, uint16_t port, int buf);
 
 /* Drops counted by the kernel on a UDP socket bound to 127.0.0.1:port
  * (the "drops" column of /proc/net/udp); -1 if not found. */

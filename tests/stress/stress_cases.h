@@ -1,14 +1,12 @@
 /*
  * stress_cases.h - the scenarios of the larsd stress suite, one file per
- * family, each adding its test cases to the suite (stress_larsd.c).
+ * family, each adding its test cases to the suite (stress_larsd.c) with
+ * testutil_add().
  */
 #ifndef STRESS_CASES_H
 #define STRESS_CASES_H
 
 #include <check.h>
-
-/* One test case with its own timeout (seconds). */
-void stress_add(Suite *s, const char *name, const TTest *test, double timeout);
 
 void stress_add_memory(Suite *s);    /* st_memory.c: never-reading clients, UDP flood */
 void stress_add_flood(Suite *s);     /* st_flood.c: connections past max_connections */

@@ -21,14 +21,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-void stress_add(Suite *s, const char *name, const TTest *test, double timeout)
-{
-	TCase *tc = tcase_create(name);
-	tcase_set_timeout(tc, timeout);
-	tcase_add_test(tc, test);
-	suite_add_tcase(s, tc);
-}
-
 void stress_netns_names(char *srv, char *cli, size_t len)
 {
 	/* The forked test process and main() agree on the run's pid. */
@@ -48,33 +40,43 @@ static void netns_cleanup(void)
 		fprintf(stderr, "stress: could not remove network namespaces %s %s\n", srv, cli);
 }
 
-int main(void)
+/* Before the run: stdout line-buffered (the figures are TAP comments), a
+ * pid for the run's names, the descriptor limit raised, then the
+ * harness's own setup. */
+static int stress_setup(void)
 {
 	char run[32];
-	int failed;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	signal(SIGPIPE, SIG_IGN);
 	snprintf(run, sizeof(run), "%ld", (long)getpid());
 	setenv("LARSD_STRESS_RUN", run, 1);
 	long nofile = st_raise_nofile();
 	printf("# stress: RLIMIT_NOFILE=%ld (raised to the hard limit; larsd inherits it)\n",
 	       nofile);
-	if (lh_root_init() < 0) {
-		perror("stress: temporary directory");
-		return 99;
-	}
+	return lh_run_setup();
+}
+
+static void stress_teardown(void)
+{
+	netns_cleanup();
+	lh_root_remove();
+}
+
+static Suite *stress_suite(void)
+{
 	Suite *s = suite_create("stress");
+
 	stress_add_memory(s);
 	stress_add_flood(s);
 	stress_add_malformed(s);
 	stress_add_signals(s);
 	stress_add_guard(s);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	netns_cleanup();
-	lh_root_remove();
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
+}
+
+int main(void)
+{
+	static const struct testutil_run run = {stress_setup, stress_teardown};
+
+	return testutil_main(stress_suite(), &run);
 }

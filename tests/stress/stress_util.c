@@ -135,26 +135,6 @@ long long st_stat(struct lh_daemon *d, const char *name)
 	return v;
 }
 
-void st_start(struct lh_daemon *d)
-{
-	if (!lh_start(d)) {
-		char *err = lh_read_file(d->err_path);
-		int code = d->reaped ? lh_wait_exit(d, 0) : -1;
-		ck_abort_msg("larsd did not become ready (exit code %d); stderr:\n%s", code, err);
-	}
-}
-
-void st_stop(struct lh_daemon *d)
-{
-	int code = lh_stop(d, LH_STOP_MS);
-	if (code != 0) {
-		char *err = lh_read_file(d->err_path);
-		size_t len = strlen(err);
-		ck_abort_msg("larsd stopped with %d (-1: had to be killed); end of stderr:\n%s",
-			     code, len > 2000 ? err + len - 2000 : err);
-	}
-}
-
 void st_backlog(struct lh_daemon *d, size_t listener)
 {
 	ck_assert_int_eq(listen(d->ls[listener].fd, 4096), 0);
@@ -213,38 +193,6 @@ void st_rss_stop(struct st_rss *r)
 }
 
 /* ---- sockets ----------------------------------------------------------- */
-
-void st_nonblock(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-	ck_assert_int_ge(fcntl(fd, F_SETFL, fl | O_NONBLOCK), 0);
-}
-
-int st_tcp_connect(const char *address, uint16_t port, int buf)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-
-	if (!lh_sockaddr(address, port, &ss, &len))
-		return -1;
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (buf > 0) {
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
-	}
-	struct timeval tv = {5, 0};
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	st_nonblock(fd);
-	return fd;
-}
 
 long long st_udp_socket_drops(uint16_t port)
 {
@@ -306,7 +254,7 @@ void st_load_init(struct st_load *L, const struct lh_listen *echo_l,
 		int fd = lh_tcp_connect(l->address, l->port, NULL);
 		ck_assert_msg(fd >= 0, "client %zu: connect to %s port %u: %s", i, l->address,
 			      (unsigned)l->port, strerror(errno));
-		st_nonblock(fd);
+		lh_nonblock(fd);
 		conn_setup(&L->c[i], fd, i >= n_echo, seed + i, window, L->max_chunk);
 	}
 }

@@ -1,0 +1,34 @@
+/*
+ * larsd_tests.h - the larsd end-to-end suite (tests/test_larsd): the
+ * files of its themes, each adding its test cases, and the checks they
+ * share (test_larsd.c).  The daemon is run through larsd_harness.h.
+ */
+#ifndef LARSD_TESTS_H
+#define LARSD_TESTS_H
+
+#include "larsd_harness.h"
+
+#include <check.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+void lt_add_echo(Suite *s);       /* larsd_echo.c: echo, lars framing */
+void lt_add_conf(Suite *s);       /* larsd_conf.c: config errors, command line */
+void lt_add_signals(Suite *s);    /* larsd_signals.c: notify, signals, reload */
+void lt_add_activation(Suite *s); /* larsd_activation.c: LISTEN_FDS */
+void lt_add_limits(Suite *s);     /* larsd_limits.c: memory, limits, guards */
+
+/* Is IPv6 loopback usable here? */
+bool lt_have_v6(void);
+
+/* The index of the first byte where a and b differ (len if none). */
+size_t lt_first_difference(const unsigned char *a, const unsigned char *b, size_t len);
+
+/* An echo round trip on any listener, in its mode.  ck_asserts. */
+void lt_check_listener(const struct lh_listen *l, int tag);
+
+/* A lars listener must not answer half a frame: "hello" is no frame.
+ * ck_asserts. */
+void lt_check_lars_rejects_plain(const struct lh_listen *l);
+
+#endif /* LARSD_TESTS_H */
