@@ -10,6 +10,7 @@
 
 #include "control.h"
 #include "clock.h"
+#include "cpuwait.h"
 #include "log.h"
 #include "notify.h"
 #include "worker.h"
@@ -34,6 +35,7 @@ struct control {
 	uint64_t next_status_ms;
 	uint64_t last_replies;
 	uint64_t last_ms;
+	struct cpuwait cpuwait;
 };
 
 int control_block_signals(sigset_t *set)
@@ -101,9 +103,9 @@ static void control_log_stats(struct control *ctl)
 	stats_log(&s);
 	bufpool_stats(ctl->d->pool, &ps);
 	log_always(LOG_NOTICE, "stats: connections=%u pool_bytes_owned=%zu pool_bytes_in_use=%zu "
-		 "mem_limit=%zu pool_failures=%llu",
+		 "mem_limit=%zu pool_failures=%llu workers_cpu_wait_pct=%u",
 		 atomic_load(&ctl->d->connections), ps.bytes_owned, ps.bytes_in_use,
-		 ps.mem_limit, (unsigned long long)ps.failures);
+		 ps.mem_limit, (unsigned long long)ps.failures, ctl->cpuwait.last_wait_pct);
 }
 
 /* One signal.  Returns false when it is time to stop. */
@@ -143,6 +145,7 @@ static void control_tick(struct control *ctl)
 	}
 	if (now >= ctl->next_status_ms) {
 		control_status(ctl);
+		cpuwait_tick(&ctl->cpuwait, ctl->d, now);
 		ctl->next_status_ms = now + 1000;
 	}
 }

@@ -3,6 +3,7 @@ sbin_PROGRAMS += src/larsd/larsd
 src_larsd_larsd_SOURCES = \
 	src/larsd/main.c \
 	src/larsd/control.c src/larsd/control.h \
+	src/larsd/cpuwait.c src/larsd/cpuwait.h \
 	src/larsd/daemon.c src/larsd/daemon.h \
 	src/larsd/worker.c src/larsd/worker.h \
 	src/larsd/loop.c src/larsd/loop_epoll.c src/larsd/loop.h \

@@ -122,6 +122,7 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 
+	atomic_store(&w->tid, gettid());
 	while (!atomic_load_explicit(&w->d->stopping, memory_order_relaxed)) {
 		worker_turn(w, tcp_starving(&w->tcp) ? STARVED_RETRY_MS : IDLE_CHECK_MS);
 		if (atomic_load_explicit(&w->trim_requested, memory_order_relaxed)) {

@@ -17,6 +17,7 @@
 #include "udp.h"
 
 #include <stdint.h>
+#include <sys/types.h>
 
 /* A listener as one worker watches it. */
 struct port {
@@ -30,6 +31,7 @@ struct worker {
 	struct daemon *d;
 	unsigned index;
 	pthread_t thread;
+	_Atomic pid_t tid;           /* the thread's id, once it runs (cpuwait.c) */
 	struct loop loop;
 	int wakefd;                  /* eventfd: new generation, stop, trim */
 	struct loop_handler wake;

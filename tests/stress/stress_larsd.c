@@ -71,6 +71,7 @@ static Suite *stress_suite(void)
 	stress_add_malformed(s);
 	stress_add_signals(s);
 	stress_add_guard(s);
+	stress_add_cpuwait(s);
 	return s;
 }
 
