@@ -14,9 +14,16 @@ bench_bufpool_bench_LDADD = lib/libbufpool.la
 EXTRA_DIST += bench/bufpool-bench bench/README.md
 
 # bench/echo: echo servers compared (see bench/README.md, "Echo servers").
-# textbook-echo is the baseline server (one thread, level-triggered epoll);
-# idle-conns holds idle TCP connections and finds free loopback ports.
+# textbook-echo and textbook-uring are the floors (one thread each, epoll
+# and io_uring); idle-conns holds idle TCP connections and finds free
+# loopback ports.  echo-report.awk prints the tables, echo-chart.gp draws.
 noinst_PROGRAMS += bench/textbook-echo bench/idle-conns
 bench_textbook_echo_SOURCES = bench/textbook-echo.c
 bench_idle_conns_SOURCES = bench/idle-conns.c
-EXTRA_DIST += bench/echo
+if HAVE_LIBURING
+noinst_PROGRAMS += bench/textbook-uring
+bench_textbook_uring_SOURCES = bench/textbook-uring.c
+bench_textbook_uring_CFLAGS = $(AM_CFLAGS) $(LIBURING_CFLAGS)
+bench_textbook_uring_LDADD = $(LIBURING_LIBS)
+endif
+EXTRA_DIST += bench/echo bench/echo-report.awk bench/echo-chart.gp
