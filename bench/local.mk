@@ -26,4 +26,5 @@ bench_textbook_uring_SOURCES = bench/textbook-uring.c
 bench_textbook_uring_CFLAGS = $(AM_CFLAGS) $(LIBURING_CFLAGS)
 bench_textbook_uring_LDADD = $(LIBURING_LIBS)
 endif
-EXTRA_DIST += bench/echo bench/echo-report.awk bench/echo-chart.gp
+EXTRA_DIST += bench/echo bench/echo-report.awk bench/echo-chart.gp \
+	bench/echo.svg bench/echo-results.raw
