@@ -5,7 +5,9 @@
 # host (the larsd the targets judge: the worker count bench/echo names for
 # this host), two (larsd with two workers, for the "p99 with 2 workers"
 # target, or ""), check (1: exit 1 on a missed target), chartdata (a file
-# to write the chart's data into, or "").
+# to write the chart's data into, or ""), strict (1: exit 1 if a run
+# failed: a server that did not start, a corrupt reply, a connection
+# error, larsd-bench exiting non-zero; UDP losses alone do not fail).
 #
 # The floor of a scenario is the better of the two textbook servers,
 # metric by metric: the higher median replies/s, the lower median CPU per
@@ -184,6 +186,12 @@ END {
 			printf "\n\n" > chartdata
 		}
 		close(chartdata)
+	}
+	if (strict) {
+		failed = 0
+		for (k in nruns) if (k in errs || k in bad) failed++
+		printf "%d server/scenario pair(s) with failed runs.\n", failed
+		if (failed) exit 1
 	}
 	if (check && miss) exit 1
 }
