@@ -503,6 +503,24 @@ static int parse_max_message(struct load *ld, const config_setting_t *s, void *b
 	return 0;
 }
 
+/* An absolute path that fits sun_path, or "" for none. */
+static int parse_control(struct load *ld, const config_setting_t *s, void *base)
+{
+	struct conf *c = base;
+	const char *text = NULL;
+
+	if (get_string(ld, s, "control", &text) < 0)
+		return -1;
+	if (text[0] != '\0' && text[0] != '/')
+		return fail(ld, s, "'control' \"%s\" must be an absolute path (or \"\" for none)",
+			    text);
+	if (strlen(text) >= sizeof(c->control))
+		return fail(ld, s, "'control' is %zu bytes long, at most %zu for a Unix socket",
+			    strlen(text), sizeof(c->control) - 1);
+	strcpy(c->control, text);
+	return 0;
+}
+
 static const struct word log_levels[] = {
 	{ "error", LOG_ERR },     { "err", LOG_ERR },
 	{ "warning", LOG_WARNING }, { "notice", LOG_NOTICE },
@@ -520,6 +538,7 @@ static const struct key larsd_keys[] = {
 		 "\"error\", \"warning\", \"notice\", \"info\" or \"debug\""),
 	PARSE_KEY("udp_blocked_ports", parse_blocked_ports, NULL),
 	PARSE_KEY("allow", parse_allow, NULL),
+	PARSE_KEY("control", parse_control, NULL),
 	PARSE_KEY("listen", parse_listen,
 		  "'larsd' has no 'listen' list: larsd needs at least one listener"),
 };
@@ -643,6 +662,7 @@ void conf_defaults(struct conf *c)
 	c->max_message = CONF_DEFAULT_MAX_MESSAGE;
 	c->log_level = LOG_INFO;
 	c->shutdown_timeout_ms = 2000;
+	strcpy(c->control, CONF_DEFAULT_CONTROL);
 	memcpy(c->blocked_ports, always_blocked, sizeof(always_blocked));
 	c->n_blocked_ports = N_ALWAYS_BLOCKED;
 	bufpool_config_init(&pool); /* the library's defaults are the daemon's */

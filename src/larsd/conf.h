@@ -21,6 +21,7 @@
 #define CONF_DEFAULT_PATH SYSCONFDIR "/larsd/larsd.conf"
 #define CONF_MAX_THREADS 256
 #define CONF_MAX_LISTENERS 64
+#define CONF_DEFAULT_CONTROL "/run/larsd/control"
 #define CONF_ERR_MAX 512
 /* A frame and its header fit the largest TCP segment or UDP datagram. */
 #define CONF_DEFAULT_MAX_MESSAGE (65535 - LARS_HEADER_SIZE)
@@ -55,6 +56,8 @@ struct conf {
 	uint32_t max_message;          /* lars frame body limit, bytes */
 	int log_level;                 /* syslog priority: LOG_ERR .. LOG_DEBUG */
 	unsigned shutdown_timeout_ms;  /* flush deadline on SIGTERM */
+	char control[108];             /* control socket path (fits sun_path);
+	                                  "": no control socket */
 
 	struct conf_listener listeners[CONF_MAX_LISTENERS];
 	size_t n_listeners;

@@ -5,18 +5,22 @@
  * timerfd ticks the STATUS= line and the watchdog.  SIGHUP loads the
  * configuration anew and swaps it in only if it is valid; SIGTERM and
  * SIGINT stop the workers, which flush within shutdown_timeout_ms.
+ * The control socket's listener and clients (ctlsock.c) share the poll;
+ * its "reload" command runs the same reload as SIGHUP.
  */
 #include "config.h"
 
 #include "control.h"
 #include "clock.h"
 #include "cpuwait.h"
+#include "ctlsock.h"
 #include "log.h"
 #include "notify.h"
 #include "worker.h"
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -36,6 +40,8 @@ struct control {
 	uint64_t last_replies;
 	uint64_t last_ms;
 	struct cpuwait cpuwait;
+	struct ctlsock *ctlsock;
+	struct ctl_state state;  /* what the control socket's commands read */
 };
 
 int control_block_signals(sigset_t *set)
@@ -64,34 +70,52 @@ static void control_status(struct control *ctl)
 	notify_status(line);
 }
 
-static void control_reload(struct control *ctl)
+/* Load the configuration anew and swap it in if it is valid.  0, or -1
+ * with the one-line reason in err (also logged). */
+static int control_reload(struct control *ctl, char *err, size_t errlen)
 {
 	struct daemon *d = ctl->d;
 	struct conf *c = malloc(sizeof(*c));
 	struct listener *set[CONF_MAX_LISTENERS];
 	size_t n;
-	char err[CONF_ERR_MAX];
+	int rc = -1;
 
 	notify_reloading();
 	if (!c) {
-		log_err("reload: out of memory; keeping the running configuration");
-	} else if (conf_load(d->conf.path, c, err, sizeof(err)) < 0) {
-		log_err("%s; keeping the running configuration", err);
-	} else if (daemon_plan_listeners(d, c, set, &n, err, sizeof(err)) < 0) {
-		log_err("reload: %s; keeping the running configuration", err);
+		snprintf(err, errlen, "reload: out of memory");
+	} else if (conf_load(d->conf.path, c, err, errlen) < 0) {
+		/* err is already "FILE:LINE: message" */
+	} else if (daemon_plan_listeners(d, c, set, &n, err, errlen) < 0) {
+		/* err names the listener */
 	} else {
 		if (c->threads != d->n_workers)
 			log_notice("reload: threads = %u takes effect at the next start",
 				   c->threads);
+		if (strcmp(c->control, d->conf.control) != 0)
+			log_notice("reload: control = \"%s\" takes effect at the next start",
+				   c->control);
 		log_set_level(c->log_level);
 		bufpool_set_mem_limit(d->pool, c->mem_limit);
 		daemon_publish(d, c, set, n);
 		log_info("reloaded %s: %zu listeners", c->path, n);
+		rc = 0;
 	}
+	if (rc < 0)
+		log_err("%s; keeping the running configuration", err);
 	free(c);
+	if (rc == 0)
+		ctl->state.reloads_ok++;
+	else
+		ctl->state.reloads_failed++;
 	char line[160];
 	daemon_status_line(d, 0, line, sizeof(line));
 	notify_ready(line);
+	return rc;
+}
+
+static int control_reload_cmd(void *arg, char *err, size_t errlen)
+{
+	return control_reload(arg, err, errlen);
 }
 
 static void control_log_stats(struct control *ctl)
@@ -116,9 +140,11 @@ static bool control_signal(struct control *ctl)
 	if (read(ctl->sigfd, &si, sizeof(si)) != sizeof(si))
 		return true;
 	switch (si.ssi_signo) {
-	case SIGHUP:
-		control_reload(ctl);
+	case SIGHUP: {
+		char err[CONF_ERR_MAX];
+		control_reload(ctl, err, sizeof(err));
 		return true;
+	}
 	case SIGUSR1:
 		control_log_stats(ctl);
 		return true;
@@ -148,12 +174,20 @@ static void control_tick(struct control *ctl)
 		cpuwait_tick(&ctl->cpuwait, ctl->d, now);
 		ctl->next_status_ms = now + 1000;
 	}
+	ctlsock_tick(ctl->ctlsock, now);
 }
 
-static int control_setup(struct control *ctl, struct daemon *d, const sigset_t *set)
+static int control_setup(struct control *ctl, struct daemon *d, const sigset_t *set,
+			 struct ctlsock *cs)
 {
 	memset(ctl, 0, sizeof(*ctl));
 	ctl->d = d;
+	ctl->ctlsock = cs;
+	ctl->state.d = d;
+	ctl->state.start_ms = clock_ms();
+	ctl->state.reload = control_reload_cmd;
+	ctl->state.reload_arg = ctl;
+	cs->state = &ctl->state;
 	ctl->last_ms = clock_ms();
 	ctl->watchdog_ms = notify_watchdog_usec() / 2000; /* half the interval */
 	uint64_t tick_ms = 1000;
@@ -170,18 +204,20 @@ static int control_setup(struct control *ctl, struct daemon *d, const sigset_t *
 	return timerfd_settime(ctl->timerfd, 0, &its, NULL);
 }
 
-int control_run(struct daemon *d, const sigset_t *set)
+int control_run(struct daemon *d, const sigset_t *set, struct ctlsock *cs)
 {
-	struct control ctl;
+	static struct control ctl; /* its baseline is large for a stack */
 	int rc = 0;
 
-	if (control_setup(&ctl, d, set) < 0) {
+	if (control_setup(&ctl, d, set, cs) < 0) {
 		log_err("cannot set up signal and timer handling: %s", strerror(errno));
 		return -1;
 	}
 	for (;;) {
-		struct pollfd pfd[2] = {{ctl.sigfd, POLLIN, 0}, {ctl.timerfd, POLLIN, 0}};
-		if (poll(pfd, 2, -1) < 0) {
+		struct pollfd pfd[2 + CTLSOCK_NFDS] = {{ctl.sigfd, POLLIN, 0},
+						       {ctl.timerfd, POLLIN, 0}};
+		size_t n = 2 + ctlsock_pollfds(cs, pfd + 2);
+		if (poll(pfd, n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("poll: %s", strerror(errno));
@@ -192,6 +228,7 @@ int control_run(struct daemon *d, const sigset_t *set)
 			break;
 		if (pfd[1].revents & POLLIN)
 			control_tick(&ctl);
+		ctlsock_serve(cs, pfd + 2);
 	}
 	close(ctl.sigfd);
 	close(ctl.timerfd);

@@ -4,6 +4,7 @@
 #ifndef LARSD_CONTROL_H
 #define LARSD_CONTROL_H
 
+#include "ctlsock.h"
 #include "daemon.h"
 
 #include <signal.h>
@@ -12,7 +13,8 @@
  * started after; ignore SIGPIPE. */
 int control_block_signals(sigset_t *set);
 
-/* Serve signals and timers until SIGTERM or SIGINT.  -1 if it cannot start. */
-int control_run(struct daemon *d, const sigset_t *set);
+/* Serve signals, timers and the control socket cs (open or not) until
+ * SIGTERM or SIGINT.  -1 if it cannot start. */
+int control_run(struct daemon *d, const sigset_t *set, struct ctlsock *cs);
 
 #endif /* LARSD_CONTROL_H */

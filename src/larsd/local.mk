@@ -4,6 +4,9 @@ src_larsd_larsd_SOURCES = \
 	src/larsd/main.c \
 	src/larsd/control.c src/larsd/control.h \
 	src/larsd/cpuwait.c src/larsd/cpuwait.h \
+	src/larsd/ctlsock.c src/larsd/ctlsock.h \
+	src/larsd/ctlcmd.c src/larsd/ctlcmd.h \
+	src/larsd/ctlparse.c src/larsd/ctlparse.h \
 	src/larsd/daemon.c src/larsd/daemon.h \
 	src/larsd/worker.c src/larsd/worker.h \
 	src/larsd/loop.c src/larsd/loop_epoll.c src/larsd/loop.h \

@@ -102,16 +102,27 @@ static int start_workers(struct daemon *d, unsigned n)
 static int run(struct conf *c)
 {
 	static struct daemon d;
+	static struct ctlsock cs;
 	sigset_t sigs;
+	char err[CONF_ERR_MAX];
 	char status[160];
 
 	pthread_mutex_init(&d.lock, NULL);
 	log_set_level(c->log_level);
-	if (control_block_signals(&sigs) < 0 || setup_pool(&d, c) < 0 ||
-	    setup_listeners(&d, c) < 0)
+	if (control_block_signals(&sigs) < 0)
 		return EXIT_FAILURE;
+	/* Before the listeners: a second larsd on the same socket stops here. */
+	if (ctlsock_open(&cs, c->control, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		return EXIT_FAILURE;
+	}
+	if (setup_pool(&d, c) < 0 || setup_listeners(&d, c) < 0) {
+		ctlsock_close(&cs);
+		return EXIT_FAILURE;
+	}
 	if (start_workers(&d, c->threads) < 0) {
 		daemon_close_listeners(&d);
+		ctlsock_close(&cs);
 		return EXIT_FAILURE;
 	}
 	log_info("larsd %s started: %u workers, MEM_LIMIT %zu bytes", PACKAGE_VERSION,
@@ -119,11 +130,12 @@ static int run(struct conf *c)
 	daemon_status_line(&d, 0, status, sizeof(status));
 	notify_ready(status);
 
-	int rc = control_run(&d, &sigs);
+	int rc = control_run(&d, &sigs, &cs);
 
 	notify_stopping();
 	stop_workers(&d, d.n_workers);
 	daemon_close_listeners(&d);
+	ctlsock_close(&cs);
 	log_info("stopped");
 	free(d.workers);
 	return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;

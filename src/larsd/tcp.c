@@ -188,7 +188,7 @@ static void tcp_on_conn(struct loop *loop, struct loop_handler *h, unsigned even
 
 /* A new connection: its struct, watched edge-triggered.  False if it was
  * closed instead. */
-static bool conn_open(struct worker *w, int fd, enum conf_mode mode)
+static bool conn_open(struct worker *w, int fd, struct port *p)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 
@@ -196,7 +196,8 @@ static bool conn_open(struct worker *w, int fd, enum conf_mode mode)
 		return false;
 	c->handler.fn = tcp_on_conn;
 	c->fd = fd;
-	c->mode = mode;
+	c->mode = p->listener->mode;
+	c->port = p;
 	c->can_write = true;
 	c->read_size = TCP_READ_MIN;
 	c->last_ms = w->loop.now_ms;
@@ -227,11 +228,12 @@ void tcp_on_listener(struct loop *loop, struct loop_handler *h, unsigned events)
 		}
 		if (!tcp_admit(w, fd, (struct sockaddr *)&peer)) {
 			close(fd);
-		} else if (!conn_open(w, fd, p->listener->mode)) {
+		} else if (!conn_open(w, fd, p)) {
 			atomic_fetch_sub_explicit(&w->d->connections, 1, memory_order_relaxed);
 			close(fd);
 		} else {
 			stats_add(&w->stats.tcp_accepted, 1);
+			stats_add(&p->stats.accepted, 1);
 		}
 	}
 }
@@ -314,6 +316,7 @@ static void conn_frame(struct worker *w, struct conn *c)
 
 	if (c->mode == CONF_MODE_ECHO) {
 		stats_add(&w->stats.tcp_replies, 1);
+		stats_add(&c->port->stats.replies, 1);
 		c->ready = b->length;
 		return;
 	}
@@ -322,6 +325,7 @@ static void conn_frame(struct worker *w, struct conn *c)
 	enum lars_status st = lars_scan(start, b->length - c->ready, w->conf.max_message,
 					&complete, &frames, &next);
 	stats_add(&w->stats.tcp_replies, frames);
+	stats_add(&c->port->stats.replies, frames);
 	c->ready += complete;
 	c->next_frame = next;
 	if (st == LARS_TOO_LONG) {
@@ -351,6 +355,7 @@ static bool conn_flush(struct worker *w, struct conn *c)
 			return false;
 		}
 		stats_add(&w->stats.bytes_out, (uint64_t)n);
+		stats_add(&c->port->stats.bytes_out, (uint64_t)n);
 		stuck_unlink(w, c); /* the peer reads: not stuck */
 		io_buf_pop(b, (size_t)n);
 		c->ready -= (size_t)n;
@@ -381,6 +386,7 @@ static enum conn_read conn_read(struct worker *w, struct conn *c)
 	if (n > 0) {
 		c->buf->length += (size_t)n;
 		stats_add(&w->stats.bytes_in, (uint64_t)n);
+		stats_add(&c->port->stats.bytes_in, (uint64_t)n);
 		if ((size_t)n < room && !c->peer_hup)
 			c->can_read = false; /* drained; with a FIN seen, read on to EOF */
 		else if ((size_t)n == c->buf->capacity && c->read_size < TCP_READ_MAX)

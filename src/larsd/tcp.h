@@ -25,11 +25,13 @@
 #include <sys/queue.h>
 
 struct worker;
+struct port;
 
 struct conn {
 	struct loop_handler handler;
 	int fd;           /* -1 once closed, until tcp_reap() frees it */
 	enum conf_mode mode;
+	struct port *port;/* the listener slot it came from: its counters */
 	struct io_buf *buf;
 	size_t ready;     /* bytes at buf->head that may be sent: for lars, whole frames */
 	size_t next_frame;/* size of the partial lars frame after them, if known */

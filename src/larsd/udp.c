@@ -106,9 +106,12 @@ static void udp_send(struct worker *w, struct port *p, struct udp_batch *b, int 
 			sent++;
 			continue;
 		}
-		for (int i = sent; i < sent + n; i++)
+		for (int i = sent; i < sent + n; i++) {
 			stats_add(&w->stats.bytes_out, b->out[i].msg_len);
+			stats_add(&p->stats.bytes_out, b->out[i].msg_len);
+		}
 		stats_add(&w->stats.udp_replies, (uint64_t)n);
+		stats_add(&p->stats.replies, (uint64_t)n);
 		sent += n;
 	}
 }
@@ -147,6 +150,7 @@ static int udp_batch_once(struct worker *w, struct port *p, int want)
 		size_t len = b->in[i].msg_len;
 		const struct sockaddr *peer = (const struct sockaddr *)&b->peer[i];
 		stats_add(&w->stats.bytes_in, len);
+		stats_add(&p->stats.bytes_in, len);
 		if (!udp_accept(w, mode, peer, (const unsigned char *)b->buf[i]->data, len))
 			continue;
 		b->iov_out[nout].iov_base = b->buf[i]->data;

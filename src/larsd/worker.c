@@ -46,6 +46,12 @@ static void worker_watch_listener(struct worker *w, struct listener *l)
 	p->listener = l;
 	p->fd = listener_fd(l, w->index);
 	p->udp_want = UDP_BATCH;
+	/* A connection of the slot's previous listener may still add to
+	 * these; rare (a reload dropped the listener), and only a count. */
+	atomic_store(&p->stats.accepted, 0);
+	atomic_store(&p->stats.replies, 0);
+	atomic_store(&p->stats.bytes_in, 0);
+	atomic_store(&p->stats.bytes_out, 0);
 	p->handler.fn = l->proto == CONF_PROTO_TCP ? tcp_on_listener : udp_on_listener;
 	/* A socket of its own needs no LOOP_EXCLUSIVE; a shared one does. */
 	if (loop_watch(&w->loop, p->fd, l->n_group > 1 ? LOOP_READ : LOOP_READ | LOOP_EXCLUSIVE,
@@ -138,6 +144,8 @@ static void *worker_main(void *arg)
 		}
 		tcp_reap(&w->tcp);
 		worker_sync(w);
+		stats_add(&w->loop_turns, 1);
+		atomic_store_explicit(&w->conns_open, w->tcp.n, memory_order_relaxed);
 		atomic_store_explicit(&w->heartbeat_ms, w->loop.now_ms, memory_order_relaxed);
 	}
 	worker_sync(w); /* the last generation's shutdown deadline */

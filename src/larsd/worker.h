@@ -19,12 +19,22 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* Counters of one listener in one worker: the worker is the only writer
+ * (stats_add); the control thread sums them over the workers. */
+struct port_stats {
+	_Atomic uint64_t accepted;   /* TCP connections accepted */
+	_Atomic uint64_t replies;    /* TCP replies, UDP datagrams echoed */
+	_Atomic uint64_t bytes_in;
+	_Atomic uint64_t bytes_out;
+};
+
 /* A listener as one worker watches it. */
 struct port {
 	struct loop_handler handler; /* tcp_on_listener or udp_on_listener */
 	struct listener *listener;   /* NULL: a free slot */
 	int fd;                      /* the socket this worker serves */
 	unsigned udp_want;           /* UDP: datagrams the next read asks for */
+	struct port_stats stats;     /* zeroed when the slot takes a listener */
 };
 
 struct worker {
@@ -48,6 +58,8 @@ struct worker {
 	uint64_t next_idle_check_ms;
 
 	struct stats stats;
+	_Atomic uint64_t loop_turns;   /* loop iterations (stats workers) */
+	_Atomic uint64_t conns_open;   /* its TCP connections, as of the last turn */
 	_Atomic uint64_t heartbeat_ms; /* end of the last loop iteration */
 	_Atomic bool trim_requested;   /* another worker is short of memory */
 	_Atomic bool finished;
