@@ -25,6 +25,7 @@ dist_man_MANS += \
 	man/bufpool_tier_size.3 \
 	man/bufpool_tier_index.3 \
 	man/bufpool_parse_size.3 \
+	man/larsctl.8 \
 	man/io_buf.3 \
 	man/io_buf_clear.3 \
 	man/io_buf_pop.3 \

@@ -1,0 +1,7 @@
+# larsctl, the control socket's command-line client (see man/larsctl.8)
+sbin_PROGRAMS += src/larsctl/larsctl
+src_larsctl_larsctl_SOURCES = \
+	src/larsctl/larsctl.c \
+	src/larsctl/reply.c src/larsctl/reply.h \
+	src/larsctl/format.c src/larsctl/format.h \
+	src/larsctl/watch.c src/larsctl/watch.h
