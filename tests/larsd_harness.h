@@ -253,4 +253,19 @@ void lh_lars_header(void *out, int32_t msgid, int32_t body_len);
  * `off` of the stream named by seed. */
 void lh_pattern(void *p, size_t len, uint64_t seed, uint64_t off);
 
+/* ---- running the project's programs (harness_exec.c) ------------------- */
+
+#define LH_EXEC_OUT_MAX 65536
+
+struct lh_exec {
+	int code;                  /* exit status, 128 + signal, -1 on timeout */
+	uint64_t ms;               /* how long it ran */
+	char out[LH_EXEC_OUT_MAX]; /* stdout */
+	char err[LH_EXEC_OUT_MAX]; /* stderr */
+};
+
+/* Run binary with args (NULL-terminated, after argv[0]), stdin from
+ * /dev/null; killed after timeout_ms (code -1).  ck_asserts its setup. */
+void lh_exec(struct lh_exec *r, const char *binary, const char *const *args, int timeout_ms);
+
 #endif /* LARSD_HARNESS_H */

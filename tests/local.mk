@@ -126,7 +126,8 @@ check_PROGRAMS += tests/test_larsd
 TESTS += tests/test_larsd
 
 # The harness: tests/larsd_harness.c and its clients; with the Check main.
-LARSD_HARNESS = tests/larsd_harness.c tests/harness_sockets.c tests/larsd_harness.h $(TEST_UTIL)
+LARSD_HARNESS = tests/larsd_harness.c tests/harness_sockets.c tests/harness_exec.c \
+	tests/larsd_harness.h $(TEST_UTIL)
 
 tests_test_larsd_SOURCES = tests/test_larsd.c tests/larsd_tests.h \
 	tests/larsd_echo.c tests/larsd_conf.c tests/larsd_signals.c \

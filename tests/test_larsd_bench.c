@@ -43,102 +43,15 @@
 #endif
 
 #define RUN_TIMEOUT_MS 10000
-#define OUT_MAX 16384
-
-/* ---- running larsd-bench ------------------------------------------------- */
-
-struct bench {
-	int code;          /* exit status, 128 + signal, -1 on timeout */
-	uint64_t ms;       /* how long it ran */
-	char out[OUT_MAX]; /* stdout */
-	char err[OUT_MAX]; /* stderr */
-};
-
-static void append(char *buf, size_t *len, int fd, bool *open)
-{
-	ssize_t n = read(fd, buf + *len, OUT_MAX - 1 - *len);
-
-	if (n <= 0) {
-		*open = false;
-		return;
-	}
-	*len += (size_t)n;
-	buf[*len] = '\0';
-	if (*len == OUT_MAX - 1)
-		*open = false;
-}
-
 /* Run larsd-bench with args (NULL-terminated, after argv[0]). */
-static void run_bench(struct bench *b, const char *const *args)
+static void run_bench(struct lh_exec *b, const char *const *args)
 {
-	const char *argv[40];
-	size_t argc = 0, n_out = 0, n_err = 0;
-	int out[2], err[2];
-	pid_t parent = getpid();
-	uint64_t start = lh_now_ms();
-
-	memset(b, 0, sizeof(*b));
 	const char *binary = getenv("LARSD_BENCH_TEST_PATH");
-	argv[argc++] = binary && *binary ? binary : LARSD_BENCH_PATH;
-	for (size_t i = 0; args[i]; i++) {
-		ck_assert_uint_lt(argc, 39);
-		argv[argc++] = args[i];
-	}
-	argv[argc] = NULL;
-
-	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
-	ck_assert_int_eq(pipe2(err, O_CLOEXEC), 0);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		signal(SIGPIPE, SIG_DFL);
-		int null = open("/dev/null", O_RDONLY);
-		if (null < 0 || dup2(null, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0)
-			_exit(127);
-		close_range(3, ~0U, 0);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(out[1]);
-	close(err[1]);
-
-	bool out_open = true, err_open = true;
-	uint64_t deadline = start + RUN_TIMEOUT_MS;
-	while ((out_open || err_open) && lh_now_ms() < deadline) {
-		struct pollfd p[2] = {{out_open ? out[0] : -1, POLLIN, 0},
-				      {err_open ? err[0] : -1, POLLIN, 0}};
-		if (poll(p, 2, 100) <= 0)
-			continue;
-		if (p[0].revents)
-			append(b->out, &n_out, out[0], &out_open);
-		if (p[1].revents)
-			append(b->err, &n_err, err[0], &err_open);
-	}
-	close(out[0]);
-	close(err[0]);
-
-	int st = 0;
-	b->code = -1;
-	while (lh_now_ms() < deadline) {
-		pid_t r = waitpid(pid, &st, WNOHANG);
-		if (r == pid) {
-			b->code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-			break;
-		}
-		lh_sleep_ms(2);
-	}
-	if (b->code == -1) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &st, 0);
-	}
-	b->ms = lh_now_ms() - start;
+	lh_exec(b, binary && *binary ? binary : LARSD_BENCH_PATH, args, RUN_TIMEOUT_MS);
 }
 
 /* A number from the --json summary: "key":value; NAN if missing. */
-static double num(const struct bench *b, const char *key)
+static double num(const struct lh_exec *b, const char *key)
 {
 	char pat[64];
 
@@ -162,7 +75,7 @@ static double num(const struct bench *b, const char *key)
 		      (b)->code, want, (b)->out, (b)->err)
 
 /* The numbers every good run of count n has. */
-static void assert_clean(const struct bench *b, long n)
+static void assert_clean(const struct lh_exec *b, long n)
 {
 	ck_assert_code(b, 0);
 	ck_assert_num(b, "replies", ==, n);
@@ -340,7 +253,7 @@ static void helper_stop(struct helper *h)
 START_TEST(test_tcp_echo)
 {
 	struct lh_daemon d;
-	struct bench b;
+	struct lh_exec b;
 	char port[8];
 
 	start_larsd(&d);
@@ -362,7 +275,7 @@ END_TEST
 START_TEST(test_tcp_echo_large)
 {
 	struct lh_daemon d;
-	struct bench b;
+	struct lh_exec b;
 	char port[8];
 
 	start_larsd(&d);
@@ -377,7 +290,7 @@ END_TEST
 START_TEST(test_tcp_lars)
 {
 	struct lh_daemon d;
-	struct bench b;
+	struct lh_exec b;
 	char port[8];
 
 	start_larsd(&d);
@@ -396,7 +309,7 @@ END_TEST
 START_TEST(test_tcp_lars_empty)
 {
 	struct lh_daemon d;
-	struct bench b;
+	struct lh_exec b;
 	char port[8];
 
 	start_larsd(&d);
@@ -412,7 +325,7 @@ END_TEST
 START_TEST(test_udp_echo)
 {
 	struct lh_daemon d;
-	struct bench b;
+	struct lh_exec b;
 	char port[8];
 
 	start_larsd(&d);
@@ -429,7 +342,7 @@ END_TEST
 START_TEST(test_udp_lars)
 {
 	struct lh_daemon d;
-	struct bench b;
+	struct lh_exec b;
 	char port[8];
 
 	start_larsd(&d);
@@ -448,7 +361,7 @@ END_TEST
 START_TEST(test_tcp_ipv6)
 {
 	struct lh_daemon d;
-	struct bench b;
+	struct lh_exec b;
 	char port[8];
 
 	if (!lh_address_usable("::1"))
@@ -474,7 +387,7 @@ END_TEST
 START_TEST(test_duration_text_server)
 {
 	struct lh_daemon d;
-	struct bench b;
+	struct lh_exec b;
 	char port[8], pid[16];
 
 	start_larsd(&d);
@@ -510,7 +423,7 @@ END_TEST
 START_TEST(test_tcp_corrupt)
 {
 	struct helper h;
-	struct bench b;
+	struct lh_exec b;
 
 	helper_start(&h, H_TCP_FLIP);
 	const char *args[] = {"-P", h.port_text, "-n", "50", "-t", "2", "--json", NULL};
@@ -537,7 +450,7 @@ END_TEST
 START_TEST(test_udp_corrupt)
 {
 	struct helper h;
-	struct bench b;
+	struct lh_exec b;
 
 	helper_start(&h, H_UDP_FLIP);
 	const char *args[] = {"-p", "udp", "-P", h.port_text, "-n", "20", "--timeout", "500",
@@ -557,7 +470,7 @@ END_TEST
 START_TEST(test_udp_loss)
 {
 	struct helper h;
-	struct bench b;
+	struct lh_exec b;
 
 	helper_start(&h, H_UDP_HALF);
 	const char *args[] = {"-p", "udp", "-P", h.port_text, "-n", "20", "--timeout", "50",
@@ -578,7 +491,7 @@ END_TEST
 START_TEST(test_udp_late)
 {
 	struct helper h;
-	struct bench b;
+	struct lh_exec b;
 
 	helper_start(&h, H_UDP_LATE);
 	const char *args[] = {"-p", "udp", "-P", h.port_text, "-n", "10", "-t", "2", "--json",
@@ -605,7 +518,7 @@ END_TEST
 
 START_TEST(test_connection_refused)
 {
-	struct bench b;
+	struct lh_exec b;
 	char port[8];
 
 	snprintf(port, sizeof(port), "%u", (unsigned)lh_free_port("tcp", "127.0.0.1"));
@@ -650,7 +563,7 @@ START_TEST(test_bad_arguments)
 		{"-P", "7", "--server-pid", "abc", NULL},
 		{"-P", "7", "--server-pid", "2147483647", NULL},
 	};
-	struct bench b;
+	struct lh_exec b;
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		run_bench(&b, cases[i]);
@@ -670,7 +583,7 @@ END_TEST
 
 START_TEST(test_help_version)
 {
-	struct bench b;
+	struct lh_exec b;
 	const char *help[] = {"--help", NULL};
 	const char *version[] = {"-V", NULL};
 
