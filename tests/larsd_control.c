@@ -6,7 +6,8 @@
  * listeners, workers, reset, reload (good and broken config), version,
  * help, unknown commands; hostile clients (garbage, a 1 MB line, 100 idle
  * clients, one that asks and never reads); control = "" and bad values;
- * a directory that does not exist; a stale socket file and a second larsd.
+ * a directory that does not exist; a file in the way; a stale socket file
+ * and a second larsd.
  * Not here: the 60 s idle timeout (too slow for make check).
  */
 #include "config.h"
@@ -467,6 +468,23 @@ START_TEST(test_ctl_long_line)
 	ck_assert(read_to_eof(fd, buf, sizeof(buf)));
 	ck_assert_str_eq(buf, "ERROR line too long\n");
 	close(fd);
+	/* 1025 bytes with their newline: too long as well */
+	fd = ctl_connect(&d);
+	ck_assert_int_ge(fd, 0);
+	line[1025] = '\n';
+	ck_assert(lh_send_all(fd, line, 1026));
+	ck_assert(read_to_eof(fd, buf, sizeof(buf)));
+	ck_assert_str_eq(buf, "ERROR line too long\n");
+	close(fd);
+	/* 1024 bytes and "\r\n" are a line, just an unknown command */
+	fd = ctl_connect(&d);
+	ck_assert_int_ge(fd, 0);
+	line[1024] = '\r';
+	line[1025] = '\n';
+	ck_assert(lh_send_all(fd, line, 1026));
+	ck_assert(ctl_read_reply(fd, buf, sizeof(buf)));
+	ck_assert_str_eq(buf, "ERROR unknown command\n");
+	close(fd);
 	free(line);
 	fd = ctl_connect(&d);
 	ck_assert_int_ge(fd, 0);
@@ -628,6 +646,30 @@ START_TEST(test_ctl_no_dir)
 }
 END_TEST
 
+/* A file that is not a socket is left alone: a warning, and larsd serves. */
+START_TEST(test_ctl_not_a_socket)
+{
+	struct lh_daemon d;
+	char path[CTL_PATH_MAX], warning[CTL_PATH_MAX + 64];
+	struct stat st;
+
+	ctl_init(&d);
+	ctl_path(&d, path, sizeof(path));
+	lh_write_file(path, "precious\n");
+	lh_start_ok(&d);
+	lt_check_listener(&d.ls[0], 10);
+	snprintf(warning, sizeof(warning), "<4>control socket %s: Address already in use", path);
+	ck_assert_msg(lh_stderr_has(&d, warning), "no \"%s\" in the log", warning);
+	lh_stop_ok(&d);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	char *text = lh_read_file(path);
+	ck_assert_str_eq(text, "precious\n");
+	free(text);
+	lh_cleanup(&d);
+}
+END_TEST
+
 /* A stale socket file is replaced; a second larsd on a live one fails. */
 START_TEST(test_ctl_stale_and_second)
 {
@@ -683,5 +725,6 @@ void lt_add_control(Suite *s)
 	testutil_add(s, "ctl_off", test_ctl_off, 10);
 	testutil_add(s, "ctl_bad_value", test_ctl_bad_value, 10);
 	testutil_add(s, "ctl_no_dir", test_ctl_no_dir, 10);
+	testutil_add(s, "ctl_not_a_socket", test_ctl_not_a_socket, 10);
 	testutil_add(s, "ctl_stale_second", test_ctl_stale_and_second, 15);
 }
