@@ -180,6 +180,25 @@ static void echo_traffic(struct lh_daemon *d, int *tcp)
 	close(udp);
 }
 
+/* Read until EOF; what came, NUL-terminated.  False on timeout. */
+static bool read_to_eof(int fd, char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	for (;;) {
+		ssize_t n = recv(fd, buf + len, cap - 1 - len, 0);
+		if (n == 0 || (n < 0 && errno == ECONNRESET))
+			break;
+		if (n < 0)
+			return false;
+		len += (size_t)n;
+		if (len + 1 == cap)
+			break;
+	}
+	buf[len] = '\0';
+	return true;
+}
+
 /* ---- the commands ------------------------------------------------------------ */
 
 static const char *const stats_names[] = {
@@ -422,31 +441,23 @@ START_TEST(test_ctl_misc)
 	ck_assert_str_eq(buf + strlen(expect), "ERROR unknown command\n");
 	ck_assert(strncmp(buf, expect, strlen(expect)) == 0);
 	close(fd);
+	/* as "echo stats | nc -U": commands, shutdown, every reply, EOF */
+	fd = ctl_connect(&d);
+	ck_assert_int_ge(fd, 0);
+	ck_assert(lh_send_all(fd, "stats\nstats pool\nversion\n", 25));
+	ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+	ck_assert(read_to_eof(fd, buf, sizeof(buf)));
+	ck_assert_int_eq(stat_of(buf, "threads"), 2);
+	ck_assert_int_eq(stat_of(buf, "tier_0:capacity"), 4096);
+	ck_assert_msg(strstr(buf, expect) != NULL && strcmp(buf + strlen(buf) - strlen(expect), expect) == 0,
+		      "the replies do not end in \"%s\": \"%s\"", expect, buf);
+	close(fd);
 	lh_stop_ok(&d);
 	lh_cleanup(&d);
 }
 END_TEST
 
 /* ---- hostile clients --------------------------------------------------------- */
-
-/* Read until EOF; what came, NUL-terminated.  False on timeout. */
-static bool read_to_eof(int fd, char *buf, size_t cap)
-{
-	size_t len = 0;
-
-	for (;;) {
-		ssize_t n = recv(fd, buf + len, cap - 1 - len, 0);
-		if (n == 0 || (n < 0 && errno == ECONNRESET))
-			break;
-		if (n < 0)
-			return false;
-		len += (size_t)n;
-		if (len + 1 == cap)
-			break;
-	}
-	buf[len] = '\0';
-	return true;
-}
 
 /* A 1 MB line: "ERROR line too long", closed; larsd fine. */
 START_TEST(test_ctl_long_line)

@@ -218,8 +218,10 @@ static bool client_read(struct ctlsock *cs, struct ctlsock_client *c)
 	for (int budget = 0; budget < 16; budget++) {
 		ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len,
 				 MSG_DONTWAIT);
-		if (n == 0)
-			return false;
+		if (n == 0) { /* "echo stats | nc -U": answer, then close */
+			c->eof = true;
+			return c->out.len > 0;
+		}
 		if (n < 0)
 			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
 		c->in_len += (size_t)n;
@@ -245,7 +247,7 @@ size_t ctlsock_pollfds(struct ctlsock *cs, struct pollfd *pfd)
 		if (c->fd < 0)
 			continue;
 		c->pollslot = (int)n;
-		short ev = c->out.len > 0 ? POLLIN | POLLOUT : POLLIN;
+		short ev = (short)((c->eof ? 0 : POLLIN) | (c->out.len > 0 ? POLLOUT : 0));
 		pfd[n++] = (struct pollfd){ c->fd, ev, 0 };
 	}
 	return n;
@@ -261,8 +263,12 @@ void ctlsock_serve(struct ctlsock *cs, const struct pollfd *pfd)
 		bool ok = true;
 		if (re & POLLOUT)
 			ok = client_flush(c);
-		if (ok && (re & (POLLIN | POLLHUP | POLLERR)))
+		if (ok && !c->eof && (re & (POLLIN | POLLHUP | POLLERR)))
 			ok = client_read(cs, c);
+		if (c->eof && c->out.len == 0)
+			ok = false;
+		if (c->eof && (re & (POLLHUP | POLLERR)) && !(re & POLLOUT))
+			ok = false; /* gone entirely: nobody reads the rest */
 		if (!ok)
 			client_close(c);
 	}
