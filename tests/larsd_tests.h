@@ -17,6 +17,7 @@ void lt_add_conf(Suite *s);       /* larsd_conf.c: config errors, command line *
 void lt_add_signals(Suite *s);    /* larsd_signals.c: notify, signals, reload */
 void lt_add_activation(Suite *s); /* larsd_activation.c: LISTEN_FDS */
 void lt_add_limits(Suite *s);     /* larsd_limits.c: memory, limits, guards */
+void lt_add_control(Suite *s);    /* larsd_control.c: the control socket */
 
 /* Is IPv6 loopback usable here? */
 bool lt_have_v6(void);

@@ -131,7 +131,8 @@ LARSD_HARNESS = tests/larsd_harness.c tests/harness_sockets.c tests/harness_exec
 
 tests_test_larsd_SOURCES = tests/test_larsd.c tests/larsd_tests.h \
 	tests/larsd_echo.c tests/larsd_conf.c tests/larsd_signals.c \
-	tests/larsd_activation.c tests/larsd_limits.c $(LARSD_HARNESS)
+	tests/larsd_activation.c tests/larsd_limits.c tests/larsd_control.c \
+	$(LARSD_HARNESS)
 tests_test_larsd_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DLARSD_PATH='"$(abs_top_builddir)/src/larsd/larsd"'
 tests_test_larsd_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)

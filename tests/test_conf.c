@@ -164,6 +164,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(conf.max_message, 65527);
 	ck_assert_int_eq(conf.log_level, LOG_INFO);
 	ck_assert_uint_eq(conf.shutdown_timeout_ms, 2000);
+	ck_assert_str_eq(conf.control, "/run/larsd/control");
 	ck_assert_uint_eq(conf.n_listeners, 0);
 	ck_assert_uint_eq(conf.n_allow, 0);
 	ck_assert_uint_eq(conf.n_blocked_ports, 5);
@@ -594,6 +595,32 @@ START_TEST(test_allow)
 }
 END_TEST
 
+/* control: an absolute path that fits sun_path, or "" for none. */
+START_TEST(test_control)
+{
+	char text[512], path[200];
+
+	larsd_ok("  control = \"/tmp/larsd.ctl\";\n");
+	ck_assert_str_eq(conf.control, "/tmp/larsd.ctl");
+	larsd_ok("  control = \"\";\n");
+	ck_assert_str_eq(conf.control, "");
+	memset(path, 'x', sizeof(path));
+	path[0] = '/';
+	path[107] = '\0'; /* 107 bytes and the NUL: the most sun_path holds */
+	snprintf(text, sizeof(text), "  control = \"%s\";\n", path);
+	larsd_ok(text);
+	ck_assert_str_eq(conf.control, path);
+	path[107] = 'x';
+	path[108] = '\0';
+	snprintf(text, sizeof(text), "  control = \"%s\";\n", path);
+	larsd_err(text, 2, "'control' is 108 bytes long, at most 107");
+	larsd_err("  control = \"run/larsd/control\";\n", 2,
+		  "'control' \"run/larsd/control\" must be an absolute path");
+	larsd_err("  control = 1;\n", 2, "'control' must be a string");
+	larsd_err("  control = [ \"/a\" ];\n", 2, "'control' must be a string");
+}
+END_TEST
+
 START_TEST(test_blocked_ports)
 {
 	static const uint16_t builtin[] = { 0, 7, 13, 17, 19 };
@@ -702,6 +729,7 @@ static Suite *conf_suite(void)
 	tcase_add_test(tc, test_reuseport);
 	tcase_add_test(tc, test_allow);
 	tcase_add_test(tc, test_blocked_ports);
+	tcase_add_test(tc, test_control);
 	tcase_add_test(tc, test_include);
 	suite_add_tcase(s, tc);
 	return s;

@@ -110,6 +110,7 @@ static Suite *larsd_suite(void)
 	lt_add_signals(s);
 	lt_add_activation(s);
 	lt_add_limits(s);
+	lt_add_control(s);
 	return s;
 }
 

@@ -32,17 +32,33 @@ static void sockaddr_of(const char *path, struct sockaddr_un *sun)
 	strcpy(sun->sun_path, path); /* conf.c checked that it fits */
 }
 
-/* Is some process serving path?  A refused connect means a stale file. */
-static bool ctlsock_answers(const struct sockaddr_un *sun)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool answers;
+/* What is at the path now?  The socket file of a larsd that died answers
+ * connect() with ECONNREFUSED and may go; anything else stays. */
+enum ctlsock_prior { PRIOR_NONE, PRIOR_STALE, PRIOR_LIVE, PRIOR_OTHER };
 
+static enum ctlsock_prior ctlsock_prior(const struct sockaddr_un *sun)
+{
+	struct stat st;
+	enum ctlsock_prior prior = PRIOR_OTHER;
+
+	if (lstat(sun->sun_path, &st) < 0)
+		return errno == ENOENT ? PRIOR_NONE : PRIOR_OTHER;
+	if (!S_ISSOCK(st.st_mode))
+		return PRIOR_OTHER;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return false;
-	answers = connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0;
+		return PRIOR_OTHER;
+	if (connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0)
+		prior = PRIOR_LIVE;
+	else if (errno == ECONNREFUSED)
+		prior = PRIOR_STALE;
 	close(fd);
-	return answers;
+	return prior;
+}
+
+static void ctlsock_without(const char *path, const char *why)
+{
+	log_warn("control socket %s: %s; running without it", path, why);
 }
 
 int ctlsock_open(struct ctlsock *cs, const char *path, char *err, size_t errlen)
@@ -57,22 +73,32 @@ int ctlsock_open(struct ctlsock *cs, const char *path, char *err, size_t errlen)
 	if (path[0] == '\0' || strlen(path) >= sizeof(cs->path))
 		return 0;
 	sockaddr_of(path, &sun);
-	if (ctlsock_answers(&sun)) {
+	switch (ctlsock_prior(&sun)) {
+	case PRIOR_LIVE:
 		snprintf(err, errlen, "control socket %s: another larsd answers on it", path);
 		return -1;
+	case PRIOR_STALE:
+		if (unlink(path) < 0) {
+			ctlsock_without(path, strerror(errno));
+			return 0;
+		}
+		break;
+	case PRIOR_OTHER: /* not a socket, or unreachable: bind() says why */
+	case PRIOR_NONE:
+		break;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		log_warn("control socket %s: %s; running without it", path, strerror(errno));
+		ctlsock_without(path, strerror(errno));
 		return 0;
 	}
-	(void)unlink(path); /* a stale socket: nobody answered */
-	/* 0660 from the start: no moment where others may connect. */
+	/* 0660 from the start: no moment where others may connect.  Only the
+	 * main thread runs yet, so changing the process's umask is safe. */
 	mode_t old = umask(0117);
 	int rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
 	if (rc < 0 || listen(fd, CTLSOCK_MAX_CLIENTS) < 0) {
-		log_warn("control socket %s: %s; running without it", path, strerror(errno));
+		ctlsock_without(path, strerror(errno));
 		close(fd);
 		return 0;
 	}
@@ -150,12 +176,26 @@ static void ctlsock_accept(struct ctlsock *cs)
 	}
 }
 
+/* A line above CTL_LINE_MAX: say so after the replies still waiting, as
+ * far as the socket takes them now, and close. */
+static bool client_too_long(struct ctlsock_client *c)
+{
+	ctl_printf(&c->out, "ERROR line too long\n");
+	(void)client_flush(c);
+	return false;
+}
+
 /* Run the complete lines in c->in.  False: close the client. */
 static bool client_lines(struct ctlsock *cs, struct ctlsock_client *c)
 {
 	char *start = c->in, *nl;
 
 	while ((nl = memchr(start, '\n', c->in_len - (size_t)(start - c->in))) != NULL) {
+		size_t len = (size_t)(nl - start);
+		if (len > 0 && start[len - 1] == '\r')
+			len--;
+		if (len > CTL_LINE_MAX)
+			return client_too_long(c);
 		ctl_run(cs->state, ctl_parse(start, (size_t)(nl - start)), &c->out);
 		if (c->out.overflow)
 			return false; /* asks and does not read */
@@ -164,11 +204,8 @@ static bool client_lines(struct ctlsock *cs, struct ctlsock_client *c)
 	c->in_len -= (size_t)(start - c->in);
 	memmove(c->in, start, c->in_len);
 	/* Room for CTL_LINE_MAX bytes and "\r\n": a full buffer is too long. */
-	if (c->in_len == sizeof(c->in)) {
-		c->out.len = 0; /* the error goes first */
-		client_refuse(c->fd, "ERROR line too long\n");
-		return false;
-	}
+	if (c->in_len == sizeof(c->in))
+		return client_too_long(c);
 	return true;
 }
 
@@ -181,8 +218,10 @@ static bool client_read(struct ctlsock *cs, struct ctlsock_client *c)
 	for (int budget = 0; budget < 16; budget++) {
 		ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len,
 				 MSG_DONTWAIT);
-		if (n == 0)
-			return false;
+		if (n == 0) { /* "echo stats | nc -U": answer, then close */
+			c->eof = true;
+			return c->out.len > 0;
+		}
 		if (n < 0)
 			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
 		c->in_len += (size_t)n;
@@ -208,7 +247,7 @@ size_t ctlsock_pollfds(struct ctlsock *cs, struct pollfd *pfd)
 		if (c->fd < 0)
 			continue;
 		c->pollslot = (int)n;
-		short ev = c->out.len > 0 ? POLLIN | POLLOUT : POLLIN;
+		short ev = (short)((c->eof ? 0 : POLLIN) | (c->out.len > 0 ? POLLOUT : 0));
 		pfd[n++] = (struct pollfd){ c->fd, ev, 0 };
 	}
 	return n;
@@ -224,8 +263,12 @@ void ctlsock_serve(struct ctlsock *cs, const struct pollfd *pfd)
 		bool ok = true;
 		if (re & POLLOUT)
 			ok = client_flush(c);
-		if (ok && (re & (POLLIN | POLLHUP | POLLERR)))
+		if (ok && !c->eof && (re & (POLLIN | POLLHUP | POLLERR)))
 			ok = client_read(cs, c);
+		if (c->eof && c->out.len == 0)
+			ok = false;
+		if (c->eof && (re & (POLLHUP | POLLERR)) && !(re & POLLOUT))
+			ok = false; /* gone entirely: nobody reads the rest */
 		if (!ok)
 			client_close(c);
 	}

@@ -8,6 +8,7 @@
 #include "ctlcmd.h"
 
 #include <poll.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/un.h>
 
@@ -24,6 +25,8 @@ struct ctlsock_client {
 	struct ctl_out out;            /* replies not yet written */
 	uint64_t last_ms;              /* last input: the idle timeout */
 	int pollslot;                  /* index in the last pollfds, or -1 */
+	bool eof;                      /* the client shut down its sending
+	                                  side: flush the replies, then close */
 };
 
 struct ctlsock {
