@@ -262,7 +262,7 @@ START_TEST(test_larsctl_stats)
 	ck_assert_ptr_nonnull(strstr(r.out, "larsd_worker_loop_turns_total{worker=\"1\"}"));
 	ck_assert_ptr_nonnull(strstr(r.out, "larsd_listener_replies_total{listener=\"1\",proto=\"udp\""));
 	if (system("command -v promtool >/dev/null 2>&1") == 0) {
-		char file[PATH_MAX + 16], cmd[2 * PATH_MAX + 64];
+		char file[PATH_MAX + 16], cmd[2 * sizeof(file) + 64];
 		snprintf(file, sizeof(file), "%s/metrics.prom", d.dir);
 		lh_write_file(file, r.out);
 		snprintf(cmd, sizeof(cmd), "promtool check metrics < '%s' > '%s.out' 2>&1", file, file);
@@ -336,7 +336,8 @@ START_TEST(test_larsctl_errors)
 	/* A socket file nobody listens on: larsd is not running. */
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	snprintf(path, sizeof(path), "%s/stale", dir);
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	ck_assert_uint_lt(strlen(path), sizeof(sun.sun_path));
+	memcpy(sun.sun_path, path, strlen(path) + 1);
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
 	close(fd);

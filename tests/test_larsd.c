@@ -111,6 +111,7 @@ static Suite *larsd_suite(void)
 	lt_add_activation(s);
 	lt_add_limits(s);
 	lt_add_control(s);
+	lt_add_larsctl(s);
 	return s;
 }
 
