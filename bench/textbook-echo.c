@@ -1,5 +1,5 @@
 /*
- * textbook-echo - the baseline echo server of bench/echo.
+ * textbook-echo - the epoll floor of bench/echo.
  *
  * Usage: textbook-echo [-a ADDRESS] TCP-PORT UDP-PORT
  *
