@@ -18,11 +18,11 @@ EXTRA_DIST += bench/bufpool-bench bench/README.md
 # and io_uring); idle-conns holds idle TCP connections and finds free
 # loopback ports.  echo-report.awk prints the tables, echo-chart.gp draws.
 noinst_PROGRAMS += bench/textbook-echo bench/idle-conns
-bench_textbook_echo_SOURCES = bench/textbook-echo.c
+bench_textbook_echo_SOURCES = bench/textbook-echo.c bench/textbook.c bench/textbook.h
 bench_idle_conns_SOURCES = bench/idle-conns.c
 if HAVE_LIBURING
 noinst_PROGRAMS += bench/textbook-uring
-bench_textbook_uring_SOURCES = bench/textbook-uring.c
+bench_textbook_uring_SOURCES = bench/textbook-uring.c bench/textbook.c bench/textbook.h
 bench_textbook_uring_CFLAGS = $(AM_CFLAGS) $(LIBURING_CFLAGS)
 bench_textbook_uring_LDADD = $(LIBURING_LIBS)
 endif

@@ -1,5 +1,5 @@
 /*
- * textbook-echo - the baseline echo server of bench/echo.
+ * textbook-echo - the epoll floor of bench/echo.
  *
  * Usage: textbook-echo [-a ADDRESS] TCP-PORT UDP-PORT
  *
@@ -15,6 +15,8 @@
  * SIGTERM or SIGINT ends it.
  */
 #include "config.h"
+
+#include "textbook.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -39,49 +41,6 @@ struct conn {
 };
 
 static char buf[BUF_SIZE];
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "textbook-echo: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static int open_socket(const char *addr, int type, int port)
-{
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	int one = 1;
-
-	if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1) {
-		fprintf(stderr, "textbook-echo: bad IPv4 address '%s'\n", addr);
-		exit(2);
-	}
-	int fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		die("socket");
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
-		die("bind");
-	if (type == SOCK_STREAM && listen(fd, SOMAXCONN) < 0)
-		die("listen");
-	return fd;
-}
-
-static int bound_port(int fd)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-
-	if (getsockname(fd, (struct sockaddr *)&sin, &len) < 0)
-		die("getsockname");
-	return ntohs(sin.sin_port);
-}
 
 static void conn_close(struct conn *c)
 {
@@ -167,49 +126,22 @@ static void udp_echo(int fd)
 
 int main(int argc, char **argv)
 {
-	const char *addr = "127.0.0.1";
-	int opt;
+	int tfd, ufd;
 
-	while ((opt = getopt(argc, argv, "a:h")) != -1) {
-		switch (opt) {
-		case 'a': addr = optarg; break;
-		case 'h':
-			printf("usage: textbook-echo [-a ADDRESS] TCP-PORT UDP-PORT\n");
-			return 0;
-		default: return 2;
-		}
-	}
-	if (argc - optind != 2) {
-		fprintf(stderr, "usage: textbook-echo [-a ADDRESS] TCP-PORT UDP-PORT\n");
-		return 2;
-	}
-	int tport = atoi(argv[optind]), uport = atoi(argv[optind + 1]);
-	if (tport < 0 || tport > 65535 || uport < 0 || uport > 65535) {
-		fprintf(stderr, "textbook-echo: ports are 0..65535\n");
-		return 2;
-	}
-
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	int tfd = open_socket(addr, SOCK_STREAM, tport);
-	int ufd = open_socket(addr, SOCK_DGRAM, uport);
+	textbook_setup("textbook-echo", argc, argv, SOCK_NONBLOCK, &tfd, &ufd);
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0)
-		die("epoll_create1");
+		textbook_die("epoll_create1", errno);
 	/* The listeners are told apart from connections by these two pointers. */
 	static int tkey, ukey;
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &tkey};
 	epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
 	ev.data.ptr = &ukey;
 	epoll_ctl(ep, EPOLL_CTL_ADD, ufd, &ev);
-	printf("tcp %d\nudp %d\n", bound_port(tfd), bound_port(ufd));
-	fflush(stdout);
+	textbook_print_ports(tfd, ufd);
 
 	struct epoll_event evs[MAX_EVENTS];
-	while (!stop) {
+	while (!textbook_stop) {
 		int n = epoll_wait(ep, evs, MAX_EVENTS, -1);
 		for (int i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;

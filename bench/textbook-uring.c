@@ -20,6 +20,8 @@
  */
 #include "config.h"
 
+#include "textbook.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <liburing.h>
@@ -68,50 +70,6 @@ static struct msghdr urecv_msg = {.msg_namelen = sizeof(struct sockaddr_in)};
 static struct conn *conns;
 static bool starving, udp_starved, recycled;
 static int tfd, ufd;
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static void die(const char *what, int err)
-{
-	fprintf(stderr, "textbook-uring: %s: %s\n", what, strerror(err));
-	exit(1);
-}
-
-/* Blocking sockets: io_uring waits for readiness itself. */
-static int open_socket(const char *addr, int type, int port)
-{
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	int one = 1;
-
-	if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1) {
-		fprintf(stderr, "textbook-uring: bad IPv4 address '%s'\n", addr);
-		exit(2);
-	}
-	int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		die("socket", errno);
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
-		die("bind", errno);
-	if (type == SOCK_STREAM && listen(fd, SOMAXCONN) < 0)
-		die("listen", errno);
-	return fd;
-}
-
-static int bound_port(int fd)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-
-	if (getsockname(fd, (struct sockaddr *)&sin, &len) < 0)
-		die("getsockname", errno);
-	return ntohs(sin.sin_port);
-}
 
 /* Give buffer bid (back) to the kernel. */
 static void recycle(unsigned bid)
@@ -130,12 +88,12 @@ static void bufs_init(void)
 
 	if (posix_memalign((void **)&br, (size_t)sysconf(_SC_PAGESIZE), rsize) ||
 	    !(bufs = malloc(NBUFS * BUF_SIZE)))
-		die("buffers", ENOMEM);
+		textbook_die("buffers", ENOMEM);
 	memset(br, 0, rsize);
 	reg.ring_addr = (uintptr_t)br;
 	int r = io_uring_register_buf_ring(&ring, &reg, 0);
 	if (r < 0)
-		die("io_uring_register_buf_ring", -r);
+		textbook_die("io_uring_register_buf_ring", -r);
 	io_uring_buf_ring_init(br);
 	for (unsigned bid = 0; bid < NBUFS; bid++)
 		recycle(bid);
@@ -329,35 +287,8 @@ static void on_cqe(const struct io_uring_cqe *cqe)
 
 int main(int argc, char **argv)
 {
-	const char *addr = "127.0.0.1";
-	int opt;
-
-	while ((opt = getopt(argc, argv, "a:h")) != -1) {
-		switch (opt) {
-		case 'a': addr = optarg; break;
-		case 'h':
-			printf("usage: textbook-uring [-a ADDRESS] TCP-PORT UDP-PORT\n");
-			return 0;
-		default: return 2;
-		}
-	}
-	if (argc - optind != 2) {
-		fprintf(stderr, "usage: textbook-uring [-a ADDRESS] TCP-PORT UDP-PORT\n");
-		return 2;
-	}
-	int tport = atoi(argv[optind]), uport = atoi(argv[optind + 1]);
-	if (tport < 0 || tport > 65535 || uport < 0 || uport > 65535) {
-		fprintf(stderr, "textbook-uring: ports are 0..65535\n");
-		return 2;
-	}
-
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	tfd = open_socket(addr, SOCK_STREAM, tport);
-	ufd = open_socket(addr, SOCK_DGRAM, uport);
+	/* Blocking sockets: io_uring waits for readiness itself. */
+	textbook_setup("textbook-uring", argc, argv, 0, &tfd, &ufd);
 	struct io_uring_params p = {.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN};
 	int r = io_uring_queue_init_params(RING_ENTRIES, &ring, &p);
 	if (r == -EINVAL) { /* a kernel before 6.0 lacks these flags */
@@ -365,17 +296,16 @@ int main(int argc, char **argv)
 		r = io_uring_queue_init_params(RING_ENTRIES, &ring, &p);
 	}
 	if (r < 0)
-		die("io_uring_queue_init_params", -r);
+		textbook_die("io_uring_queue_init_params", -r);
 	bufs_init();
 	arm_accept();
 	arm_recv(NULL);
-	printf("tcp %d\nudp %d\n", bound_port(tfd), bound_port(ufd));
-	fflush(stdout);
+	textbook_print_ports(tfd, ufd);
 
-	while (!stop) {
+	while (!textbook_stop) {
 		r = io_uring_submit_and_wait(&ring, 1);
 		if (r < 0 && r != -EINTR)
-			die("io_uring_submit_and_wait", -r);
+			textbook_die("io_uring_submit_and_wait", -r);
 		struct io_uring_cqe *cqe;
 		unsigned head, n = 0;
 		recycled = false;
