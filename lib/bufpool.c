@@ -24,6 +24,8 @@
 
 #include "bufpool_internal.h"
 
+#include <stddef.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,24 @@
 static _Atomic uint64_t pool_next_id = 1;
 
 /* ---- buffer memory --------------------------------------------------- */
+
+/* Raise a high-water mark to v.  Only on the paths that take memory from
+ * the system, never on a thread cache hit. */
+static void peak_raise_u64(_Atomic uint64_t *peak, uint64_t v)
+{
+	uint64_t p = atomic_load_explicit(peak, memory_order_relaxed);
+	while (p < v && !atomic_compare_exchange_weak_explicit(peak, &p, v, memory_order_relaxed,
+							       memory_order_relaxed))
+		;
+}
+
+static void peak_raise_size(_Atomic size_t *peak, size_t v)
+{
+	size_t p = atomic_load_explicit(peak, memory_order_relaxed);
+	while (p < v && !atomic_compare_exchange_weak_explicit(peak, &p, v, memory_order_relaxed,
+							       memory_order_relaxed))
+		;
+}
 
 static bool pool_reserve(bufpool_t *pool, size_t bytes)
 {
@@ -43,6 +63,7 @@ static bool pool_reserve(bufpool_t *pool, size_t bytes)
 							owned + bytes,
 							memory_order_relaxed,
 							memory_order_relaxed));
+	peak_raise_size(&pool->peak_bytes, owned + bytes);
 	return true;
 }
 
@@ -76,7 +97,9 @@ struct io_buf *pool_buf_fresh(bufpool_t *pool, unsigned tier)
 	h->pub.data = (char *)mem + BUF_HDR_SIZE;
 	h->owner = 0;
 	h->tier = tier;
-	atomic_fetch_add_explicit(&pool->tier[tier].owned, 1, memory_order_relaxed);
+	uint64_t owned = atomic_fetch_add_explicit(&pool->tier[tier].owned, 1,
+						   memory_order_relaxed) + 1;
+	peak_raise_u64(&pool->tier[tier].peak_owned, owned);
 	return &h->pub;
 }
 
@@ -313,6 +336,25 @@ BUFPOOL_API size_t bufpool_trim(bufpool_t *pool)
 	size_t after = atomic_load_explicit(&pool->bytes_owned, memory_order_relaxed);
 	/* Count what this thread's cache gave back too. */
 	return before > after ? before - after : freed;
+}
+
+BUFPOOL_API int bufpool_peaks(bufpool_t *pool, struct bufpool_peaks *pk)
+{
+	struct bufpool_peaks all;
+
+	if (!pool || !pk || pk->size < offsetof(struct bufpool_peaks, bytes_owned) +
+						sizeof(pk->bytes_owned)) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(&all, 0, sizeof(all));
+	all.size = pk->size < sizeof(all) ? pk->size : sizeof(all);
+	all.bytes_owned = atomic_load_explicit(&pool->peak_bytes, memory_order_relaxed);
+	for (unsigned t = 0; t < BUFPOOL_TIERS; t++)
+		all.owned[t] = atomic_load_explicit(&pool->tier[t].peak_owned, memory_order_relaxed);
+	/* A caller built against an older, shorter struct gets its part. */
+	memcpy(pk, &all, all.size);
+	return 0;
 }
 
 BUFPOOL_API void bufpool_stats(bufpool_t *pool, struct bufpool_stats *st)

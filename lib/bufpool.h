@@ -77,6 +77,15 @@ struct bufpool_stats {
 	struct bufpool_tier_stats tier[BUFPOOL_TIERS];
 };
 
+/* High-water marks since the pool was made (bufpool_peaks, 0.2.0).  Set
+ * size to sizeof(struct bufpool_peaks) before the call: later versions may
+ * add fields at the end, and fill only what the caller's size holds. */
+struct bufpool_peaks {
+	size_t size;                   /* sizeof(struct bufpool_peaks), set by the caller */
+	size_t bytes_owned;            /* most buffer bytes the pool held at once */
+	uint64_t owned[BUFPOOL_TIERS]; /* most buffers of each tier held at once */
+};
+
 /* Configuration and life cycle. */
 void bufpool_config_init(struct bufpool_config *cfg);
 bufpool_t *bufpool_new(const struct bufpool_config *cfg);
@@ -98,6 +107,7 @@ int bufpool_set_mem_limit(bufpool_t *pool, size_t mem_limit);
 size_t bufpool_mem_limit(const bufpool_t *pool);
 size_t bufpool_trim(bufpool_t *pool);
 void bufpool_stats(bufpool_t *pool, struct bufpool_stats *st);
+int bufpool_peaks(bufpool_t *pool, struct bufpool_peaks *peaks); /* 0.2.0 */
 
 /* Tiers and sizes. */
 size_t bufpool_tier_size(unsigned tier);

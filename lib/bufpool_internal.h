@@ -50,6 +50,7 @@ struct tier_list {
 	struct io_buf *head; /* idle buffers, linked through next */
 	counter_t idle;      /* length of the list (written under lock) */
 	_Atomic uint64_t owned;
+	_Atomic uint64_t peak_owned; /* high-water mark of owned */
 	_Atomic uint64_t allocs; /* from paths without a thread cache */
 	_Atomic uint64_t fresh;
 	_Atomic uint64_t failures;
@@ -87,6 +88,7 @@ struct bufpool {
 	_Atomic bool over_limit;      /* bytes_owned > mem_limit (limit lowered) */
 	_Atomic size_t mem_limit;
 	_Atomic size_t bytes_owned;
+	_Atomic size_t peak_bytes;    /* high-water mark of bytes_owned */
 	_Atomic uint64_t too_large;
 	_Atomic uint64_t released;
 	struct bufpool *next_live; /* in the registry, under its lock */

@@ -19,6 +19,7 @@ dist_man_MANS += \
 	man/bufpool_instance.3 \
 	man/bufpool_instance_configure.3 \
 	man/bufpool_stats.3 \
+	man/bufpool_peaks.3 \
 	man/bufpool_set_mem_limit.3 \
 	man/bufpool_mem_limit.3 \
 	man/bufpool_trim.3 \

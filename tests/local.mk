@@ -44,6 +44,16 @@ AM_TESTS_ENVIRONMENT = \
 EXTRA_DIST += tests/tap-driver.sh tests/tap-wrap.sh tests/test-driver \
 	tests/test_symbols.sh
 
+# The ABI only grows: a program built against libbufpool 0.1.0's header
+# (kept in tests/abi/0.1.0/) runs against this tree's library.  Its own
+# CPPFLAGS replace AM_CPPFLAGS, so lib/ is not on the include path.
+check_PROGRAMS += tests/test_abi_old
+TESTS += tests/test_abi_old
+tests_test_abi_old_SOURCES = tests/test_abi_old.c
+tests_test_abi_old_CPPFLAGS = -I$(top_srcdir)/tests/abi/0.1.0 -I$(top_builddir)
+tests_test_abi_old_LDADD = lib/libbufpool.la
+EXTRA_DIST += tests/abi/0.1.0/bufpool.h
+
 # Every Check program links tests/testutil.c: the one main()
 # (testutil_main), test cases with their own timeout, byte patterns.
 TEST_UTIL = tests/testutil.c tests/testutil.h

@@ -18,6 +18,7 @@
 #include "testutil_pool.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <limits.h>
 #include <stdalign.h>
 #include <stdint.h>
@@ -837,6 +838,49 @@ START_TEST(test_stats_sequence)
 }
 END_TEST
 
+/* ---- bufpool_peaks ---------------------------------------------------- */
+
+/* The high-water marks follow the most the pool held, and stay when the
+ * buffers go back and the memory is trimmed. */
+START_TEST(test_peaks)
+{
+	bufpool_t *pool = testutil_pool_new(2 * MiB, _i);
+	struct io_buf *b[8];
+	struct bufpool_peaks pk = {.size = sizeof(pk)};
+	unsigned t16 = (unsigned)bufpool_tier_index(16384);
+
+	ck_assert_int_eq(bufpool_peaks(pool, &pk), 0);
+	for (int i = 0; i < 8; i++)
+		ck_assert_ptr_nonnull(b[i] = bufpool_alloc(pool, 16384));
+	for (int i = 0; i < 8; i++)
+		bufpool_revert(pool, b[i]);
+	bufpool_trim(pool);
+	ck_assert_int_eq(bufpool_peaks(pool, &pk), 0);
+	ck_assert_uint_eq(pk.size, sizeof(pk));
+	ck_assert_uint_ge(pk.owned[t16], 8);
+	ck_assert_uint_ge(pk.bytes_owned, 8 * 16384);
+	struct bufpool_stats st;
+	bufpool_stats(pool, &st);
+	ck_assert_uint_lt(st.bytes_owned, pk.bytes_owned); /* trimmed; the mark stays */
+
+	/* A caller whose struct ends after bytes_owned gets that much. */
+	struct bufpool_peaks small;
+	memset(&small, 0xab, sizeof(small));
+	small.size = offsetof(struct bufpool_peaks, owned);
+	ck_assert_int_eq(bufpool_peaks(pool, &small), 0);
+	ck_assert_uint_eq(small.bytes_owned, pk.bytes_owned);
+	ck_assert_uint_eq(small.owned[0], 0xababababababababULL);
+
+	small.size = sizeof(size_t); /* not even bytes_owned */
+	errno = 0;
+	ck_assert_int_eq(bufpool_peaks(pool, &small), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(bufpool_peaks(NULL, &pk), -1);
+	ck_assert_int_eq(bufpool_peaks(pool, NULL), -1);
+	bufpool_destroy(pool);
+}
+END_TEST
+
 /* ---- bufpool_parse_size ----------------------------------------------- */
 
 struct tpool_size_case {
@@ -971,6 +1015,7 @@ static Suite *tpool_suite(void)
 
 	tc = tcase_create("stats");
 	tcase_add_loop_test(tc, test_stats_sequence, 0, 2);
+	tcase_add_loop_test(tc, test_peaks, 0, 2);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("parse_size");
