@@ -367,7 +367,17 @@ void lh_write_conf(struct lh_daemon *d)
 	FILE *f = fopen(d->conf_path, "w");
 
 	ck_assert_msg(f != NULL, "cannot write %s: %s", d->conf_path, strerror(errno));
-	fprintf(f, "larsd: {\n%s  listen = (\n", d->settings);
+	/* The default control socket, /run/larsd/control, is the host's: a
+	 * larsd running there, or test daemons running side by side, would
+	 * collide on it.  Each daemon gets its own unless the test sets one,
+	 * on the first line so that the line numbers of the rest stay. */
+	fprintf(f, "larsd: {");
+	if (!strstr(d->settings, "control")) {
+		char path[sizeof(d->dir) + 16];
+		int n = snprintf(path, sizeof(path), "%s/control", d->dir);
+		fprintf(f, " control = \"%s\";", n > 0 && n < 108 ? path : "");
+	}
+	fprintf(f, "\n%s  listen = (\n", d->settings);
 	size_t last = d->n_ls;
 	for (size_t i = 0; i < d->n_ls; i++)
 		if (!d->ls[i].hidden)

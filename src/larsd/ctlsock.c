@@ -148,9 +148,11 @@ static void client_refuse(int fd, const char *msg)
 	(void)n;
 }
 
+/* Take the waiting connections, a bounded number per turn so that a flood
+ * of connects does not hold the thread from signals and timers. */
 static void ctlsock_accept(struct ctlsock *cs)
 {
-	for (;;) {
+	for (int budget = 0; budget < 64; budget++) {
 		int fd = accept4(cs->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
