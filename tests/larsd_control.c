@@ -315,12 +315,15 @@ START_TEST(test_ctl_counters)
 		allocs += stat_of(buf, name);
 		snprintf(name, sizeof(name), "tier_%d:owned", t);
 		long long n = stat_of(buf, name);
+		snprintf(name, sizeof(name), "tier_%d:peak_owned", t);
+		ck_assert_int_ge(stat_of(buf, name), n); /* the high-water mark */
 		snprintf(name, sizeof(name), "tier_%d:capacity", t);
 		owned += n * stat_of(buf, name);
 	}
 	ck_assert_int_ge(allocs, 2 * N_ECHO); /* a buffer per read, per datagram */
 	ck_assert_int_eq(stat_of(buf, "mem_limit"), 8 << 20);
 	ck_assert_int_eq(stat_of(buf, "bytes_owned"), owned);
+	ck_assert_int_ge(stat_of(buf, "peak_bytes_owned"), owned);
 	close(tcp);
 	close(fd);
 	lh_stop_ok(&d);

@@ -173,14 +173,19 @@ static void ctl_stats_pool(struct ctl_state *st, struct ctl_out *o)
 {
 	struct ctl_base *b = &st->base;
 	struct bufpool_stats ps;
+	struct bufpool_peaks pk = {.size = sizeof(pk)};
 
 	bufpool_stats(st->d->pool, &ps);
+	if (bufpool_peaks(st->d->pool, &pk) < 0)
+		memset(&pk, 0, sizeof(pk));
 	for (unsigned t = 0; t < BUFPOOL_TIERS; t++) {
 		const struct bufpool_tier_stats *ts = &ps.tier[t];
 		ctl_printf(o, "STAT tier_%u:capacity %zu\n", t, ts->capacity);
 		ctl_printf(o, "STAT tier_%u:owned %llu\n", t, (unsigned long long)ts->owned);
 		ctl_printf(o, "STAT tier_%u:idle %llu\n", t, (unsigned long long)ts->idle);
 		ctl_printf(o, "STAT tier_%u:in_use %llu\n", t, (unsigned long long)ts->in_use);
+		/* high-water marks run since start: stats reset leaves them */
+		ctl_printf(o, "STAT tier_%u:peak_owned %llu\n", t, (unsigned long long)pk.owned[t]);
 		ctl_printf(o, "STAT tier_%u:allocs %llu\n", t,
 			   (unsigned long long)since(ts->allocs, b->tier_allocs[t]));
 		ctl_printf(o, "STAT tier_%u:fresh %llu\n", t,
@@ -189,6 +194,7 @@ static void ctl_stats_pool(struct ctl_state *st, struct ctl_out *o)
 			   (unsigned long long)since(ts->failures, b->tier_failures[t]));
 	}
 	stat_u64(o, "bytes_owned", ps.bytes_owned);
+	stat_u64(o, "peak_bytes_owned", pk.bytes_owned);
 	stat_u64(o, "mem_limit", ps.mem_limit);
 	ctl_printf(o, "END\n");
 }
