@@ -614,8 +614,8 @@ START_TEST(test_ctl_bad_value)
 	const char *args[] = {"-t", "-c", NULL, NULL};
 	static const char *const bad[] = {
 		"  control = \"run/larsd.sock\";\n",
-		"  control = \"/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\";\n",
+		("  control = \"/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\";\n"), /* too long */
 		"  control = 7;\n",
 	};
 	char prefix[PATH_MAX + 32];
