@@ -118,13 +118,27 @@ static int control_reload_cmd(void *arg, char *err, size_t errlen)
 	return control_reload(arg, err, errlen);
 }
 
+/* SIGUSR1: the reply of the control socket's "stats", a log line per STAT
+ * line, then a summary line (its "stats: connections=" ends the report). */
 static void control_log_stats(struct control *ctl)
 {
-	struct stats s;
+	struct ctl_out out = {.max = 1u << 20};
 	struct bufpool_stats ps;
 
-	daemon_stats(ctl->d, &s);
-	stats_log(&s);
+	ctl_run(&ctl->state, CTL_STATS, &out);
+	for (char *line = out.buf, *end = out.buf + out.len; line && line < end;) {
+		char *nl = memchr(line, '\n', (size_t)(end - line));
+		if (!nl)
+			break;
+		*nl = '\0';
+		char *value = strncmp(line, "STAT ", 5) == 0 ? strchr(line + 5, ' ') : NULL;
+		if (value) {
+			*value++ = '\0';
+			log_always(LOG_NOTICE, "stats: %s=%s", line + 5, value);
+		}
+		line = nl + 1;
+	}
+	free(out.buf);
 	bufpool_stats(ctl->d->pool, &ps);
 	log_always(LOG_NOTICE, "stats: connections=%u pool_bytes_owned=%zu pool_bytes_in_use=%zu "
 		 "mem_limit=%zu pool_failures=%llu workers_cpu_wait_pct=%u",

@@ -50,7 +50,5 @@ static inline uint64_t stats_get(_Atomic uint64_t *c)
 /* dst += src, field by field. */
 void stats_sum(struct stats *dst, struct stats *src);
 
-/* Log every counter at notice level, whatever log_level says: asked for. */
-void stats_log(struct stats *s);
 
 #endif /* LARSD_STATS_H */
