@@ -8,7 +8,8 @@
  * clients, one that asks and never reads); control = "" and bad values;
  * a directory that does not exist; a file in the way; a stale socket file
  * and a second larsd.
- * Not here: the 60 s idle timeout (too slow for make check).
+ * Not here: the 60 s idle timeout (too slow for make check): see
+ * tests/stress/st_control.c.
  */
 #include "config.h"
 

@@ -72,6 +72,7 @@ static Suite *stress_suite(void)
 	stress_add_signals(s);
 	stress_add_guard(s);
 	stress_add_cpuwait(s);
+	stress_add_control(s);
 	return s;
 }
 
