@@ -7,7 +7,7 @@
  * format (its structure checked here, and by `promtool check metrics`
  * where promtool is installed: CI installs it); reload, good and broken;
  * version; watch --count; and the errors: no socket, nothing listening,
- * bad usage, each one line with its exit status.
+ * a socket that never answers, bad usage, each with its exit status.
  */
 #include "config.h"
 
@@ -344,11 +344,24 @@ START_TEST(test_larsctl_errors)
 	larsctl(&r, path, (const char *[]){"version", NULL});
 	ck_assert_msg(r.code == 3 && strstr(r.err, "not running"), "stale: %d %s", r.code, r.err);
 	unlink(path);
+
+	/* A socket that listens and never answers: exit 4 at --timeout. */
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	ck_assert_int_eq(listen(fd, 4), 0);
+	larsctl(&r, path, (const char *[]){"--timeout", "300", "stats", NULL});
+	ck_assert_msg(r.code == 4 && strstr(r.err, "no complete reply within 300 ms") &&
+			      r.ms >= 300 && r.ms < 5000,
+		      "silent server: exit %d after %llu ms, %s", r.code, (unsigned long long)r.ms,
+		      r.err);
+	close(fd);
+	unlink(path);
 	rmdir(dir);
 
 	const char *const bad[][4] = {
 		{NULL}, {"stats", "slabs", NULL}, {"frobnicate", NULL},
 		{"reload", "now", NULL}, {"watch", "-n", "0", NULL}, {"--json", "watch", NULL},
+		{"--timeout", "0", "stats", NULL},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		larsctl(&r, path, bad[i]);

@@ -285,10 +285,10 @@ static void prom_label(FILE *out, const char *name, const char *v, bool *first)
 	fputc('"', out);
 }
 
-/* One sample; HELP and TYPE before the first sample of each metric. */
+/* One sample; header: it is the first of its metric, so HELP and TYPE go first. */
 static void prom_sample(FILE *out, const char *key, const char *metric_base, const char *group,
 			unsigned row, const struct reply *r, const char *value,
-			char seen[][96], size_t *nseen)
+			bool header)
 {
 	const struct metric *m = metric_of(key);
 	bool gauge = m && m->gauge;
@@ -297,15 +297,9 @@ static void prom_sample(FILE *out, const char *key, const char *metric_base, con
 	bool has_total = bl > 6 && strcmp(metric_base + bl - 6, "_total") == 0;
 	snprintf(name, sizeof(name), "larsd_%s%s", metric_base,
 		 gauge || has_total ? "" : "_total");
-	size_t k = 0;
-	while (k < *nseen && strcmp(seen[k], name) != 0)
-		k++;
-	if (k == *nseen) {
-		if (*nseen < 256)
-			strcpy(seen[(*nseen)++], name);
+	if (header) /* the first sample of its block */
 		fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, m ? m->help : key, name,
 			gauge ? "gauge" : "counter");
-	}
 	fputs(name, out);
 	bool first = true;
 	if (group) {
@@ -330,8 +324,6 @@ static void prom_sample(FILE *out, const char *key, const char *metric_base, con
  * together. */
 void format_prometheus(FILE *out, const struct reply *r)
 {
-	static char seen[256][96];
-	size_t nseen = 0;
 	char group[GROUP_MAX], g2[GROUP_MAX], key[GROUP_MAX + 64], base[GROUP_MAX + 64];
 	unsigned row, row2;
 	const char *field, *f2;
@@ -348,7 +340,7 @@ void format_prometheus(FILE *out, const struct reply *r)
 			fputs("} 1\n", out);
 		} else if (is_number(value)) {
 			prom_sample(out, name, strcmp(name, "uptime_s") == 0 ? "uptime_seconds" : name,
-				    NULL, 0, r, value, seen, &nseen);
+				    NULL, 0, r, value, true);
 		}
 	}
 	for (size_t i = 0; i < r->n; i++) {
@@ -364,10 +356,12 @@ void format_prometheus(FILE *out, const struct reply *r)
 			continue;
 		snprintf(key, sizeof(key), "%s:%s", group, field);
 		snprintf(base, sizeof(base), "%s_%s", group, field);
+		bool first = true;
 		for (size_t j = i; j < r->n; j++)
 			if (stat_split(r->items[j].name, g2, sizeof(g2), &row2, &f2) &&
-			    strcmp(g2, group) == 0 && strcmp(f2, field) == 0)
-				prom_sample(out, key, base, group, row2, r, r->items[j].value, seen,
-					    &nseen);
+			    strcmp(g2, group) == 0 && strcmp(f2, field) == 0) {
+				prom_sample(out, key, base, group, row2, r, r->items[j].value, first);
+				first = false;
+			}
 	}
 }

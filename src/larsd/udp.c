@@ -106,10 +106,11 @@ static void udp_send(struct worker *w, struct port *p, struct udp_batch *b, int 
 			sent++;
 			continue;
 		}
-		for (int i = sent; i < sent + n; i++) {
-			stats_add(&w->stats.bytes_out, b->out[i].msg_len);
-			stats_add(&p->stats.bytes_out, b->out[i].msg_len);
-		}
+		uint64_t bytes = 0;
+		for (int i = sent; i < sent + n; i++)
+			bytes += b->out[i].msg_len;
+		stats_add(&w->stats.bytes_out, bytes); /* once a batch, not a datagram */
+		stats_add(&p->stats.bytes_out, bytes);
 		stats_add(&w->stats.udp_replies, (uint64_t)n);
 		stats_add(&p->stats.replies, (uint64_t)n);
 		sent += n;
