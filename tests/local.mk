@@ -167,3 +167,27 @@ tests_test_larsd_bench_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_larsd_bench_LDADD = $(CHECK_LIBS) -lm
 EXTRA_tests_test_larsd_bench_DEPENDENCIES = src/larsd/larsd \
 	src/larsd-bench/larsd-bench
+
+# libbufpool 0.3.0: chains for scatter/gather I/O, shared buffers, memory
+# pressure, and use after revert caught in checking builds.
+check_PROGRAMS += tests/test_chain tests/test_share tests/test_pressure \
+	tests/test_poison
+TESTS += tests/test_chain tests/test_share tests/test_pressure tests/test_poison
+VALGRIND_TESTS += tests/test_chain tests/test_share tests/test_pressure
+
+tests_test_chain_SOURCES = tests/test_chain.c $(BUFPOOL_TEST_UTIL)
+tests_test_chain_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
+tests_test_chain_LDADD = $(BUFPOOL_TEST_LDADD)
+
+tests_test_share_SOURCES = tests/test_share.c $(BUFPOOL_TEST_UTIL)
+tests_test_share_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
+tests_test_share_LDADD = $(BUFPOOL_TEST_LDADD)
+
+tests_test_pressure_SOURCES = tests/test_pressure.c $(BUFPOOL_TEST_UTIL)
+tests_test_pressure_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
+tests_test_pressure_LDADD = $(BUFPOOL_TEST_LDADD)
+
+tests_test_poison_SOURCES = tests/test_poison.c $(BUFPOOL_TEST_UTIL)
+tests_test_poison_CPPFLAGS = $(AM_CPPFLAGS) -DVALGRIND_PATH='"$(VALGRIND)"'
+tests_test_poison_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
+tests_test_poison_LDADD = $(BUFPOOL_TEST_LDADD)
