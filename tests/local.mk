@@ -192,3 +192,14 @@ tests_test_poison_SOURCES = tests/test_poison.c $(BUFPOOL_TEST_UTIL)
 tests_test_poison_CPPFLAGS = $(AM_CPPFLAGS) -DVALGRIND_PATH='"$(VALGRIND)"'
 tests_test_poison_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
 tests_test_poison_LDADD = $(BUFPOOL_TEST_LDADD)
+
+# larsd's memory watch (src/larsd/memwatch.c, compiled in with the log it
+# writes to): the cgroup reader on fake /proc and /sys trees.
+check_PROGRAMS += tests/test_memwatch
+TESTS += tests/test_memwatch
+VALGRIND_TESTS += tests/test_memwatch
+tests_test_memwatch_SOURCES = tests/test_memwatch.c src/larsd/memwatch.c \
+	src/larsd/memwatch.h src/larsd/log.c src/larsd/log.h $(TEST_UTIL)
+tests_test_memwatch_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/larsd
+tests_test_memwatch_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_memwatch_LDADD = lib/libbufpool.la $(CHECK_LIBS)

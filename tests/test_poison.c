@@ -86,7 +86,7 @@ static int tpo_run_child(const char *which, int under_valgrind, char *out, size_
 		/* Reports to stderr, not into a sanitizer run's report files. */
 		setenv("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=0:exitcode=23", 1);
 		if (under_valgrind) {
-			char code[16];
+			char code[32];
 			snprintf(code, sizeof(code), "--error-exitcode=%d", TPO_VG_ERROR);
 			execl(VALGRIND_PATH, VALGRIND_PATH, "-q", code, self, "--child", which,
 			      (char *)NULL);
