@@ -98,14 +98,14 @@ enum bufpool_pressure_event {
 	BUFPOOL_PRESSURE_REFUSED = 3  /* an allocation was refused at the cap */
 };
 
-typedef void bufpool_pressure_fn(bufpool_t *pool, enum bufpool_pressure_event event,
-				 size_t bytes_owned, void *arg);
+typedef void (*bufpool_pressure_fn)(bufpool_t *pool, enum bufpool_pressure_event event,
+				    size_t bytes_owned, void *arg);
 
 struct bufpool_pressure {
 	size_t size;             /* sizeof(struct bufpool_pressure), set by the caller */
 	double high;             /* high mark, fraction of MEM_LIMIT in (0, 1] */
 	double low;              /* low mark, fraction of MEM_LIMIT in [0, high) */
-	bufpool_pressure_fn *fn; /* NULL: no calls (the statistics still count) */
+	bufpool_pressure_fn fn;  /* NULL: no calls (the statistics still count) */
 	void *arg;               /* passed to fn */
 };
 

@@ -35,7 +35,7 @@
 
 struct pressure_cfg {
 	uint32_t high_ppm, low_ppm; /* marks in millionths of MEM_LIMIT */
-	bufpool_pressure_fn *fn;
+	bufpool_pressure_fn fn;
 	void *arg;
 	struct pressure_cfg *retired_next;
 };
