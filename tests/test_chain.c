@@ -335,36 +335,30 @@ START_TEST(test_stream_pipe)
 }
 END_TEST
 
-static void tch_socketpair(int sv[2])
+/* A stream socketpair with small kernel buffers, streamed through. */
+static void tch_stream_socketpair(enum tch_io how)
 {
-	int sz = 32 * 1024;
+	int sv[2], sz = 32 * 1024;
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	ck_assert_int_eq(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz)), 0);
 	ck_assert_int_eq(setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz)), 0);
 	tch_nonblock(sv[0]);
 	tch_nonblock(sv[1]);
+	tch_stream(sv[0], sv[1], how);
+	close(sv[0]);
+	close(sv[1]);
 }
 
 START_TEST(test_stream_socket_rw)
 {
-	int sv[2];
-
-	tch_socketpair(sv);
-	tch_stream(sv[0], sv[1], TCH_RW);
-	close(sv[0]);
-	close(sv[1]);
+	tch_stream_socketpair(TCH_RW);
 }
 END_TEST
 
 START_TEST(test_stream_socket_msg)
 {
-	int sv[2];
-
-	tch_socketpair(sv);
-	tch_stream(sv[0], sv[1], TCH_MSG);
-	close(sv[0]);
-	close(sv[1]);
+	tch_stream_socketpair(TCH_MSG);
 }
 END_TEST
 
