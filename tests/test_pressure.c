@@ -30,7 +30,7 @@
 
 struct tpr_seen {
 	_Atomic unsigned high, low, refused;
-	size_t last_owned;
+	_Atomic size_t last_owned; /* callbacks may run on several threads at once */
 	bufpool_t *reenter; /* nonzero: the callback uses the pool */
 };
 
