@@ -203,3 +203,7 @@ tests_test_memwatch_SOURCES = tests/test_memwatch.c src/larsd/memwatch.c \
 tests_test_memwatch_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/larsd
 tests_test_memwatch_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_memwatch_LDADD = lib/libbufpool.la $(CHECK_LIBS)
+
+# ... and end to end: the real larsd in a fake cgroup (root only).
+TESTS += tests/larsd_cgroup.sh
+EXTRA_DIST += tests/larsd_cgroup.sh
