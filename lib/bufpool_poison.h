@@ -10,7 +10,8 @@
  * accessible: the idle lists link through it.
  *
  * In a normal build both functions are empty and inline, so the fast paths
- * pay nothing.  Included by the files that move buffers between idle and
+ * pay nothing.  make check builds a separate copy of the library with the
+ * valgrind requests for tests/test_poison_vg; that copy is never installed.  Included by the files that move buffers between idle and
  * handed out: bufpool.c and bufpool_alloc.c.
  */
 #ifndef BUFPOOL_POISON_H

@@ -193,6 +193,22 @@ tests_test_poison_CPPFLAGS = $(AM_CPPFLAGS) -DVALGRIND_PATH='"$(VALGRIND)"'
 tests_test_poison_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
 tests_test_poison_LDADD = $(BUFPOOL_TEST_LDADD)
 
+# The same test against a copy of the library built with valgrind's client
+# requests (--enable-valgrind-poison's code, in a convenience library that
+# is never installed): a write after revert under valgrind is reported.
+if HAVE_MEMCHECK
+check_LTLIBRARIES = tests/libbufpool_vgpoison.la
+tests_libbufpool_vgpoison_la_SOURCES = $(lib_libbufpool_la_SOURCES)
+tests_libbufpool_vgpoison_la_CPPFLAGS = $(AM_CPPFLAGS) -DBUFPOOL_VALGRIND_POISON=1
+tests_libbufpool_vgpoison_la_CFLAGS = $(lib_libbufpool_la_CFLAGS)
+check_PROGRAMS += tests/test_poison_vg
+TESTS += tests/test_poison_vg
+tests_test_poison_vg_SOURCES = tests/test_poison.c $(BUFPOOL_TEST_UTIL)
+tests_test_poison_vg_CPPFLAGS = $(tests_test_poison_CPPFLAGS) -DBUFPOOL_VALGRIND_POISON=1
+tests_test_poison_vg_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
+tests_test_poison_vg_LDADD = tests/libbufpool_vgpoison.la $(CHECK_LIBS) $(LIBS)
+endif
+
 # larsd's memory watch (src/larsd/memwatch.c, compiled in with the log it
 # writes to): the cgroup reader on fake /proc and /sys trees.
 check_PROGRAMS += tests/test_memwatch

@@ -10,8 +10,10 @@
  *    the child must die with ASan's "use-after-poison" report.  The child
  *    gets its own ASAN_OPTIONS without log_path, so the intended report
  *    goes to the parent rather than into tests/sanitize's report files;
- *  - built with --enable-valgrind-poison: the child runs under valgrind,
- *    which must report an "Invalid write" inside the buffer;
+ *  - built with --enable-valgrind-poison, or as tests/test_poison_vg
+ *    against the test copy of the library with valgrind's client requests:
+ *    the child runs under valgrind, which must report an "Invalid write"
+ *    inside the buffer;
  *  - a normal build: nothing is poisoned (zero cost), the stale write goes
  *    unnoticed and the child exits 0; the test checks that, too, so a
  *    poisoning build is never mistaken for a normal one.
@@ -32,6 +34,16 @@
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
 #define TPO_ASAN 1
+#endif
+#endif
+/* valgrind cannot run a ThreadSanitizer binary: there the client requests
+ * stay unexercised, and the test expects what a normal build does. */
+#if defined(BUFPOOL_VALGRIND_POISON) && !defined(__SANITIZE_THREAD__)
+#define TPO_VALGRIND 1
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#undef TPO_VALGRIND
+#endif
 #endif
 #endif
 
@@ -119,7 +131,7 @@ START_TEST(test_write_after_revert)
 		      "%s: the child was not stopped by ASan (status %#x): %s", which, status, out);
 	ck_assert_msg(strstr(out, "use-after-poison"), "%s: no use-after-poison report: %s",
 		      which, out);
-#elif defined(BUFPOOL_VALGRIND_POISON)
+#elif defined(TPO_VALGRIND)
 	if (VALGRIND_PATH[0] == '\0')
 		ck_abort_msg("built with --enable-valgrind-poison, but configure found no valgrind");
 	int status = tpo_run_child(which, 1, out, sizeof(out));
