@@ -52,7 +52,7 @@ TESTS += tests/test_abi_old
 tests_test_abi_old_SOURCES = tests/test_abi_old.c
 tests_test_abi_old_CPPFLAGS = -I$(top_srcdir)/tests/abi/0.1.0 -I$(top_builddir)
 tests_test_abi_old_LDADD = lib/libbufpool.la
-EXTRA_DIST += tests/abi/0.1.0/bufpool.h tests/abi/0.1.0/libbufpool.abi \
+EXTRA_DIST += tests/abi/0.1.0/bufpool.h tests/abi/0.1.0/libbufpool.abi tests/abi/0.2.0/libbufpool.abi \
 	tests/abi/opaque.suppr tests/abi/check
 
 # Every Check program links tests/testutil.c: the one main()
