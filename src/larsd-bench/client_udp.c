@@ -11,6 +11,14 @@
  *     is a duplicate): a late reply, counted but not an error;
  *   - anything else, or a byte that differs, or a wrong length: corrupt.
  *
+ * That is --verify bytes.  With --verify frames or none (lars mode) a
+ * datagram is a frame: one with another msgid is unsolicited (counted, not
+ * an error), one whose header does not give its length is corrupt, and one
+ * with the run's msgid answers the message its tag names if that one is in
+ * flight, else the oldest in flight; under frames a body that differs is a
+ * changed reply (an error), under none the body is not compared.  Echo
+ * mode with --verify none checks the length only.
+ *
  * A slot whose reply has not come within --timeout is a loss; the slot is
  * freed and the next datagram goes out, so losses are counted instead of
  * stalling the run.  All slots time out after the same delay, so the
@@ -249,21 +257,93 @@ static void udp_release(struct udp_sock *s, struct udp_slot *slot)
 	s->busy--;
 }
 
+/* The message a datagram's tag names, UINT64_MAX if none. */
+static uint64_t udp_tagged(const struct payload *pl, const struct udp_sock *s,
+			   const unsigned char *p, size_t len)
+{
+	if (len < pl->head || pl->size < PAYLOAD_TAG)
+		return UINT64_MAX;
+	/* The tag has the low 32 bits: the latest message that has them. */
+	uint32_t back = (uint32_t)s->next_seq - payload_tag_seq(pl, p);
+	return back >= 1 && back <= s->next_seq ? s->next_seq - back : UINT64_MAX;
+}
+
+/* The slot of the message the tag names if in flight, else the oldest in
+ * flight; NULL if none is. */
+static struct udp_slot *udp_match(const struct payload *pl, struct udp_sock *s,
+				  const unsigned char *p, size_t len, unsigned depth)
+{
+	uint64_t seq = udp_tagged(pl, s, p, len);
+	struct udp_slot *slot = seq != UINT64_MAX ? udp_find(s, seq, depth) : NULL;
+
+	for (unsigned i = 0; !slot && i < depth; i++)
+		if (s->slot[i].busy) {
+			slot = &s->slot[i];
+			for (unsigned j = i + 1; j < depth; j++)
+				if (s->slot[j].busy && s->slot[j].seq < slot->seq)
+					slot = &s->slot[j];
+		}
+	return slot;
+}
+
+static int32_t udp_le32(const unsigned char *p)
+{
+	return (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+			 (uint32_t)p[3] << 24);
+}
+
+/* --verify frames or none, and echo mode's none (see the top). */
+static void udp_absorb_matched(struct worker *w, struct udp_sock *s, const unsigned char *p,
+			       size_t len, bool trunc)
+{
+	const struct bench_opts *o = w->run->o;
+	const struct payload *pl = w->run->pl;
+	bool frames = o->mode == BENCH_LARS;
+
+	if (frames && (trunc || len < PAYLOAD_LARS_HEADER ||
+		       (int64_t)udp_le32(p + 4) != (int64_t)(len - PAYLOAD_LARS_HEADER))) {
+		worker_tell(w, "corrupt reply: socket %u: %zu%s bytes, not a Lars frame", s->id, len,
+			    trunc ? " or more" : "");
+		w->counts.corrupt++;
+		return;
+	}
+	if (frames && udp_le32(p) != o->msgid) {
+		w->counts.unsolicited++;
+		return;
+	}
+	struct udp_slot *slot = udp_match(pl, s, p, len, o->depth);
+	if (!slot) {
+		w->counts.late++;
+		return;
+	}
+	if (!frames && (trunc || len != pl->frame)) {
+		worker_tell(w, "corrupt reply: socket %u: %zu%s bytes instead of %zu", s->id, len,
+			    trunc ? " or more" : "", pl->frame);
+		worker_corrupt(w);
+	} else if (o->verify == VERIFY_FRAMES &&
+		   (len != pl->frame || payload_check(pl, s->id, slot->seq, 0, len, p) != PAYLOAD_NONE)) {
+		worker_tell(w, "changed reply: socket %u, message %llu: another body", s->id,
+			    (unsigned long long)slot->seq);
+		worker_changed(w);
+	} else {
+		worker_reply(w, slot->sent_ns);
+	}
+	udp_release(s, slot);
+}
+
 /* One datagram of len bytes (trunc: it was longer). */
 static void udp_absorb(struct worker *w, struct udp_sock *s, const unsigned char *p,
 		       size_t len, bool trunc)
 {
 	const struct payload *pl = w->run->pl;
 	unsigned depth = w->run->o->depth;
-	uint64_t seq = UINT64_MAX;
+	uint64_t seq = udp_tagged(pl, s, p, len);
 	struct udp_slot *slot = NULL;
 	size_t at = 0;
 
-	if (len >= pl->head) {
-		/* The tag has the low 32 bits: the latest message that has them. */
-		uint32_t back = (uint32_t)s->next_seq - payload_tag_seq(pl, p);
-		if (back >= 1 && back <= s->next_seq)
-			seq = s->next_seq - back;
+	if (w->run->o->verify != VERIFY_BYTES) {
+		udp_absorb_matched(w, s, p, len, trunc);
+		return;
 	}
 	if (seq != UINT64_MAX) {
 		slot = udp_find(s, seq, depth);

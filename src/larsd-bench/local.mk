@@ -6,7 +6,8 @@ src_larsd_bench_larsd_bench_SOURCES = \
 	src/larsd-bench/main.c \
 	src/larsd-bench/options.c src/larsd-bench/options.h \
 	src/larsd-bench/worker.c src/larsd-bench/worker.h \
-	src/larsd-bench/client_tcp.c \
+	src/larsd-bench/client_tcp.c src/larsd-bench/client_tcp.h \
+	src/larsd-bench/client_tcp_frames.c \
 	src/larsd-bench/client_udp.c \
 	src/larsd-bench/payload.c src/larsd-bench/payload.h \
 	src/larsd-bench/histogram.c src/larsd-bench/histogram.h \

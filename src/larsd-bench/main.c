@@ -9,8 +9,9 @@
  * a terminal) and samples the server's CPU time (--server-pid); then it
  * merges what the workers counted and prints the summary.
  *
- * Exit status: 0 without errors, 1 when a reply was corrupt or a
- * connection failed (or the run could not start), 2 for bad arguments.
+ * Exit status: 0 without errors, 1 when a reply was corrupt, short or
+ * changed or a connection failed (or the run could not start), 2 for bad
+ * arguments.
  */
 #include "config.h"
 
@@ -107,6 +108,8 @@ static void merge(struct worker *ws, unsigned n, bool snapshots, struct bench_co
 		c->conn_errors += x->conn_errors;
 		c->losses += x->losses;
 		c->late += x->late;
+		c->unsolicited += x->unsolicited;
+		c->changed += x->changed;
 		hist_merge(&merged, snapshots ? &w->snap_hist : &w->hist);
 		if (rate && w->snap_ns > w->shown_ns) {
 			*rate += (double)(x->replies - w->shown_replies) /
@@ -134,7 +137,7 @@ static bool progress_line(struct worker *ws, unsigned n, uint64_t now)
 				   "%6.0f s  %.0f replies/s  p99 %.1f us  replies %" PRIu64
 				   "  errors %" PRIu64,
 				   secs, rate, (double)hist_percentile(&merged, 99.0) / 1000.0,
-				   c.replies, c.corrupt + c.conn_errors);
+				   c.replies, c.corrupt + c.changed + c.conn_errors);
 		if (run.o->proto == BENCH_UDP && len > 0 && (size_t)len < sizeof(line))
 			snprintf(line + len, sizeof(line) - (size_t)len, "  losses %" PRIu64,
 				 c.losses);

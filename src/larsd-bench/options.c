@@ -33,6 +33,7 @@ enum {
 	OPT_JSON,
 	OPT_SERVER_PID,
 	OPT_WARMUP,
+	OPT_VERIFY,
 };
 
 static const struct option long_options[] = {
@@ -51,6 +52,7 @@ static const struct option long_options[] = {
 	{"json", no_argument, NULL, OPT_JSON},
 	{"server-pid", required_argument, NULL, OPT_SERVER_PID},
 	{"warmup", required_argument, NULL, OPT_WARMUP},
+	{"verify", required_argument, NULL, OPT_VERIFY},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
@@ -72,7 +74,10 @@ void opts_usage(FILE *out)
 		"  -t, --duration SECONDS     measure this long (default 5 without -n)\n"
 		"  -n, --count N              stop after N replies (UDP: replies + losses)\n"
 		"  -T, --threads N            threads, each with its event loop (default 1)\n"
-		"      --timeout MS           UDP: a reply is lost after MS (default %u)\n"
+		"      --timeout MS           UDP: a reply is lost after MS; TCP: a reply\n"
+		"                             stalled MS at the end is short (default %u)\n"
+		"      --verify bytes|frames|none  compare replies byte for byte, frame by\n"
+		"                             frame (lars mode, its default), or not\n"
 		"      --msgid N              lars mode: the frames' msgid (default 1)\n"
 		"      --warmup SECONDS       run this long before measuring (default 0)\n"
 		"      --server-pid PID       report the server's CPU time and memory\n"
@@ -80,7 +85,8 @@ void opts_usage(FILE *out)
 		"  -q, --quiet                no progress line\n"
 		"  -h, --help                 print this help and exit\n"
 		"  -V, --version              print the version and exit\n"
-		"Exit status: 0 no errors, 1 corrupt replies or connection errors,\n"
+		"Exit status: 0 no errors, 1 corrupt, short or changed replies or\n"
+		"connection errors,\n"
 		"2 bad arguments.\n",
 		DEFAULT_SIZE, DEFAULT_TIMEOUT_MS);
 }
@@ -93,6 +99,11 @@ const char *opts_proto_name(enum bench_proto p)
 const char *opts_mode_name(enum bench_mode m)
 {
 	return m == BENCH_LARS ? "lars" : "echo";
+}
+
+const char *opts_verify_name(enum bench_verify v)
+{
+	return v == VERIFY_FRAMES ? "frames" : v == VERIFY_NONE ? "none" : "bytes";
 }
 
 static enum opts_result bad(char *err, size_t err_len, const char *fmt, ...)
@@ -199,12 +210,18 @@ static bool resolve(struct bench_opts *o, char *err, size_t err_len)
 
 /* What depends on several options. */
 static enum opts_result check(struct bench_opts *o, bool have_port, bool have_duration,
-			      char *err, size_t err_len)
+			      int verify, char *err, size_t err_len)
 {
 	size_t min_size, max_size;
 
 	if (!have_port)
 		return bad(err, err_len, "--port is required");
+	if (verify < 0)
+		o->verify = o->mode == BENCH_LARS ? VERIFY_FRAMES : VERIFY_BYTES;
+	else
+		o->verify = (enum bench_verify)verify;
+	if (o->verify == VERIFY_FRAMES && o->mode != BENCH_LARS)
+		return bad(err, err_len, "--verify: 'frames' needs --mode lars");
 	if (o->proto == BENCH_UDP) {
 		min_size = OPTS_UDP_MIN_SIZE;
 		max_size = OPTS_MAX_UDP_DATAGRAM - (o->mode == BENCH_LARS ? PAYLOAD_LARS_HEADER : 0);
@@ -227,6 +244,7 @@ enum opts_result opts_parse(struct bench_opts *o, int argc, char **argv, char *e
 			    size_t err_len)
 {
 	bool have_port = false, have_duration = false;
+	int verify = -1; /* not given */
 	long long v;
 	int c;
 
@@ -327,6 +345,17 @@ enum opts_result opts_parse(struct bench_opts *o, int argc, char **argv, char *e
 					   err_len))
 				return OPTS_BAD;
 			break;
+		case OPT_VERIFY:
+			if (strcmp(optarg, "bytes") == 0)
+				verify = VERIFY_BYTES;
+			else if (strcmp(optarg, "frames") == 0)
+				verify = VERIFY_FRAMES;
+			else if (strcmp(optarg, "none") == 0)
+				verify = VERIFY_NONE;
+			else
+				return bad(err, err_len,
+					   "--verify: '%s' is not bytes, frames or none", optarg);
+			break;
 		case 'q':
 			o->quiet = true;
 			break;
@@ -346,5 +375,5 @@ enum opts_result opts_parse(struct bench_opts *o, int argc, char **argv, char *e
 	}
 	if (optind < argc)
 		return bad(err, err_len, "unexpected argument '%s'", argv[optind]);
-	return check(o, have_port, have_duration, err, err_len);
+	return check(o, have_port, have_duration, verify, err, err_len);
 }

@@ -45,7 +45,7 @@ static double cpu_per_100k(const struct report *r)
 
 uint64_t report_errors(const struct report *r)
 {
-	return r->c.corrupt + r->c.conn_errors;
+	return r->c.corrupt + r->c.changed + r->c.conn_errors;
 }
 
 void report_text(FILE *f, const struct report *r)
@@ -73,8 +73,15 @@ void report_text(FILE *f, const struct report *r)
 			us(hist_percentile(r->h, report_pcts[i])));
 	fprintf(f, "  max %.1f  mean %.1f\n", us(r->h->max), hist_mean(r->h) / 1000.0);
 	fprintf(f, "errors      %" PRIu64 ": %" PRIu64 " corrupt replies, %" PRIu64
-		   " connection errors\n",
+		   " connection errors",
 		report_errors(r), r->c.corrupt, r->c.conn_errors);
+	if (o->mode == BENCH_LARS)
+		fprintf(f, ", %" PRIu64 " changed replies (verify %s)", r->c.changed,
+			opts_verify_name(o->verify));
+	fprintf(f, "\n");
+	if (r->c.unsolicited)
+		fprintf(f, "unsolicited %" PRIu64 " frames with another msgid (not errors)\n",
+			r->c.unsolicited);
 	if (o->proto == BENCH_UDP)
 		fprintf(f, "losses      %" PRIu64 " (%.2f %%) after %u ms, %" PRIu64
 			   " late replies\n",
@@ -104,6 +111,7 @@ void report_json(FILE *f, const struct report *r)
 		o->connections, o->threads, o->depth, o->size, r->pl->frame);
 	if (o->mode == BENCH_LARS)
 		fprintf(f, "\"msgid\":%ld,", (long)o->msgid);
+	fprintf(f, "\"verify\":\"%s\",", opts_verify_name(o->verify));
 	if (o->proto == BENCH_UDP)
 		fprintf(f, "\"timeout_ms\":%u,", o->timeout_ms);
 	fprintf(f, "\"warmup_s\":%.3f,\"duration_s\":%.6f,\"interrupted\":%s,", o->warmup,
@@ -120,6 +128,8 @@ void report_json(FILE *f, const struct report *r)
 	fprintf(f, "\"errors\":%" PRIu64 ",\"corrupt\":%" PRIu64 ",\"connection_errors\":%" PRIu64
 		   ",",
 		report_errors(r), r->c.corrupt, r->c.conn_errors);
+	fprintf(f, "\"changed\":%" PRIu64 ",\"unsolicited\":%" PRIu64 ",", r->c.changed,
+		r->c.unsolicited);
 	fprintf(f, "\"losses\":%" PRIu64 ",\"loss_pct\":%.3f,\"late\":%" PRIu64 ",", r->c.losses,
 		loss_pct(r), r->c.late);
 	if (r->server) {

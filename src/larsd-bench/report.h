@@ -28,7 +28,8 @@ struct report {
 void report_text(FILE *f, const struct report *r);
 void report_json(FILE *f, const struct report *r);
 
-/* Errors the exit status counts: corrupt replies, connection errors. */
+/* Errors the exit status counts: corrupt (and short) replies, changed
+ * replies, connection errors. */
 uint64_t report_errors(const struct report *r);
 
 #endif /* LARSD_BENCH_REPORT_H */

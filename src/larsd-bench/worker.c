@@ -79,17 +79,37 @@ static void worker_publish(struct worker *w)
 	w->next_publish = w->now + WORKER_PUBLISH_NS;
 }
 
+/* When a worker with messages in flight and nothing received gives up
+ * on the replies it has in part: --timeout after the last bytes came, or
+ * after sending ended if that was later. */
+static uint64_t worker_stall_deadline(const struct worker *w)
+{
+	uint64_t from = w->rx_ns > w->drain_ns ? w->rx_ns : w->drain_ns;
+
+	return from + (uint64_t)w->run->o->timeout_ms * NS_PER_MS;
+}
+
 /* Is this worker's part of the run over? */
 static bool worker_over(struct worker *w)
 {
 	const struct run *r = w->run;
 
-	if (atomic_load_explicit(&r->stop, memory_order_relaxed) || w->now >= r->t_end)
+	if (atomic_load_explicit(&r->stop, memory_order_relaxed) || w->live == 0)
 		return true;
-	if (w->live == 0)
-		return true;
-	/* --count: everything sent and answered (or lost). */
-	return w->limited && w->budget == 0 && w->in_flight == 0 && w->now >= r->t_measure;
+	bool spent = w->limited && w->budget == 0 && w->now >= r->t_measure;
+	bool sending = w->now < r->t_end && !spent;
+	if (!sending && w->in_flight == 0)
+		return true; /* everything answered (or lost) */
+	if (!w->ops->stalled)
+		return w->now >= r->t_end;
+	if (!sending && w->drain_ns == 0)
+		w->drain_ns = w->now;
+	if (w->in_flight == 0 || w->now < worker_stall_deadline(w))
+		return false;
+	/* Silent for --timeout: replies begun will not be finished. */
+	w->ops->stalled(w);
+	w->rx_ns = w->now;
+	return !sending || w->live == 0;
 }
 
 /* Milliseconds epoll_wait may sleep, rounded up so a deadline is never
@@ -98,8 +118,10 @@ static int worker_timeout(const struct worker *w)
 {
 	uint64_t until = w->now + (uint64_t)WORKER_POLL_MS * NS_PER_MS;
 
-	if (w->run->t_end < until)
+	if (w->now < w->run->t_end && w->run->t_end < until)
 		until = w->run->t_end;
+	if (w->ops->stalled && w->in_flight && worker_stall_deadline(w) < until)
+		until = worker_stall_deadline(w);
 	if (w->now < w->run->t_measure && w->run->t_measure < until)
 		until = w->run->t_measure;
 	if (w->wake && w->wake < until)
@@ -151,6 +173,7 @@ static void *worker_main(void *arg)
 
 	w->now = clock_ns();
 	w->next_publish = w->now;
+	w->rx_ns = w->now;
 	if (ok) {
 		w->ops->start(w);
 		worker_loop(w);

@@ -14,7 +14,17 @@
  * The protocol lives in client_tcp.c and client_udp.c behind struct
  * client_ops; the worker_* calls below are their bookkeeping: every
  * message they send is taken with worker_take() and ends in exactly one of
- * worker_reply(), worker_corrupt(), worker_loss() or a connection error.
+ * worker_reply(), worker_corrupt(), worker_changed(), worker_loss() or a
+ * connection error.
+ *
+ * A client with a stalled() op (TCP) is watched for silence: when the
+ * worker has messages in flight and nothing has come in for --timeout,
+ * stalled() counts each reply that came back only in part as short (and
+ * gives up its connection), so a server that answers with less than it
+ * was sent cannot end a run without an error, nor hang one.  When no more
+ * may be sent (the deadline, or --count's budget is spent) such a client
+ * drains: the loop goes on while replies arrive, until all are in or the
+ * server has been silent for --timeout.
  */
 #ifndef LARSD_BENCH_WORKER_H
 #define LARSD_BENCH_WORKER_H
@@ -40,6 +50,8 @@ struct bench_counts {
 	uint64_t conn_errors; /* failed connects, resets, closes, ICMP errors */
 	uint64_t losses;      /* UDP: no reply within --timeout (measured window) */
 	uint64_t late;        /* UDP: good replies after their timeout, duplicates */
+	uint64_t unsolicited; /* lars frames with another msgid, or none asked for */
+	uint64_t changed;     /* --verify frames: a reply frame with another body */
 };
 
 /* Shared by the workers and main(). */
@@ -71,6 +83,10 @@ struct client_ops {
 	void (*event)(struct worker *w, void *c, uint32_t events);
 	/* Called after each round of events: timeouts (UDP). */
 	void (*tick)(struct worker *w);
+	/* Nothing came for --timeout with messages in flight: count the
+	 * replies that came back in part as short and close their
+	 * connections (NULL: the client is not watched for silence). */
+	void (*stalled)(struct worker *w);
 	/* Close everything, free what setup made. */
 	void (*close)(struct worker *w);
 };
@@ -93,6 +109,8 @@ struct worker {
 	uint64_t budget;     /* messages still to send in the measured window */
 	uint64_t in_flight;  /* sent, not yet answered, lost or dropped */
 	unsigned live;       /* connections still usable */
+	uint64_t rx_ns;      /* the last time bytes came in (for stalled()) */
+	uint64_t drain_ns;   /* when sending ended, 0 before */
 
 	struct bench_counts counts;
 	struct histogram hist; /* latency of counted replies, ns */
@@ -150,6 +168,14 @@ static inline void worker_corrupt(struct worker *w)
 {
 	w->in_flight--;
 	w->counts.corrupt++;
+}
+
+/* A reply frame matched to its request, with another body (--verify
+ * frames): an error, counted apart from corrupt bytes. */
+static inline void worker_changed(struct worker *w)
+{
+	w->in_flight--;
+	w->counts.changed++;
 }
 
 /* UDP: no reply in time. */
