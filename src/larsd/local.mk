@@ -20,4 +20,4 @@ src_larsd_larsd_SOURCES = \
 	src/larsd/stats.c src/larsd/stats.h \
 	src/larsd/log.c src/larsd/log.h src/larsd/clock.h
 src_larsd_larsd_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(LIBSYSTEMD_CFLAGS)
-src_larsd_larsd_LDADD = lib/libbufpool.la $(LIBCONFIG_LIBS) $(LIBSYSTEMD_LIBS)
+src_larsd_larsd_LDADD = src/stamp/libstampwire.la lib/libbufpool.la $(LIBCONFIG_LIBS) $(LIBSYSTEMD_LIBS)
