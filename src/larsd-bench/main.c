@@ -1,6 +1,7 @@
 /*
  * main.c - larsd-bench: a closed-loop load generator and latency meter for
- * echo services (RFC 862 echo and the Lars framing, TCP and UDP).
+ * echo services (RFC 862 echo and the Lars framing, TCP and UDP), and an
+ * RFC 8762 STAMP Session-Sender (closed loop or paced).
  *
  * main() parses the options, makes the shared payload, starts one worker
  * thread per --threads with its share of the connections, and sets the
@@ -21,6 +22,7 @@
 #include "payload.h"
 #include "procstat.h"
 #include "report.h"
+#include "stamp_stats.h"
 #include "worker.h"
 
 #include <errno.h>
@@ -38,6 +40,7 @@
 
 static struct run run;
 static struct histogram merged; /* progress and summary; too big for the stack */
+static struct stamp_stats stamp_merged; /* stamp mode: the summary */
 
 static void on_signal(int sig)
 {
@@ -220,7 +223,17 @@ static int run_bench(const struct bench_opts *o, const struct payload *pl)
 	for (unsigned i = 0; i < o->threads; i++) {
 		struct worker *w = &ws[i];
 		w->run = &run;
-		w->ops = o->proto == BENCH_UDP ? &udp_client_ops : &tcp_client_ops;
+		w->ops = o->mode == BENCH_STAMP  ? &stamp_client_ops
+			 : o->proto == BENCH_UDP ? &udp_client_ops
+						 : &tcp_client_ops;
+		if (o->mode == BENCH_STAMP) {
+			w->stamp = malloc(sizeof(*w->stamp));
+			if (!w->stamp) {
+				fprintf(stderr, "larsd-bench: %s\n", strerror(ENOMEM));
+				exit(EXIT_ERRORS);
+			}
+			stamp_stats_init(w->stamp);
+		}
 		w->index = i;
 		w->first_conn = first;
 		w->n_conns = o->connections / o->threads + (i < o->connections % o->threads);
@@ -263,6 +276,12 @@ static int run_bench(const struct bench_opts *o, const struct payload *pl)
 	r.interrupted = atomic_load(&run.stop) != 0;
 	merge(ws, o->threads, false, &r.c, NULL);
 	r.h = &merged;
+	if (o->mode == BENCH_STAMP) {
+		stamp_stats_init(&stamp_merged);
+		for (unsigned i = 0; i < o->threads; i++)
+			stamp_stats_merge(&stamp_merged, ws[i].stamp);
+		r.stamp = &stamp_merged;
+	}
 	r.server = o->server_pid != 0;
 	r.server_cpu = -1.0;
 	r.server_rss_kib = -1;
@@ -278,8 +297,10 @@ static int run_bench(const struct bench_opts *o, const struct payload *pl)
 		report_text(stdout, &r);
 	fflush(stdout);
 
-	for (unsigned i = 0; i < o->threads; i++)
+	for (unsigned i = 0; i < o->threads; i++) {
 		pthread_mutex_destroy(&ws[i].snap_lock);
+		free(ws[i].stamp);
+	}
 	free(ws);
 	pthread_barrier_destroy(&run.barrier);
 	return report_errors(&r) ? EXIT_ERRORS : EXIT_SUCCESS;

@@ -19,7 +19,7 @@
 #include <sys/types.h>
 
 enum bench_proto { BENCH_TCP, BENCH_UDP };
-enum bench_mode { BENCH_ECHO, BENCH_LARS };
+enum bench_mode { BENCH_ECHO, BENCH_LARS, BENCH_STAMP };
 /* How a reply is checked (--verify).  bytes: the stream or datagram is
  * compared with what was sent; frames (lars mode): each reply frame is
  * matched to its request by msgid and order, frames with another msgid
@@ -34,6 +34,7 @@ enum bench_verify { VERIFY_BYTES, VERIFY_FRAMES, VERIFY_NONE };
 #define OPTS_MAX_TCP_SIZE ((size_t)16 << 20)
 #define OPTS_MAX_UDP_DATAGRAM ((size_t)65507) /* IPv4's limit, safe for both */
 #define OPTS_UDP_MIN_SIZE 8 /* the sequence tag must fit in the payload */
+#define OPTS_MAX_RATE 10000000u /* --rate, packets per second */
 
 struct bench_opts {
 	enum bench_proto proto;
@@ -55,6 +56,9 @@ struct bench_opts {
 	unsigned timeout_ms;   /* UDP: a datagram's reply is lost after this;
 				* TCP: a reply stalled this long at the end is short */
 	int32_t msgid;         /* lars mode */
+	double rate;           /* stamp mode: packets per second, all sockets; 0: closed loop */
+	uint16_t ssid;         /* stamp mode: RFC 8972 Session-Sender Identifier */
+	bool ptp;              /* stamp mode: PTPv2 timestamps (the Z bit), else NTP */
 	bool json;
 	bool quiet;
 	pid_t server_pid;      /* 0: none */

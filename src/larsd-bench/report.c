@@ -48,10 +48,28 @@ uint64_t report_errors(const struct report *r)
 	return r->c.corrupt + r->c.changed + r->c.conn_errors;
 }
 
+/* The first line of the text summary in stamp mode. */
+static void report_stamp_head(FILE *f, const struct report *r)
+{
+	const struct bench_opts *o = r->o;
+
+	fprintf(f, "larsd-bench: STAMP to %s, %u %s, ", o->addr_text, o->connections,
+		o->connections == 1 ? "socket" : "sockets");
+	if (o->rate > 0)
+		fprintf(f, "%.0f packets/s", o->rate);
+	else
+		fprintf(f, "closed loop, depth %u", o->depth);
+	fprintf(f, ", %zu-byte packets, SSID %u, %s timestamps, %u thread%s\n", o->size,
+		(unsigned)o->ssid, o->ptp ? "PTPv2" : "NTP", o->threads, o->threads == 1 ? "" : "s");
+}
+
 void report_text(FILE *f, const struct report *r)
 {
 	const struct bench_opts *o = r->o;
 
+	if (o->mode == BENCH_STAMP)
+		report_stamp_head(f, r);
+	else
 	fprintf(f, "larsd-bench: %s %s to %s, %u %s, depth %u, %zu-byte %s (%zu-byte frames), "
 		   "%u thread%s\n",
 		opts_proto_name(o->proto), opts_mode_name(o->mode), o->addr_text, o->connections,
@@ -67,7 +85,7 @@ void report_text(FILE *f, const struct report *r)
 		per_second(r->c.replies, r->elapsed));
 	fprintf(f, "throughput  %.2f MB/s each way (reply frames; 1 MB = 10^6 bytes)\n",
 		mb_per_second(r));
-	fprintf(f, "latency us ");
+	fprintf(f, o->mode == BENCH_STAMP ? "rtt T4-T1 us:" : "latency us ");
 	for (size_t i = 0; i < REPORT_NPCT; i++)
 		fprintf(f, " %s %.1f", report_pct_names[i],
 			us(hist_percentile(r->h, report_pcts[i])));
@@ -86,6 +104,8 @@ void report_text(FILE *f, const struct report *r)
 		fprintf(f, "losses      %" PRIu64 " (%.2f %%) after %u ms, %" PRIu64
 			   " late replies\n",
 			r->c.losses, loss_pct(r), o->timeout_ms, r->c.late);
+	if (r->stamp)
+		stamp_stats_text(f, r->stamp);
 	if (r->server) {
 		fprintf(f, "server      pid %ld: ", (long)o->server_pid);
 		if (r->server_cpu >= 0.0)
@@ -112,6 +132,9 @@ void report_json(FILE *f, const struct report *r)
 	if (o->mode == BENCH_LARS)
 		fprintf(f, "\"msgid\":%ld,", (long)o->msgid);
 	fprintf(f, "\"verify\":\"%s\",", opts_verify_name(o->verify));
+	if (o->mode == BENCH_STAMP)
+		fprintf(f, "\"rate_pps\":%.0f,\"ssid\":%u,\"timestamps\":\"%s\",", o->rate,
+			(unsigned)o->ssid, o->ptp ? "ptp" : "ntp");
 	if (o->proto == BENCH_UDP)
 		fprintf(f, "\"timeout_ms\":%u,", o->timeout_ms);
 	fprintf(f, "\"warmup_s\":%.3f,\"duration_s\":%.6f,\"interrupted\":%s,", o->warmup,
@@ -130,6 +153,10 @@ void report_json(FILE *f, const struct report *r)
 		report_errors(r), r->c.corrupt, r->c.conn_errors);
 	fprintf(f, "\"changed\":%" PRIu64 ",\"unsolicited\":%" PRIu64 ",", r->c.changed,
 		r->c.unsolicited);
+	if (r->stamp) {
+		stamp_stats_json(f, r->stamp);
+		fprintf(f, ",");
+	}
 	fprintf(f, "\"losses\":%" PRIu64 ",\"loss_pct\":%.3f,\"late\":%" PRIu64 ",", r->c.losses,
 		loss_pct(r), r->c.late);
 	if (r->server) {

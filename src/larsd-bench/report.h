@@ -8,6 +8,7 @@
 #include "histogram.h"
 #include "options.h"
 #include "payload.h"
+#include "stamp_stats.h"
 #include "worker.h"
 
 #include <stdbool.h>
@@ -20,6 +21,7 @@ struct report {
 	bool interrupted;          /* stopped by a signal */
 	struct bench_counts c;     /* all workers */
 	const struct histogram *h; /* all workers */
+	const struct stamp_stats *stamp; /* stamp mode, else NULL */
 	bool server;               /* --server-pid given */
 	double server_cpu;         /* CPU seconds over the window; < 0: unknown */
 	long server_rss_kib;       /* at the end; < 0: unknown */

@@ -112,9 +112,9 @@ static bool worker_over(struct worker *w)
 	return !sending || w->live == 0;
 }
 
-/* Milliseconds epoll_wait may sleep, rounded up so a deadline is never
- * spun on. */
-static int worker_timeout(const struct worker *w)
+/* Nanoseconds epoll may sleep: until the next deadline, at most
+ * WORKER_POLL_MS. */
+static uint64_t worker_timeout(const struct worker *w)
 {
 	uint64_t until = w->now + (uint64_t)WORKER_POLL_MS * NS_PER_MS;
 
@@ -128,9 +128,25 @@ static int worker_timeout(const struct worker *w)
 		until = w->wake;
 	if (w->run->progress && w->next_publish < until)
 		until = w->next_publish;
-	if (until <= w->now)
-		return 0;
-	return (int)((until - w->now + NS_PER_MS - 1) / NS_PER_MS);
+	return until > w->now ? until - w->now : 0;
+}
+
+/* epoll_pwait2() sleeps to the nanosecond (a paced STAMP sender needs
+ * that); before Linux 5.11, epoll_wait() in milliseconds, rounded up so a
+ * deadline is never spun on. */
+static int worker_wait(struct worker *w, struct epoll_event *ev, int max)
+{
+	static atomic_bool no_pwait2;
+	uint64_t ns = worker_timeout(w);
+
+	if (!atomic_load_explicit(&no_pwait2, memory_order_relaxed)) {
+		struct timespec ts = {(time_t)(ns / NS_PER_S), (long)(ns % NS_PER_S)};
+		int n = epoll_pwait2(w->epfd, ev, max, &ts, NULL);
+		if (n >= 0 || errno != ENOSYS)
+			return n;
+		atomic_store(&no_pwait2, true);
+	}
+	return epoll_wait(w->epfd, ev, max, (int)((ns + NS_PER_MS - 1) / NS_PER_MS));
 }
 
 static void worker_loop(struct worker *w)
@@ -138,7 +154,7 @@ static void worker_loop(struct worker *w)
 	struct epoll_event ev[WORKER_EVENTS];
 
 	while (!worker_over(w)) {
-		int n = epoll_wait(w->epfd, ev, WORKER_EVENTS, worker_timeout(w));
+		int n = worker_wait(w, ev, WORKER_EVENTS);
 		w->now = clock_ns();
 		if (n < 0 && errno != EINTR) {
 			worker_conn_error(w, w->in_flight, "epoll_wait: %s", strerror(errno));

@@ -93,6 +93,9 @@ struct client_ops {
 
 extern const struct client_ops tcp_client_ops;
 extern const struct client_ops udp_client_ops;
+extern const struct client_ops stamp_client_ops;
+
+struct stamp_stats;
 
 struct worker {
 	struct run *run;
@@ -119,6 +122,7 @@ struct worker {
 	void *conns;           /* the client's per-connection state */
 	unsigned char *buf;    /* WORKER_BUFFER bytes of scratch */
 	void *client;          /* the client's other per-thread state */
+	struct stamp_stats *stamp; /* stamp mode: made by main(), kept for the summary */
 
 	/* Progress line: a copy main() may read under snap_lock. */
 	uint64_t next_publish;
@@ -152,15 +156,21 @@ static inline bool worker_take(struct worker *w)
 	return true;
 }
 
-/* A good reply to the message sent at sent_ns; counted (with its latency)
- * if that was in the measured window. */
-static inline void worker_reply(struct worker *w, uint64_t sent_ns)
+/* A good reply to the message sent at sent_ns, that took latency_ns;
+ * counted if it was sent in the measured window. */
+static inline void worker_reply_took(struct worker *w, uint64_t sent_ns, uint64_t latency_ns)
 {
 	w->in_flight--;
 	if (sent_ns >= w->run->t_measure) {
 		w->counts.replies++;
-		hist_record(&w->hist, w->now - sent_ns);
+		hist_record(&w->hist, latency_ns);
 	}
+}
+
+/* A good reply to the message sent at sent_ns, complete now. */
+static inline void worker_reply(struct worker *w, uint64_t sent_ns)
+{
+	worker_reply_took(w, sent_ns, w->now - sent_ns);
 }
 
 /* A reply that came back different: always an error. */
