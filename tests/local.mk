@@ -142,13 +142,13 @@ LARSD_HARNESS = tests/larsd_harness.c tests/harness_sockets.c tests/harness_exec
 tests_test_larsd_SOURCES = tests/test_larsd.c tests/larsd_tests.h \
 	tests/larsd_echo.c tests/larsd_conf.c tests/larsd_signals.c \
 	tests/larsd_activation.c tests/larsd_limits.c tests/larsd_control.c \
-	tests/larsd_larsctl.c \
+	tests/larsd_larsctl.c tests/larsd_stamp.c \
 	$(LARSD_HARNESS)
-tests_test_larsd_CPPFLAGS = $(AM_CPPFLAGS) \
+tests_test_larsd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/stamp \
 	-DLARSD_PATH='"$(abs_top_builddir)/src/larsd/larsd"' \
 	-DLARSCTL_PATH='"$(abs_top_builddir)/src/larsctl/larsctl"'
 tests_test_larsd_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_test_larsd_LDADD = $(CHECK_LIBS)
+tests_test_larsd_LDADD = src/stamp/libstampwire.la $(CHECK_LIBS)
 # The tests run the daemon: build it first.
 EXTRA_tests_test_larsd_DEPENDENCIES = src/larsd/larsd src/larsctl/larsctl
 

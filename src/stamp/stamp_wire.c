@@ -210,3 +210,10 @@ void stamp_reflector_encode(void *buf, const struct stamp_reflector *in)
 	put16(p + OFF_SENDER_ERR, in->sender_err);
 	p[OFF_SENDER_TTL] = in->sender_ttl;
 }
+
+void stamp_reflector_put_tx(void *buf, const struct timespec *t3)
+{
+	uint8_t *p = buf;
+
+	put64(p + OFF_TS, stamp_ts_from_timespec(t3, stamp_err_ptp(get16(p + OFF_ERR))));
+}

@@ -91,5 +91,9 @@ int stamp_reflector_parse(const void *buf, size_t len, struct stamp_reflector *o
 /* Write the first 44 bytes of buf (MBZ fields zeroed). */
 void stamp_sender_encode(void *buf, const struct stamp_sender *in);
 void stamp_reflector_encode(void *buf, const struct stamp_reflector *in);
+/* Write the transmit timestamp T3 into a reflector packet already
+ * encoded in buf, in the format its own Error Estimate's Z bit names: the
+ * reflector stamps a batch of replies at once, just before sending. */
+void stamp_reflector_put_tx(void *buf, const struct timespec *t3);
 
 #endif /* STAMP_WIRE_H */
