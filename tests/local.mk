@@ -158,7 +158,7 @@ EXTRA_tests_test_larsd_DEPENDENCIES = src/larsd/larsd src/larsctl/larsctl
 # latency histogram.  Parallel-safe.
 check_PROGRAMS += tests/test_larsd_bench
 TESTS += tests/test_larsd_bench
-tests_test_larsd_bench_SOURCES = tests/test_larsd_bench.c $(LARSD_HARNESS) \
+tests_test_larsd_bench_SOURCES = tests/test_larsd_bench.c tests/bench_util.h $(LARSD_HARNESS) \
 	src/larsd-bench/histogram.c src/larsd-bench/histogram.h
 tests_test_larsd_bench_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/larsd-bench \
 	-DLARSD_PATH='"$(abs_top_builddir)/src/larsd/larsd"' \
@@ -167,3 +167,17 @@ tests_test_larsd_bench_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_larsd_bench_LDADD = $(CHECK_LIBS) -lm
 EXTRA_tests_test_larsd_bench_DEPENDENCIES = src/larsd/larsd \
 	src/larsd-bench/larsd-bench
+
+# larsd-bench --stamp end to end: tests/test_larsd_bench_stamp.c runs the
+# Session-Sender against larsd's mode = "stamp" reflector and against
+# reflectors of its own (built on src/stamp's wire module) that duplicate,
+# reorder, drop, or are no reflector at all.  Parallel-safe.
+check_PROGRAMS += tests/test_larsd_bench_stamp
+TESTS += tests/test_larsd_bench_stamp
+tests_test_larsd_bench_stamp_SOURCES = tests/test_larsd_bench_stamp.c tests/bench_util.h \
+	$(LARSD_HARNESS)
+tests_test_larsd_bench_stamp_CPPFLAGS = $(tests_test_larsd_bench_CPPFLAGS) \
+	-I$(top_srcdir)/src/stamp
+tests_test_larsd_bench_stamp_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_larsd_bench_stamp_LDADD = src/stamp/libstampwire.la $(CHECK_LIBS) -lm
+EXTRA_tests_test_larsd_bench_stamp_DEPENDENCIES = $(EXTRA_tests_test_larsd_bench_DEPENDENCIES)

@@ -26,6 +26,7 @@
  */
 #include "config.h"
 
+#include "bench_util.h"
 #include "histogram.h"
 #include "larsd_harness.h"
 
@@ -43,42 +44,6 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#ifndef LARSD_BENCH_PATH
-#define LARSD_BENCH_PATH "src/larsd-bench/larsd-bench"
-#endif
-
-#define RUN_TIMEOUT_MS 10000
-/* Run larsd-bench with args (NULL-terminated, after argv[0]). */
-static void run_bench(struct lh_exec *b, const char *const *args)
-{
-	const char *binary = getenv("LARSD_BENCH_TEST_PATH");
-	lh_exec(b, binary && *binary ? binary : LARSD_BENCH_PATH, args, RUN_TIMEOUT_MS);
-}
-
-/* A number from the --json summary: "key":value; NAN if missing. */
-static double num(const struct lh_exec *b, const char *key)
-{
-	char pat[64];
-
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	const char *p = strstr(b->out, pat);
-	if (!p)
-		return NAN;
-	p += strlen(pat);
-	char *end;
-	double v = strtod(p, &end);
-	return end == p ? NAN : v;
-}
-
-#define ck_assert_num(b, key, op, value)                                                   \
-	ck_assert_msg(num(b, key) op(double)(value),                                       \
-		      "%s = %g, expected " #op " %g\nstdout: %s\nstderr: %s", key, num(b, key), \
-		      (double)(value), (b)->out, (b)->err)
-
-#define ck_assert_code(b, want)                                                              \
-	ck_assert_msg((b)->code == (want), "exit status %d, expected %d\nstdout: %s\nstderr: %s", \
-		      (b)->code, want, (b)->out, (b)->err)
 
 /* The numbers every good run of count n has. */
 static void assert_clean(const struct lh_exec *b, long n)
