@@ -26,19 +26,25 @@ static inline void run_bench(struct lh_exec *b, const char *const *args)
 	lh_exec(b, binary && *binary ? binary : LARSD_BENCH_PATH, args, RUN_TIMEOUT_MS);
 }
 
-/* A number from the --json summary: "key":value; NAN if missing. */
-static inline double num(const struct lh_exec *b, const char *key)
+/* The number after "key": in text from; NAN if missing. */
+static inline double num_after(const char *from, const char *key)
 {
 	char pat[64];
 
 	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	const char *p = strstr(b->out, pat);
+	const char *p = from ? strstr(from, pat) : NULL;
 	if (!p)
 		return NAN;
 	p += strlen(pat);
 	char *end;
 	double v = strtod(p, &end);
 	return end == p ? NAN : v;
+}
+
+/* A number from the --json summary: "key":value; NAN if missing. */
+static inline double num(const struct lh_exec *b, const char *key)
+{
+	return num_after(b->out, key);
 }
 
 /* A number inside an object of the summary: the first "key":value after
@@ -48,17 +54,7 @@ static inline double num_in(const struct lh_exec *b, const char *obj, const char
 	char pat[64];
 
 	snprintf(pat, sizeof(pat), "\"%s\":{", obj);
-	const char *o = strstr(b->out, pat);
-	if (!o)
-		return NAN;
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	const char *p = strstr(o, pat);
-	if (!p)
-		return NAN;
-	p += strlen(pat);
-	char *end;
-	double v = strtod(p, &end);
-	return end == p ? NAN : v;
+	return num_after(strstr(b->out, pat), key);
 }
 
 #define ck_assert_num(b, key, op, value)                                                   \
