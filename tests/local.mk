@@ -167,3 +167,9 @@ tests_test_larsd_bench_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_larsd_bench_LDADD = $(CHECK_LIBS) -lm
 EXTRA_tests_test_larsd_bench_DEPENDENCIES = src/larsd/larsd \
 	src/larsd-bench/larsd-bench
+
+# larsd's STAMP reflector against an independent sender, scapy's
+# (scapy.contrib.stamp, Debian's python3-scapy) under /usr/bin/python3;
+# a TAP skip where scapy is missing.  Runs the built larsd.
+TESTS += tests/stamp_scapy.tap
+EXTRA_DIST += tests/stamp_scapy.py
