@@ -79,6 +79,20 @@ static void *flood_run(void *arg)
 	return NULL;
 }
 
+/* Count a reply whose sequence number was sent and not seen before. */
+static void note_reply(const unsigned char *back, ssize_t len, unsigned char *seen,
+		       unsigned n, unsigned *got)
+{
+	if (len < 4)
+		return;
+	unsigned s = (unsigned)back[0] << 24 | (unsigned)back[1] << 16 |
+		     (unsigned)back[2] << 8 | back[3];
+	if (s < n && !seen[s]) {
+		seen[s] = 1;
+		(*got)++;
+	}
+}
+
 /* The well-behaved source: a packet every GOOD_PERIOD_US for FLOOD_S
  * seconds, replies read as they come; the replies that carry a sequence
  * number sent (each counted once). */
@@ -105,27 +119,13 @@ static unsigned good_source(uint16_t port, unsigned *sent_out)
 				break;
 			struct timeval tv = { 0, (suseconds_t)(next - now) };
 			setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-			ssize_t r = recv(fd, back, sizeof(back), 0);
-			if (r >= 4) {
-				unsigned s = (unsigned)back[0] << 24 | (unsigned)back[1] << 16 |
-					     (unsigned)back[2] << 8 | back[3];
-				if (s < n && !seen[s]) {
-					seen[s] = 1;
-					got++;
-				}
-			}
+			note_reply(back, recv(fd, back, sizeof(back), 0), seen, n, &got);
 		}
 	}
 	lh_sleep_ms(300); /* stragglers */
 	ssize_t r;
-	while ((r = recv(fd, back, sizeof(back), MSG_DONTWAIT)) >= 4) {
-		unsigned s = (unsigned)back[0] << 24 | (unsigned)back[1] << 16 |
-			     (unsigned)back[2] << 8 | back[3];
-		if (s < n && !seen[s]) {
-			seen[s] = 1;
-			got++;
-		}
-	}
+	while ((r = recv(fd, back, sizeof(back), MSG_DONTWAIT)) >= 4)
+		note_reply(back, r, seen, n, &got);
 	close(fd);
 	free(seen);
 	*sent_out = n;
