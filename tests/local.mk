@@ -181,3 +181,9 @@ tests_test_larsd_bench_stamp_CPPFLAGS = $(tests_test_larsd_bench_CPPFLAGS) \
 tests_test_larsd_bench_stamp_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_larsd_bench_stamp_LDADD = src/stamp/libstampwire.la $(CHECK_LIBS) -lm
 EXTRA_tests_test_larsd_bench_stamp_DEPENDENCIES = $(EXTRA_tests_test_larsd_bench_DEPENDENCIES)
+
+# larsd's STAMP reflector against an independent sender, scapy's
+# (scapy.contrib.stamp, Debian's python3-scapy) under /usr/bin/python3;
+# a TAP skip where scapy is missing.  Runs the built larsd.
+TESTS += tests/stamp_scapy.tap
+EXTRA_DIST += tests/stamp_scapy.py

@@ -149,18 +149,33 @@ uint64_t stamp_err_ns(uint16_t err)
 	return s << up;
 }
 
+/* The 16 bytes both packets begin with: sequence number, timestamp, error
+ * estimate, SSID. */
+static void head_get(const uint8_t *p, uint32_t *seq, uint64_t *ts, uint16_t *err,
+		     uint16_t *ssid)
+{
+	*seq = get32(p + OFF_SEQ);
+	*ts = get64(p + OFF_TS);
+	*err = get16(p + OFF_ERR);
+	*ssid = get16(p + OFF_SSID);
+}
+
+static void head_put(uint8_t *p, uint32_t seq, uint64_t ts, uint16_t err, uint16_t ssid)
+{
+	memset(p, 0, STAMP_BASE_LEN);
+	put32(p + OFF_SEQ, seq);
+	put64(p + OFF_TS, ts);
+	put16(p + OFF_ERR, err);
+	put16(p + OFF_SSID, ssid);
+}
+
 int stamp_sender_parse(const void *buf, size_t len, struct stamp_sender *out)
 {
-	const uint8_t *p = buf;
-
 	if (len < STAMP_BASE_LEN) {
 		errno = EMSGSIZE;
 		return -1;
 	}
-	out->seq = get32(p + OFF_SEQ);
-	out->ts = get64(p + OFF_TS);
-	out->err = get16(p + OFF_ERR);
-	out->ssid = get16(p + OFF_SSID);
+	head_get(buf, &out->seq, &out->ts, &out->err, &out->ssid);
 	return 0;
 }
 
@@ -172,10 +187,7 @@ int stamp_reflector_parse(const void *buf, size_t len, struct stamp_reflector *o
 		errno = EMSGSIZE;
 		return -1;
 	}
-	out->seq = get32(p + OFF_SEQ);
-	out->ts = get64(p + OFF_TS);
-	out->err = get16(p + OFF_ERR);
-	out->ssid = get16(p + OFF_SSID);
+	head_get(p, &out->seq, &out->ts, &out->err, &out->ssid);
 	out->rx_ts = get64(p + OFF_RX_TS);
 	out->sender_seq = get32(p + OFF_SENDER_SEQ);
 	out->sender_ts = get64(p + OFF_SENDER_TS);
@@ -186,24 +198,14 @@ int stamp_reflector_parse(const void *buf, size_t len, struct stamp_reflector *o
 
 void stamp_sender_encode(void *buf, const struct stamp_sender *in)
 {
-	uint8_t *p = buf;
-
-	memset(p, 0, STAMP_BASE_LEN);
-	put32(p + OFF_SEQ, in->seq);
-	put64(p + OFF_TS, in->ts);
-	put16(p + OFF_ERR, in->err);
-	put16(p + OFF_SSID, in->ssid);
+	head_put(buf, in->seq, in->ts, in->err, in->ssid); /* and the MBZ */
 }
 
 void stamp_reflector_encode(void *buf, const struct stamp_reflector *in)
 {
 	uint8_t *p = buf;
 
-	memset(p, 0, STAMP_BASE_LEN);
-	put32(p + OFF_SEQ, in->seq);
-	put64(p + OFF_TS, in->ts);
-	put16(p + OFF_ERR, in->err);
-	put16(p + OFF_SSID, in->ssid);
+	head_put(p, in->seq, in->ts, in->err, in->ssid); /* and the MBZ */
 	put64(p + OFF_RX_TS, in->rx_ts);
 	put32(p + OFF_SENDER_SEQ, in->sender_seq);
 	put64(p + OFF_SENDER_TS, in->sender_ts);
