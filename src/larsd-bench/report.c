@@ -131,8 +131,9 @@ void report_json(FILE *f, const struct report *r)
 		o->connections, o->threads, o->depth, o->size, r->pl->frame);
 	if (o->mode == BENCH_LARS)
 		fprintf(f, "\"msgid\":%ld,", (long)o->msgid);
-	fprintf(f, "\"verify\":\"%s\",", opts_verify_name(o->verify));
-	if (o->mode == BENCH_STAMP)
+	if (o->mode != BENCH_STAMP)
+		fprintf(f, "\"verify\":\"%s\",", opts_verify_name(o->verify));
+	else
 		fprintf(f, "\"rate_pps\":%.0f,\"ssid\":%u,\"timestamps\":\"%s\",", o->rate,
 			(unsigned)o->ssid, o->ptp ? "ptp" : "ntp");
 	if (o->proto == BENCH_UDP)
