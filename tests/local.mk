@@ -171,11 +171,13 @@ EXTRA_tests_test_larsd_bench_DEPENDENCIES = src/larsd/larsd \
 # larsd-bench --stamp end to end: tests/test_larsd_bench_stamp.c runs the
 # Session-Sender against larsd's mode = "stamp" reflector and against
 # reflectors of its own (built on src/stamp's wire module) that duplicate,
-# reorder, drop, or are no reflector at all.  Parallel-safe.
+# reorder, drop, or are no reflector at all; and unit-tests stamp_stats.c's
+# signed distributions and stamp_clock.c.  Parallel-safe.
 check_PROGRAMS += tests/test_larsd_bench_stamp
 TESTS += tests/test_larsd_bench_stamp
 tests_test_larsd_bench_stamp_SOURCES = tests/test_larsd_bench_stamp.c tests/bench_util.h \
-	$(LARSD_HARNESS)
+	$(LARSD_HARNESS) src/larsd-bench/stamp_stats.c src/larsd-bench/stamp_stats.h \
+	src/larsd-bench/histogram.c src/larsd-bench/histogram.h
 tests_test_larsd_bench_stamp_CPPFLAGS = $(tests_test_larsd_bench_CPPFLAGS) \
 	-I$(top_srcdir)/src/stamp
 tests_test_larsd_bench_stamp_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)

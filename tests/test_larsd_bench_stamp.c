@@ -14,12 +14,18 @@
  * (reordered), one that drops every fourth (losses), and a plain echo
  * server, which is no reflector at all (every reply corrupt, exit 1).
  *
+ * And, as units: the signed distributions of stamp_stats.c (forward and
+ * backward delays may be negative when the clocks are not synchronised)
+ * and the host clock's Error Estimate (src/stamp/stamp_clock.c).
+ *
  * Every run is bounded (-n with -t 2, or -t under a second) on loopback.
  */
 #include "config.h"
 
 #include "bench_util.h"
 #include "larsd_harness.h"
+#include "stamp_clock.h"
+#include "stamp_stats.h"
 #include "stamp_wire.h"
 
 #include <check.h>
@@ -320,6 +326,52 @@ START_TEST(test_stamp_bad_arguments)
 }
 END_TEST
 
+/* ---- units ------------------------------------------------------------------------ */
+
+START_TEST(test_sdist)
+{
+	static struct stamp_stats st, other;
+
+	stamp_stats_init(&st);
+	ck_assert_int_eq(sdist_percentile(&st.forward, 50.0), 0);
+	/* -100 .. 99 ns, each once: exact below 256 ns in magnitude. */
+	for (int64_t v = -100; v < 100; v++)
+		sdist_record(&st.forward, v);
+	ck_assert_int_eq(st.forward.min, -100);
+	ck_assert_int_eq(st.forward.max, 99);
+	ck_assert_int_eq(sdist_percentile(&st.forward, 0.5), -100);   /* rank 1 */
+	ck_assert_int_eq(sdist_percentile(&st.forward, 25.0), -51);   /* rank 50 */
+	ck_assert_int_eq(sdist_percentile(&st.forward, 50.0), -1);    /* rank 100 */
+	ck_assert_int_eq(sdist_percentile(&st.forward, 50.5), 0);     /* rank 101 */
+	ck_assert_int_eq(sdist_percentile(&st.forward, 100.0), 99);
+	/* Merged: counts add up, the extremes carry over. */
+	stamp_stats_init(&other);
+	sdist_record(&other.forward, -5000);
+	other.duplicates = 3;
+	other.ttl_min = other.ttl_max = 63;
+	stamp_stats_merge(&st, &other);
+	ck_assert_int_eq(st.forward.min, -5000);
+	ck_assert_int_eq(sdist_percentile(&st.forward, 0.1), -5000);
+	ck_assert_uint_eq(st.duplicates, 3);
+	ck_assert_uint_eq(st.ttl_min, 63);
+	ck_assert_uint_eq(st.ttl_max, 63);
+}
+END_TEST
+
+START_TEST(test_clock_error)
+{
+	uint16_t err = 0, ptp = 0;
+
+	/* Read-only ntp_adjtime() needs no privilege. */
+	ck_assert_int_eq(stamp_clock_error(false, &err), 0);
+	ck_assert_int_eq(stamp_clock_error(true, &ptp), 0);
+	ck_assert(!stamp_err_ptp(err));
+	ck_assert(stamp_err_ptp(ptp));
+	ck_assert_uint_ne(err & STAMP_ERR_MULT_MASK, 0); /* never zero, RFC 4656 */
+	ck_assert_uint_gt(stamp_err_ns(err), 0);
+}
+END_TEST
+
 static Suite *stamp_suite(void)
 {
 	Suite *s = suite_create("larsd-bench --stamp");
@@ -329,6 +381,8 @@ static Suite *stamp_suite(void)
 	testutil_add(s, "stamp_reorder_loss", test_stamp_reorder_loss, 15);
 	testutil_add(s, "stamp_not_a_reflector", test_stamp_not_a_reflector, 15);
 	testutil_add(s, "stamp_bad_arguments", test_stamp_bad_arguments, 15);
+	testutil_add(s, "sdist", test_sdist, 10);
+	testutil_add(s, "clock_error", test_clock_error, 10);
 	return s;
 }
 
