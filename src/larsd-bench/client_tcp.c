@@ -17,11 +17,11 @@
  * out with one send() after the read.  A full socket turns on EPOLLOUT
  * until the backlog is written.
  *
- * That is --verify bytes (and none, which only counts the bytes); with
- * --verify frames or none in lars mode the replies are parsed as Lars
- * frames instead, in
- * client_tcp_frames.c.  A reply left incomplete when the run ends and the
- * server has sent nothing for --timeout is short: corrupt.
+ * That is --verify bytes (and none in echo mode, which only counts the
+ * bytes); with --verify frames or none in lars mode the replies are parsed
+ * as Lars frames instead, in client_tcp_frames.c.  A reply left
+ * incomplete while the server sends nothing for --timeout is short:
+ * corrupt (tcp_stalled).
  */
 #include "config.h"
 
