@@ -439,8 +439,8 @@ static void stamp_start(struct worker *w)
 
 	for (unsigned i = 0; i < w->n_conns; i++) {
 		/* Paced sockets start spread over one interval. */
-		socks[i].next_send =
-			w->now + u->interval_ns * socks[i].id / w->run->o->connections;
+		socks[i].next_send = w->now + (uint64_t)((double)u->interval_ns * socks[i].id /
+							  w->run->o->connections);
 		stamp_fill(w, &socks[i]);
 	}
 }
