@@ -334,6 +334,16 @@ static void stamp_measure(struct worker *w, struct stamp_sock *s, uint64_t seq,
 	}
 }
 
+/* Does the reply echo the T1 that packet e carried?  To the nanosecond:
+ * a reflector that converts the timestamp and back (scapy's NTP fields go
+ * through decimal seconds) may change the last bits of an NTP fraction. */
+static bool stamp_same_t1(const struct stamp_entry *e, const struct stamp_reflector *r, bool ptp)
+{
+	int64_t d = stamp_ts_diff_ns(e->t1_raw, r->sender_ts, ptp);
+
+	return d >= -1 && d <= 1;
+}
+
 /* One reply of len bytes (trunc: it was longer), received at t4. */
 static void stamp_absorb(struct worker *w, struct stamp_sock *s, const unsigned char *p,
 			 size_t len, bool trunc, int64_t t4)
@@ -358,7 +368,7 @@ static void stamp_absorb(struct worker *w, struct stamp_sock *s, const unsigned 
 	}
 	const char *why = !e                                    ? "names no packet sent"
 			  : len != o->size                      ? "has another length"
-			  : r.sender_ts != e->t1_raw            ? "echoes another T1"
+			  : !stamp_same_t1(e, &r, o->ptp)       ? "echoes another T1"
 			  : r.sender_err != e->err              ? "echoes another error estimate"
 			  : r.ssid != o->ssid && r.ssid != 0    ? "carries another SSID"
 			  : !stamp_peer_ns(r.rx_ts, stamp_err_ptp(r.err), &t2) ||
