@@ -8,8 +8,8 @@
  * datagram lands in a pool buffer of UDP_BUFFER_SIZE; the buffers go back
  * to the pool once the batch is sent, through the worker's thread cache,
  * so a batch costs no locks (the rate limit's table takes a spin lock per
- * datagram, only while udp_source_rate is set; ratelimit.h).  Without memory the datagrams are read
- * and dropped, never queued.
+ * datagram, only while udp_source_rate is set; ratelimit.h).  Without
+ * memory the datagrams are read and dropped, never queued.
  */
 #include "config.h"
 
