@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -141,6 +142,33 @@ START_TEST(test_stamp_fields)
 		check_exchange(&d.ls[i], true, seq++);
 	}
 	ck_assert_int_eq(lh_stat(&d, "udp_replies"), (long long)seq - 1);
+	lh_stop_ok(&d);
+	lh_cleanup(&d);
+}
+END_TEST
+
+/* On a wildcard address the reply leaves from the address the sender
+ * wrote to (IP_PKTINFO / IPV6_PKTINFO next to the timestamp and TTL
+ * messages; a connected sender takes nothing else). */
+START_TEST(test_stamp_wildcard)
+{
+	struct lh_daemon d;
+	struct lh_listen to;
+
+	lh_init(&d);
+	size_t v4 = lh_add(&d, "udp", "0.0.0.0", "stamp", true);
+	size_t v6 = lt_have_v6() ? lh_add(&d, "udp", "::", "stamp", true) : SIZE_MAX;
+	lh_start_ok(&d);
+	to = d.ls[v4];
+	to.address = "127.0.0.2";
+	check_exchange(&to, false, 21);
+	to.address = "127.0.0.1";
+	check_exchange(&to, true, 22);
+	if (v6 != SIZE_MAX) {
+		to = d.ls[v6];
+		to.address = "::1";
+		check_exchange(&to, false, 23);
+	}
 	lh_stop_ok(&d);
 	lh_cleanup(&d);
 }
@@ -276,6 +304,7 @@ END_TEST
 void lt_add_stamp(Suite *s)
 {
 	testutil_add(s, "stamp_fields", test_stamp_fields, 10);
+	testutil_add(s, "stamp_wildcard", test_stamp_wildcard, 10);
 	testutil_add(s, "stamp_drops", test_stamp_drops, 10);
 	testutil_add(s, "stamp_reload", test_stamp_reload, 10);
 	testutil_add(s, "rate_limit", test_rate_limit, 15);

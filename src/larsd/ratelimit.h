@@ -29,7 +29,7 @@
 #include <sys/socket.h>
 
 #define RATELIMIT_SETS 2048u
-#define RATELIMIT_WAYS 4u  /* 2048 x 4 = 8192 sources, 256 KiB */
+#define RATELIMIT_WAYS 4u  /* 2048 x 4 = 8192 sources, 272 KiB */
 
 struct ratelimit;
 

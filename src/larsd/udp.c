@@ -4,11 +4,12 @@
  * One readable event reads up to UDP_BATCH datagrams with one recvmmsg(),
  * drops what the guard, the allow-list, the per-source rate limit or the
  * mode's own rules refuse, turns STAMP test packets into their replies in
- * place (stamp.c), and sends the rest back with one sendmmsg().  Each datagram lands in a pool buffer
- * of UDP_BUFFER_SIZE; the buffers go
- * back to the pool once the batch is sent, through the worker's thread
- * cache, so a batch costs no locks.  Without memory the datagrams are read
- * and dropped, never queued.
+ * place (stamp.c), and sends the rest back with one sendmmsg().  Each
+ * datagram lands in a pool buffer of UDP_BUFFER_SIZE; the buffers go back
+ * to the pool once the batch is sent, through the worker's thread cache,
+ * so a batch costs no locks (the rate limit's table takes a spin lock per
+ * datagram, only while udp_source_rate is set; ratelimit.h).  Without
+ * memory the datagrams are read and dropped, never queued.
  */
 #include "config.h"
 
