@@ -33,6 +33,7 @@
  */
 #include "config.h"
 
+#include "client_udp.h"
 #include "clock.h"
 #include "stamp_clock.h"
 #include "stamp_stats.h"
@@ -52,6 +53,7 @@
 #define STAMP_BURST 64           /* paced sends per socket per wake-up */
 #define STAMP_ERR_REFRESH_NS NS_PER_S
 #define STAMP_CTRL CMSG_SPACE(sizeof(struct timespec))
+#define STAMP_RCVBUF_MAX ((size_t)16 << 20)
 
 enum stamp_entry_state { ENTRY_FREE, ENTRY_FLIGHT, ENTRY_ANSWERED, ENTRY_LOST };
 
@@ -118,25 +120,6 @@ static void stamp_fail(struct worker *w, struct stamp_sock *s, const char *what,
 
 /* ---- setup --------------------------------------------------------------- */
 
-static int stamp_open(struct worker *w, struct stamp_sock *s, size_t ring)
-{
-	const struct bench_opts *o = w->run->o;
-	int one = 1, size = (int)(ring * (o->size + 1024) > (1u << 24) ? 1u << 24
-									 : ring * (o->size + 1024));
-
-	s->fd = socket(o->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (s->fd < 0)
-		return -1;
-	/* Room for what may be in flight; the kernel caps it if we may not. */
-	if (setsockopt(s->fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
-		setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-	/* T4 from the kernel; without it, the clock at receive. */
-	setsockopt(s->fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
-	if (connect(s->fd, (const struct sockaddr *)&o->addr, o->addr_len) < 0)
-		return -1;
-	return worker_watch(w, s->fd, s, EPOLLIN, false);
-}
-
 static size_t stamp_ring_size(const struct bench_opts *o)
 {
 	double want = 2.0 * o->depth;
@@ -187,14 +170,12 @@ static int stamp_setup(struct worker *w)
 		struct stamp_sock *s = &socks[i];
 		s->id = w->first_conn + i;
 		s->ring = entries + (size_t)i * ring;
-		if (stamp_open(w, s, ring) < 0) {
-			int err = errno;
-			if (s->fd >= 0)
-				close(s->fd);
-			s->fd = -1;
+		/* Room for what may be in flight (capped); T4 from the kernel. */
+		size_t room = ring * (o->size + UDP_SKB_OVERHEAD);
+		s->fd = udp_socket(w, s, room < STAMP_RCVBUF_MAX ? room : STAMP_RCVBUF_MAX, true);
+		if (s->fd < 0)
 			worker_conn_error(w, 0, "socket %u to %s: %s", s->id, o->addr_text,
-					  strerror(err));
-		}
+					  strerror(errno));
 	}
 	return 0;
 

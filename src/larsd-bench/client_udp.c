@@ -30,6 +30,7 @@
  */
 #include "config.h"
 
+#include "client_udp.h"
 #include "clock.h"
 #include "worker.h"
 
@@ -41,7 +42,6 @@
 #include <unistd.h>
 
 #define UDP_RX_BYTES ((size_t)256 << 10) /* receive buffers per thread */
-#define UDP_SKB_OVERHEAD 1024             /* kernel bytes per queued datagram */
 
 struct udp_slot {
 	uint64_t seq;
@@ -88,27 +88,34 @@ static void udp_fail(struct worker *w, struct udp_sock *s, const char *what, int
 
 /* ---- setup ------------------------------------------------------------------ */
 
-static int udp_open(struct worker *w, struct udp_sock *s)
+int udp_socket(struct worker *w, void *c, size_t bufsize, bool timestamps)
 {
 	const struct bench_opts *o = w->run->o;
-	size_t want = (size_t)o->depth * (w->run->pl->frame + UDP_SKB_OVERHEAD);
-	int size = want > INT32_MAX / 2 ? INT32_MAX / 2 : (int)want;
-	int cur = 0;
+	int size = bufsize > INT32_MAX / 2 ? INT32_MAX / 2 : (int)bufsize;
+	int cur = 0, one = 1;
 	socklen_t len = sizeof(cur);
 
-	s->fd = socket(o->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (s->fd < 0)
+	int fd = socket(o->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
 		return -1;
-	/* Room for a whole pipeline of replies (and requests). */
-	if (getsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &cur, &len) == 0 && cur < size) {
-		if (setsockopt(s->fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
-			setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-		if (setsockopt(s->fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
-			setsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	/* Room for a whole pipeline of replies (and requests); past the
+	 * system's limit only with CAP_NET_ADMIN (the FORCE options). */
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &cur, &len) == 0 && cur < size) {
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 	}
-	if (connect(s->fd, (const struct sockaddr *)&o->addr, o->addr_len) < 0)
+	if (timestamps)
+		setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
+	if (connect(fd, (const struct sockaddr *)&o->addr, o->addr_len) < 0 ||
+	    worker_watch(w, fd, c, EPOLLIN, false) < 0) {
+		int err = errno;
+		close(fd);
+		errno = err;
 		return -1;
-	return worker_watch(w, s->fd, s, EPOLLIN, false);
+	}
+	return fd;
 }
 
 static int udp_setup(struct worker *w)
@@ -150,14 +157,10 @@ static int udp_setup(struct worker *w)
 		struct udp_sock *s = &socks[i];
 		s->id = w->first_conn + i;
 		s->slot = slots + (size_t)i * o->depth;
-		if (udp_open(w, s) < 0) {
-			int err = errno;
-			if (s->fd >= 0)
-				close(s->fd);
-			s->fd = -1;
+		s->fd = udp_socket(w, s, (size_t)o->depth * (pl->frame + UDP_SKB_OVERHEAD), false);
+		if (s->fd < 0)
 			worker_conn_error(w, 0, "socket %u to %s: %s", s->id, o->addr_text,
-					  strerror(err));
-		}
+					  strerror(errno));
 	}
 	return 0;
 

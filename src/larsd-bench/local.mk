@@ -8,7 +8,7 @@ src_larsd_bench_larsd_bench_SOURCES = \
 	src/larsd-bench/worker.c src/larsd-bench/worker.h \
 	src/larsd-bench/client_tcp.c src/larsd-bench/client_tcp.h \
 	src/larsd-bench/client_tcp_frames.c \
-	src/larsd-bench/client_udp.c \
+	src/larsd-bench/client_udp.c src/larsd-bench/client_udp.h \
 	src/larsd-bench/client_stamp.c \
 	src/larsd-bench/stamp_stats.c src/larsd-bench/stamp_stats.h \
 	src/larsd-bench/payload.c src/larsd-bench/payload.h \
