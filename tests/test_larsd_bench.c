@@ -515,6 +515,11 @@ START_TEST(test_tcp_corrupt)
 	ck_assert_code(&b, 1);
 	ck_assert_num(&b, "corrupt", ==, 1);
 	ck_assert_num(&b, "changed", ==, 0);
+	/* --verify none in echo mode counts the bytes, not their values. */
+	const char *none[] = {"-P", h.port_text, "--verify", "none", "-n", "50", "-t", "2",
+			      "--json", NULL};
+	run_bench(&b, none);
+	assert_clean(&b, 50);
 	helper_stop(&h);
 }
 END_TEST
@@ -535,6 +540,14 @@ START_TEST(test_udp_corrupt)
 	ck_assert_num(&b, "late", ==, 0);
 	ck_assert_msg(strstr(b.err, "corrupt reply: socket 0, message 3, byte 20") != NULL,
 		      "stderr: %s", b.err);
+	/* --verify none: the length is checked, not the bytes (a fresh server,
+	 * which changes its datagram 3 again). */
+	helper_stop(&h);
+	helper_start(&h, H_UDP_FLIP);
+	const char *none[] = {"-p", "udp", "-P", h.port_text, "--verify", "none", "-n", "20",
+			      "--timeout", "500", "-t", "2", "--json", NULL};
+	run_bench(&b, none);
+	assert_clean(&b, 20);
 	helper_stop(&h);
 }
 END_TEST
