@@ -188,10 +188,10 @@ EXTRA_tests_test_larsd_bench_stamp_DEPENDENCIES = $(EXTRA_tests_test_larsd_bench
 # (scapy.contrib.stamp, Debian's python3-scapy) under /usr/bin/python3;
 # a TAP skip where scapy is missing.  Runs the built larsd.
 TESTS += tests/stamp_scapy.tap
-EXTRA_DIST += tests/stamp_scapy.py
+EXTRA_DIST += tests/stamp_scapy.tap tests/stamp_scapy.py
 
 # larsd-bench --stamp against a reflector built with scapy's STAMP packets
 # (not with the wire module larsd-bench shares with larsd), the packets
 # checked field by field on the way in; a TAP skip where scapy is missing.
 TESTS += tests/stamp_sender_scapy.tap
-EXTRA_DIST += tests/stamp_sender_scapy.py
+EXTRA_DIST += tests/stamp_sender_scapy.tap tests/stamp_sender_scapy.py
