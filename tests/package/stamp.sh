@@ -10,7 +10,11 @@
 # Each answers a STAMP test packet: a 44-byte base packet plus 4 bytes of
 # padding, sent with socat; the reply must be as long, copy the sequence
 # number and the sender's timestamp, carry a receive timestamp and TTL 64,
-# and return the padding unchanged.  With a larsd-bench that has --stamp,
+# and return the padding unchanged.  Under the shipped unit's clock
+# protections larsd cannot read the clock's status: it must say so once in
+# the journal and send the 16 s "unsynchronised" error estimate (0x1d80);
+# the drop-in larsd(8) gives for that (ProtectClock=no,
+# SystemCallFilter=adjtimex) must silence the warning.  With a larsd-bench that has --stamp,
 # it measures too.  Uses run's cx, csh, prop, pass, fail, info, indent,
 # journal_tail, $t and $conf; leaves larsd stopped and the configuration,
 # units and drop-ins as it found them.
@@ -117,6 +121,25 @@ stamp_checks() {
 	else
 		journal_tail
 		fail "stamp: CAP_NET_BIND_SERVICE drop-in: ActiveState=$(prop ActiveState) CapEff=$cap ${why:-}"
+	fi
+	local warn="STAMP: cannot read the clock's status" err since
+	err=$(od -An -j12 -N2 -tx1 "$t/stamp.rep" 2>/dev/null | tr -d ' ')
+	if cx 10 journalctl -u larsd --no-pager -b | grep -q "$warn" && [ "$err" = 1d80 ]; then
+		pass "stamp: under the shipped clock protections larsd warns once and sends the unsynchronised error estimate (0x$err, S=0, 16 s)"
+	else
+		journal_tail
+		fail "stamp: clock status under the shipped unit: error estimate 0x${err:-none}, warning in the journal: $(cx 10 journalctl -u larsd --no-pager -b | grep -c "$warn")"
+	fi
+	since=$(cx 5 date '+%Y-%m-%d %H:%M:%S')
+	csh 10 "printf '[Service]\nProtectClock=no\nSystemCallFilter=adjtimex\n' > $svc/clock.conf"
+	cx 30 systemctl daemon-reload
+	cx 30 systemctl restart larsd
+	if why=$(stamp_exchange) &&
+		! cx 10 journalctl -u larsd --no-pager --since "$since" | grep -q "$warn"; then
+		pass "stamp: with ProtectClock=no and SystemCallFilter=adjtimex larsd reads the clock's status (no warning; error estimate 0x$(od -An -j12 -N2 -tx1 "$t/stamp.rep" | tr -d ' '))"
+	else
+		journal_tail
+		fail "stamp: the clock drop-in of larsd(8) did not let larsd read the clock's status ${why:-}"
 	fi
 	cx 30 systemctl stop larsd
 	csh 10 "rm -rf $svc"
