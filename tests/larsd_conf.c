@@ -51,6 +51,12 @@ static const struct bad_conf {
 	 4, "'proto' \"sctp\""},
 	{"larsd: {\n  allow = [ \"10.0.0.0/33\" ];\n  listen = (\n" L4 "  );\n};\n", 2,
 	 "10.0.0.0/33"},
+	{"larsd: {\n  threads = 2;\n  listen = (\n"
+	 "    { proto = \"tcp\"; address = \"127.0.0.1\"; port = 862;\n"
+	 "      mode = \"stamp\"; }\n  );\n};\n",
+	 5, "'mode' \"stamp\" needs proto = \"udp\""},
+	{"larsd: {\n  udp_source_rate = -1;\n  listen = (\n" L4 "  );\n};\n", 2,
+	 "'udp_source_rate' is -1, out of range 0..10000000"},
 };
 
 /* larsd -t: each bad config fails with "FILE:LINE: message" at the right

@@ -208,7 +208,7 @@ static const char *const stats_names[] = {
 	"tcp_closed_oversize", "tcp_stalled_nomem", "tcp_closed_stuck", "tcp_replies",
 	"bytes_in", "bytes_out", "udp_replies", "udp_dropped_guard", "udp_dropped_allow",
 	"udp_dropped_oversize", "udp_dropped_malformed", "udp_dropped_nomem",
-	"udp_dropped_send", "reloads_ok", "reloads_failed", "pool_mem_limit",
+	"udp_dropped_send", "udp_dropped_rate", "udp_dropped_short", "reloads_ok", "reloads_failed", "pool_mem_limit",
 	"pool_bytes_owned", "pool_bytes_in_use", "pool_bytes_idle", "pool_allocs",
 	"pool_fresh", "pool_failures", "pool_too_large", "pool_released",
 };

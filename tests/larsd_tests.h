@@ -19,6 +19,7 @@ void lt_add_activation(Suite *s); /* larsd_activation.c: LISTEN_FDS */
 void lt_add_limits(Suite *s);     /* larsd_limits.c: memory, limits, guards */
 void lt_add_control(Suite *s);    /* larsd_control.c: the control socket */
 void lt_add_larsctl(Suite *s);    /* larsd_larsctl.c: larsctl(8) against larsd */
+void lt_add_stamp(Suite *s);      /* larsd_stamp.c: STAMP, per-source rate limits */
 
 /* Is IPv6 loopback usable here? */
 bool lt_have_v6(void);

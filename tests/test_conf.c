@@ -168,6 +168,8 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(conf.n_listeners, 0);
 	ck_assert_uint_eq(conf.n_allow, 0);
 	ck_assert_uint_eq(conf.n_blocked_ports, 5);
+	ck_assert_uint_eq(conf.udp_source_rate, 0); /* no limit */
+	ck_assert_uint_eq(conf.udp_source_burst, 0);
 	ck_assert_uint_eq(conf.blocked_ports[0], 0);
 	ck_assert_uint_eq(conf.blocked_ports[4], 19);
 	ck_assert_uint_eq(conf.mem_limit, BUFPOOL_MEM_LIMIT);
@@ -186,6 +188,36 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(conf.n_listeners, 1);
 	ck_assert_uint_eq(conf.listeners[0].mode, CONF_MODE_ECHO);
 	ck_assert_int_eq(conf.listeners[0].line, 3);
+}
+END_TEST
+
+/* udp_source_rate and udp_source_burst: ranges, and the burst that
+ * defaults to one second's worth of the rate (at most the burst's top). */
+START_TEST(test_source_rate)
+{
+	larsd_ok("  udp_source_rate = 100;\n  udp_source_burst = 7;\n");
+	ck_assert_uint_eq(conf.udp_source_rate, 100);
+	ck_assert_uint_eq(conf.udp_source_burst, 7);
+	larsd_ok("  udp_source_rate = 250;\n");
+	ck_assert_uint_eq(conf.udp_source_burst, 250);
+	larsd_ok("  udp_source_rate = 10000000;\n  udp_source_burst = 0;\n");
+	ck_assert_uint_eq(conf.udp_source_rate, 10000000);
+	ck_assert_uint_eq(conf.udp_source_burst, 1000000);
+	larsd_ok("  udp_source_burst = 5;\n"); /* no rate: no limit */
+	ck_assert_uint_eq(conf.udp_source_rate, 0);
+	larsd_err("  udp_source_rate = 10000001;\n", 2,
+		  "'udp_source_rate' is 10000001, out of range 0..10000000");
+	larsd_err("  udp_source_burst = 1000001;\n", 2,
+		  "'udp_source_burst' is 1000001, out of range 0..1000000");
+	larsd_err("  udp_source_rate = \"fast\";\n", 2, "'udp_source_rate' must be an integer");
+	larsd_err("  udp_source_burst = -3;\n", 2, "out of range");
+
+	/* mode "stamp" on UDP */
+	load_ok("larsd: {\n  listen = (\n"
+		"    { proto = \"udp\"; address = \"::1\"; port = 862; mode = \"stamp\"; }\n"
+		"  );\n};\n");
+	ck_assert_uint_eq(conf.listeners[0].mode, CONF_MODE_STAMP);
+	ck_assert_str_eq(conf_mode_name(CONF_MODE_STAMP), "stamp");
 }
 END_TEST
 
@@ -497,6 +529,9 @@ START_TEST(test_listener_errors)
 		 4, "'port' must be an integer");
 	load_err(L("mode = \"http\";"), 4, "'mode' \"http\" is unknown");
 	load_err(L("mode = 1;"), 4, "'mode' must be a string");
+	/* STAMP runs over UDP only: the line of 'mode' */
+	load_err(L("reuseport = true;\n      mode = \"stamp\";"), 5,
+		 "'mode' \"stamp\" needs proto = \"udp\"");
 	load_err(L("backlog = 128;"), 4, "unknown key 'backlog' in 'listen'");
 #undef L
 
@@ -718,6 +753,7 @@ static Suite *conf_suite(void)
 	tcase_add_test(tc, test_shipped_config);
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_every_key);
+	tcase_add_test(tc, test_source_rate);
 	tcase_add_test(tc, test_log_levels);
 	tcase_add_test(tc, test_sizes);
 	tcase_add_test(tc, test_pool_limits);

@@ -112,6 +112,7 @@ static Suite *larsd_suite(void)
 	lt_add_limits(s);
 	lt_add_control(s);
 	lt_add_larsctl(s);
+	lt_add_stamp(s);
 	return s;
 }
 

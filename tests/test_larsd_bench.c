@@ -12,7 +12,13 @@
  *   - UDP echo servers that flip a byte of one datagram (corrupt), answer
  *     only every other datagram (losses), answer one datagram after its
  *     timeout (a loss, then a late reply that is not an error), or answer
- *     every datagram twice (late duplicates).
+ *     every datagram twice (late duplicates);
+ *   - Lars servers that behave like servers larsd-bench did not grow up
+ *     with: one that answers each frame with its 8-byte header only (a
+ *     short reply: corrupt, exit 1), one that greets with a frame of its
+ *     own (msgid 101) before echoing (unsolicited, not an error with
+ *     --verify frames), and one that answers with another body (changed
+ *     under --verify frames, fine under --verify none), over TCP and UDP.
  *
  * And the command line: every bad argument is one line on stderr and exit
  * status 2; and the latency histogram's precision, as a unit.  Every run is bounded (-t 2 at most, killed after 10 s); no
@@ -20,6 +26,7 @@
  */
 #include "config.h"
 
+#include "bench_util.h"
 #include "histogram.h"
 #include "larsd_harness.h"
 
@@ -37,42 +44,6 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#ifndef LARSD_BENCH_PATH
-#define LARSD_BENCH_PATH "src/larsd-bench/larsd-bench"
-#endif
-
-#define RUN_TIMEOUT_MS 10000
-/* Run larsd-bench with args (NULL-terminated, after argv[0]). */
-static void run_bench(struct lh_exec *b, const char *const *args)
-{
-	const char *binary = getenv("LARSD_BENCH_TEST_PATH");
-	lh_exec(b, binary && *binary ? binary : LARSD_BENCH_PATH, args, RUN_TIMEOUT_MS);
-}
-
-/* A number from the --json summary: "key":value; NAN if missing. */
-static double num(const struct lh_exec *b, const char *key)
-{
-	char pat[64];
-
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	const char *p = strstr(b->out, pat);
-	if (!p)
-		return NAN;
-	p += strlen(pat);
-	char *end;
-	double v = strtod(p, &end);
-	return end == p ? NAN : v;
-}
-
-#define ck_assert_num(b, key, op, value)                                                   \
-	ck_assert_msg(num(b, key) op(double)(value),                                       \
-		      "%s = %g, expected " #op " %g\nstdout: %s\nstderr: %s", key, num(b, key), \
-		      (double)(value), (b)->out, (b)->err)
-
-#define ck_assert_code(b, want)                                                              \
-	ck_assert_msg((b)->code == (want), "exit status %d, expected %d\nstdout: %s\nstderr: %s", \
-		      (b)->code, want, (b)->out, (b)->err)
 
 /* The numbers every good run of count n has. */
 static void assert_clean(const struct lh_exec *b, long n)
@@ -128,7 +99,33 @@ enum helper_kind {
 	H_UDP_HALF,   /* UDP: only datagrams 0, 2, 4, ... answered */
 	H_UDP_LATE,   /* UDP: datagram 2 answered late, just before datagram 5 */
 	H_UDP_TWICE,  /* UDP: every datagram answered twice */
+	H_TCP_HEADER, /* TCP lars: each frame answered with its header only */
+	H_TCP_GREET,  /* TCP lars: a msgid 101 frame first, then an echo */
+	H_TCP_OTHER,  /* TCP lars: each frame answered with another body */
+	H_UDP_HEADER, /* UDP lars: each frame answered with its header only */
+	H_UDP_OTHER,  /* UDP lars: a msgid 101 frame, then another body */
 };
+
+#define HELPER_GREET_ID 101
+static const char helper_other_body[] = "hello from another server";
+
+static bool helper_is_tcp(enum helper_kind k)
+{
+	return k == H_TCP_FLIP || k == H_TCP_HEADER || k == H_TCP_GREET || k == H_TCP_OTHER;
+}
+
+/* A Lars frame: msgid, body length (little-endian), body; its length. */
+static size_t helper_frame(unsigned char *out, int32_t msgid, const void *body, size_t len)
+{
+	uint32_t id = (uint32_t)msgid, n = (uint32_t)len;
+
+	for (int i = 0; i < 4; i++) {
+		out[i] = (unsigned char)(id >> (8 * i));
+		out[4 + i] = (unsigned char)(n >> (8 * i));
+	}
+	memcpy(out + 8, body, len);
+	return 8 + len;
+}
 
 #define HELPER_FLIP_AT 100 /* TCP: stream byte */
 
@@ -169,6 +166,57 @@ static void *helper_tcp(void *arg)
 		if (!lh_send_all(c, buf, (size_t)n)) {
 			close(c);
 			c = -1;
+		}
+	}
+	if (c >= 0)
+		close(c);
+	return NULL;
+}
+
+/* The Lars servers over TCP: frames cut out of the stream, each answered
+ * as h->kind says. */
+static void *helper_tcp_lars(void *arg)
+{
+	struct helper *h = arg;
+	static unsigned char in[1 << 16];
+	unsigned char out[256];
+	size_t have = 0;
+	int c = -1;
+
+	while (!atomic_load(&h->stop)) {
+		struct pollfd p = {c >= 0 ? c : h->fd, POLLIN, 0};
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		if (c < 0) {
+			c = accept(h->fd, NULL, NULL);
+			have = 0;
+			if (c >= 0 && h->kind == H_TCP_GREET)
+				lh_send_all(c, out, helper_frame(out, HELPER_GREET_ID, "welcome", 7));
+			continue;
+		}
+		ssize_t n = read(c, in + have, sizeof(in) - have);
+		if (n <= 0) {
+			close(c);
+			c = -1;
+			continue;
+		}
+		have += (size_t)n;
+		for (;;) {
+			if (have < 8)
+				break;
+			size_t len = 8 + ((size_t)in[4] | (size_t)in[5] << 8 | (size_t)in[6] << 16);
+			if (have < len)
+				break;
+			if (h->kind == H_TCP_HEADER)
+				lh_send_all(c, in, 8);
+			else if (h->kind == H_TCP_OTHER)
+				lh_send_all(c, out,
+					    helper_frame(out, (int32_t)(in[0] | in[1] << 8), helper_other_body,
+							 sizeof(helper_other_body) - 1));
+			else
+				lh_send_all(c, in, len);
+			memmove(in, in + len, have - len);
+			have -= len;
 		}
 	}
 	if (c >= 0)
@@ -220,6 +268,18 @@ static void *helper_udp(void *arg)
 		case H_UDP_TWICE:
 			times = 2;
 			break;
+		case H_UDP_HEADER:
+			n = n > 8 ? 8 : n;
+			break;
+		case H_UDP_OTHER: {
+			unsigned char other[64];
+			int32_t id = (int32_t)(buf[0] | buf[1] << 8);
+			size_t len = helper_frame(other, HELPER_GREET_ID, "hi", 2);
+			sendto(h->fd, other, len, 0, (struct sockaddr *)&peer, plen);
+			n = (ssize_t)helper_frame(buf, id, helper_other_body,
+						  sizeof(helper_other_body) - 1);
+			break;
+		}
 		default:
 			break;
 		}
@@ -233,11 +293,14 @@ static void helper_start(struct helper *h, enum helper_kind kind)
 {
 	memset(h, 0, sizeof(*h));
 	h->kind = kind;
-	h->fd = lh_bind(kind == H_TCP_FLIP ? "tcp" : "udp", "127.0.0.1", 0, &h->port);
+	h->fd = lh_bind(helper_is_tcp(kind) ? "tcp" : "udp", "127.0.0.1", 0, &h->port);
 	ck_assert_msg(h->fd >= 0, "bind: %s", strerror(errno));
 	snprintf(h->port_text, sizeof(h->port_text), "%u", (unsigned)h->port);
 	ck_assert_int_eq(pthread_create(&h->thread, NULL,
-					kind == H_TCP_FLIP ? helper_tcp : helper_udp, h),
+					kind == H_TCP_FLIP ? helper_tcp
+					: helper_is_tcp(kind) ? helper_tcp_lars
+							      : helper_udp,
+					h),
 			 0);
 }
 
@@ -437,12 +500,26 @@ START_TEST(test_tcp_corrupt)
 	ck_assert_msg(strstr(b.err, "corrupt reply: connection 0, message 1, byte 36") != NULL,
 		      "stderr: %s", b.err);
 
-	/* The same in lars mode: byte 100 is in the body of frame 1. */
+	/* The same in lars mode: byte 100 is in the body of frame 1, a
+	 * changed reply frame by frame, a corrupt one byte by byte. */
 	const char *lars[] = {"-P", h.port_text, "-m", "lars", "-n", "50", "-t", "2", "--json",
 			      NULL};
 	run_bench(&b, lars);
 	ck_assert_code(&b, 1);
+	ck_assert_num(&b, "changed", ==, 1);
+	ck_assert_num(&b, "corrupt", ==, 0);
+	ck_assert_num(&b, "replies", ==, 49);
+	const char *bytes[] = {"-P", h.port_text, "-m", "lars", "--verify", "bytes", "-n", "50",
+			       "-t", "2", "--json", NULL};
+	run_bench(&b, bytes);
+	ck_assert_code(&b, 1);
 	ck_assert_num(&b, "corrupt", ==, 1);
+	ck_assert_num(&b, "changed", ==, 0);
+	/* --verify none in echo mode counts the bytes, not their values. */
+	const char *none[] = {"-P", h.port_text, "--verify", "none", "-n", "50", "-t", "2",
+			      "--json", NULL};
+	run_bench(&b, none);
+	assert_clean(&b, 50);
 	helper_stop(&h);
 }
 END_TEST
@@ -463,6 +540,14 @@ START_TEST(test_udp_corrupt)
 	ck_assert_num(&b, "late", ==, 0);
 	ck_assert_msg(strstr(b.err, "corrupt reply: socket 0, message 3, byte 20") != NULL,
 		      "stderr: %s", b.err);
+	/* --verify none: the length is checked, not the bytes (a fresh server,
+	 * which changes its datagram 3 again). */
+	helper_stop(&h);
+	helper_start(&h, H_UDP_FLIP);
+	const char *none[] = {"-p", "udp", "-P", h.port_text, "--verify", "none", "-n", "20",
+			      "--timeout", "500", "-t", "2", "--json", NULL};
+	run_bench(&b, none);
+	assert_clean(&b, 20);
 	helper_stop(&h);
 }
 END_TEST
@@ -516,6 +601,132 @@ START_TEST(test_udp_late)
 }
 END_TEST
 
+/* ---- servers larsd-bench did not grow up with ------------------------------------ */
+
+/* Each frame answered with its 8-byte header only: a short reply, in every
+ * --verify mode, and the run ends (with -n alone, too) instead of waiting
+ * for the rest. */
+START_TEST(test_tcp_short_reply)
+{
+	struct helper h;
+	struct lh_exec b;
+	static const char *const verify[] = {"bytes", "frames", "none"};
+
+	helper_start(&h, H_TCP_HEADER);
+	for (size_t i = 0; i < 3; i++) {
+		const char *args[] = {"-P", h.port_text, "-m", "lars", "--verify", verify[i], "-n",
+				      "20", "--timeout", "100", "--json", NULL};
+		run_bench(&b, args);
+		ck_assert_code(&b, 1);
+		ck_assert_num(&b, "corrupt", ==, 1);
+		ck_assert_num(&b, "errors", ==, 1);
+		ck_assert_num(&b, "replies", ==, 0);
+		ck_assert_msg(strstr(b.err, "short reply: connection 0, message 0: 8 of 72 bytes"),
+			      "--verify %s: stderr: %s", verify[i], b.err);
+		ck_assert_msg(b.ms < 2000, "took %llu ms", (unsigned long long)b.ms);
+	}
+	/* Deeper pipelines: the later headers land in the first reply's body. */
+	const char *deep[] = {"-P", h.port_text, "-m", "lars", "--verify", "bytes", "-d", "4",
+			      "-t", "0.3", "--timeout", "100", "--json", NULL};
+	run_bench(&b, deep);
+	ck_assert_code(&b, 1);
+	ck_assert_num(&b, "corrupt", ==, 1);
+	helper_stop(&h);
+}
+END_TEST
+
+/* A greeting of its own first (as the Lars example server's msgid 101). */
+START_TEST(test_tcp_greeting)
+{
+	struct helper h;
+	struct lh_exec b;
+
+	helper_start(&h, H_TCP_GREET);
+	const char *args[] = {"-P", h.port_text, "-m", "lars", "-d", "3", "-n", "300", "-t", "2",
+			      "--json", NULL};
+	run_bench(&b, args);
+	assert_clean(&b, 300);
+	ck_assert_num(&b, "unsolicited", ==, 1);
+	ck_assert_num(&b, "changed", ==, 0);
+	ck_assert_ptr_nonnull(strstr(b.out, "\"verify\":\"frames\""));
+	/* Compared as a byte stream, every reply is off by the greeting. */
+	const char *bytes[] = {"-P", h.port_text, "-m", "lars", "--verify", "bytes", "-n", "20",
+			       "-t", "0.5", "--timeout", "100", "--json", NULL};
+	run_bench(&b, bytes);
+	ck_assert_code(&b, 1);
+	ck_assert_num(&b, "corrupt", >=, 1);
+	ck_assert_num(&b, "replies", ==, 0);
+	helper_stop(&h);
+}
+END_TEST
+
+/* Another body in reply: changed under --verify frames, fine under none. */
+START_TEST(test_tcp_other_body)
+{
+	struct helper h;
+	struct lh_exec b;
+
+	helper_start(&h, H_TCP_OTHER);
+	const char *frames[] = {"-P", h.port_text, "-m", "lars", "-d", "2", "-n", "50", "-t", "2",
+				"--json", NULL};
+	run_bench(&b, frames);
+	ck_assert_code(&b, 1);
+	ck_assert_num(&b, "changed", ==, 50);
+	ck_assert_num(&b, "errors", ==, 50);
+	ck_assert_num(&b, "corrupt", ==, 0);
+	ck_assert_num(&b, "replies", ==, 0);
+	ck_assert_msg(strstr(b.err, "changed reply: connection 0, message 0: 25-byte body "
+				    "instead of 64"),
+		      "stderr: %s", b.err);
+	const char *none[] = {"-P", h.port_text, "-m", "lars", "--verify", "none", "-d", "2", "-n",
+			      "50", "-t", "2", "--json", NULL};
+	run_bench(&b, none);
+	assert_clean(&b, 50);
+	ck_assert_num(&b, "changed", ==, 0);
+	helper_stop(&h);
+}
+END_TEST
+
+START_TEST(test_udp_frames)
+{
+	struct helper h;
+	struct lh_exec b;
+
+	/* The header only: not a frame (its length says 64 more bytes). */
+	helper_start(&h, H_UDP_HEADER);
+	const char *header[] = {"-p", "udp", "-m", "lars", "-P", h.port_text, "-n", "10",
+				"--timeout", "50", "-t", "2", "--json", NULL};
+	run_bench(&b, header);
+	ck_assert_code(&b, 1);
+	ck_assert_num(&b, "corrupt", ==, 10);
+	ck_assert_num(&b, "losses", ==, 10);
+	ck_assert_msg(strstr(b.err, "socket 0: 8 bytes, not a Lars frame"), "stderr: %s", b.err);
+	const char *hbytes[] = {"-p", "udp", "-m", "lars", "--verify", "bytes", "-P", h.port_text,
+				"-n", "10", "--timeout", "50", "-t", "2", "--json", NULL};
+	run_bench(&b, hbytes);
+	ck_assert_code(&b, 1);
+	ck_assert_num(&b, "corrupt", ==, 10);
+	helper_stop(&h);
+
+	/* A frame of its own, then another body. */
+	helper_start(&h, H_UDP_OTHER);
+	const char *frames[] = {"-p", "udp", "-m", "lars", "-P", h.port_text, "-n", "30", "-d",
+				"3", "--timeout", "500", "-t", "2", "--json", NULL};
+	run_bench(&b, frames);
+	ck_assert_code(&b, 1);
+	ck_assert_num(&b, "changed", ==, 30);
+	ck_assert_num(&b, "unsolicited", ==, 30);
+	ck_assert_num(&b, "corrupt", ==, 0);
+	ck_assert_num(&b, "losses", ==, 0);
+	const char *none[] = {"-p", "udp", "-m", "lars", "--verify", "none", "-P", h.port_text,
+			      "-n", "30", "-d", "3", "--timeout", "500", "-t", "2", "--json", NULL};
+	run_bench(&b, none);
+	assert_clean(&b, 30);
+	ck_assert_num(&b, "unsolicited", ==, 30);
+	helper_stop(&h);
+}
+END_TEST
+
 START_TEST(test_connection_refused)
 {
 	struct lh_exec b;
@@ -562,6 +773,8 @@ START_TEST(test_bad_arguments)
 		{"-P", "7", "extra", NULL},
 		{"-P", "7", "--server-pid", "abc", NULL},
 		{"-P", "7", "--server-pid", "2147483647", NULL},
+		{"-P", "7", "--verify", "some", NULL},
+		{"-P", "7", "--verify", "frames", NULL}, /* echo mode */
 	};
 	struct lh_exec b;
 
@@ -661,6 +874,10 @@ static Suite *bench_suite(void)
 	testutil_add(s, "udp_corrupt", test_udp_corrupt, 15);
 	testutil_add(s, "udp_loss", test_udp_loss, 15);
 	testutil_add(s, "udp_late", test_udp_late, 15);
+	testutil_add(s, "tcp_short_reply", test_tcp_short_reply, 15);
+	testutil_add(s, "tcp_greeting", test_tcp_greeting, 15);
+	testutil_add(s, "tcp_other_body", test_tcp_other_body, 15);
+	testutil_add(s, "udp_frames", test_udp_frames, 15);
 	testutil_add(s, "connection_refused", test_connection_refused, 15);
 	testutil_add(s, "bad_arguments", test_bad_arguments, 30);
 	testutil_add(s, "help_version", test_help_version, 10);

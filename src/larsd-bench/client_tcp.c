@@ -16,9 +16,16 @@
  * corrupt one) and makes room for a new message, and the new messages go
  * out with one send() after the read.  A full socket turns on EPOLLOUT
  * until the backlog is written.
+ *
+ * That is --verify bytes (and none in echo mode, which only counts the
+ * bytes); with --verify frames or none in lars mode the replies are parsed
+ * as Lars frames instead, in client_tcp_frames.c.  A reply left
+ * incomplete while the server sends nothing for --timeout is short:
+ * corrupt (tcp_stalled).
  */
 #include "config.h"
 
+#include "client_tcp.h"
 #include "clock.h"
 #include "worker.h"
 
@@ -31,26 +38,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-struct tcp_conn {
-	int fd;
-	uint32_t id;
-	bool connected;
-	bool want_out;  /* EPOLLOUT is on */
-	bool bad;       /* the message being received already differs */
-	uint64_t next_seq;
-	uint64_t send_seq;
-	size_t send_off;
-	uint64_t recv_seq;
-	size_t recv_off;
-	uint64_t *sent_ns; /* [depth], by seq % depth */
-};
-
 static struct tcp_conn *tcp_conns(struct worker *w)
 {
 	return w->conns;
 }
 
-static void tcp_fail(struct worker *w, struct tcp_conn *c, const char *what, int err)
+void tcp_fail(struct worker *w, struct tcp_conn *c, const char *what, int err)
 {
 	uint64_t lost = c->next_seq - c->recv_seq;
 
@@ -228,7 +221,7 @@ static bool tcp_absorb(struct worker *w, struct tcp_conn *c, const unsigned char
 		size_t part = pl->frame - c->recv_off;
 		if (part > n)
 			part = n;
-		if (!c->bad) {
+		if (!c->bad && w->run->o->verify == VERIFY_BYTES) {
 			size_t at = payload_check(pl, c->id, c->recv_seq, c->recv_off,
 						  c->recv_off + part, p);
 			if (at != PAYLOAD_NONE) {
@@ -274,7 +267,11 @@ static void tcp_read(struct worker *w, struct tcp_conn *c)
 			tcp_fail(w, c, "closed by the server", 0);
 			return;
 		}
-		if (!tcp_absorb(w, c, w->buf, (size_t)n))
+		w->rx_ns = w->now;
+		bool ok = tcp_by_frames(w->run->o)
+				  ? tcp_absorb_frames(w, c, w->buf, (size_t)n)
+				  : tcp_absorb(w, c, w->buf, (size_t)n);
+		if (!ok)
 			return;
 		if ((size_t)n < WORKER_BUFFER)
 			break; /* drained: spare the recv() that would say EAGAIN */
@@ -313,6 +310,37 @@ static void tcp_tick(struct worker *w)
 	w->wake = 0;
 }
 
+/* The server has been silent for --timeout: a reply begun and not
+ * finished will not be.  It is short (corrupt), and the connection, whose
+ * stream can no longer be followed, is given up without another error. */
+static void tcp_stalled(struct worker *w)
+{
+	struct tcp_conn *conns = tcp_conns(w);
+	const struct payload *pl = w->run->pl;
+	bool frames = tcp_by_frames(w->run->o);
+
+	for (unsigned i = 0; i < w->n_conns; i++) {
+		struct tcp_conn *c = &conns[i];
+		if (c->fd < 0 || c->recv_off == 0)
+			continue;
+		uint64_t lost = c->next_seq - c->recv_seq;
+		size_t want = frames && c->flen ? c->flen : pl->frame;
+		worker_tell(w, "short reply: connection %u, message %llu: %zu of %zu bytes", c->id,
+			    (unsigned long long)c->recv_seq, c->recv_off, want);
+		if (frames && c->flen && !c->fmatch) {
+			w->counts.corrupt++; /* an unsolicited frame cut short */
+		} else {
+			worker_corrupt(w);
+			lost--;
+		}
+		w->in_flight -= lost;
+		w->live--;
+		epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+		close(c->fd);
+		c->fd = -1;
+	}
+}
+
 static void tcp_close(struct worker *w)
 {
 	struct tcp_conn *conns = tcp_conns(w);
@@ -332,5 +360,6 @@ const struct client_ops tcp_client_ops = {
 	.start = tcp_start,
 	.event = tcp_event,
 	.tick = tcp_tick,
+	.stalled = tcp_stalled,
 	.close = tcp_close,
 };

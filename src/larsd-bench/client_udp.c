@@ -11,6 +11,14 @@
  *     is a duplicate): a late reply, counted but not an error;
  *   - anything else, or a byte that differs, or a wrong length: corrupt.
  *
+ * That is --verify bytes.  With --verify frames or none (lars mode) a
+ * datagram is a frame: one with another msgid is unsolicited (counted, not
+ * an error), one whose header does not give its length is corrupt, and one
+ * with the run's msgid answers the message its tag names if that one is in
+ * flight, else the oldest in flight; under frames a body that differs is a
+ * changed reply (an error), under none the body is not compared.  Echo
+ * mode with --verify none checks the length only.
+ *
  * A slot whose reply has not come within --timeout is a loss; the slot is
  * freed and the next datagram goes out, so losses are counted instead of
  * stalling the run.  All slots time out after the same delay, so the
@@ -22,6 +30,7 @@
  */
 #include "config.h"
 
+#include "client_udp.h"
 #include "clock.h"
 #include "worker.h"
 
@@ -33,7 +42,6 @@
 #include <unistd.h>
 
 #define UDP_RX_BYTES ((size_t)256 << 10) /* receive buffers per thread */
-#define UDP_SKB_OVERHEAD 1024             /* kernel bytes per queued datagram */
 
 struct udp_slot {
 	uint64_t seq;
@@ -80,27 +88,34 @@ static void udp_fail(struct worker *w, struct udp_sock *s, const char *what, int
 
 /* ---- setup ------------------------------------------------------------------ */
 
-static int udp_open(struct worker *w, struct udp_sock *s)
+int udp_socket(struct worker *w, void *c, size_t bufsize, bool timestamps)
 {
 	const struct bench_opts *o = w->run->o;
-	size_t want = (size_t)o->depth * (w->run->pl->frame + UDP_SKB_OVERHEAD);
-	int size = want > INT32_MAX / 2 ? INT32_MAX / 2 : (int)want;
-	int cur = 0;
+	int size = bufsize > INT32_MAX / 2 ? INT32_MAX / 2 : (int)bufsize;
+	int cur = 0, one = 1;
 	socklen_t len = sizeof(cur);
 
-	s->fd = socket(o->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (s->fd < 0)
+	int fd = socket(o->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
 		return -1;
-	/* Room for a whole pipeline of replies (and requests). */
-	if (getsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &cur, &len) == 0 && cur < size) {
-		if (setsockopt(s->fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
-			setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-		if (setsockopt(s->fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
-			setsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	/* Room for a whole pipeline of replies (and requests); past the
+	 * system's limit only with CAP_NET_ADMIN (the FORCE options). */
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &cur, &len) == 0 && cur < size) {
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 	}
-	if (connect(s->fd, (const struct sockaddr *)&o->addr, o->addr_len) < 0)
+	if (timestamps)
+		setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
+	if (connect(fd, (const struct sockaddr *)&o->addr, o->addr_len) < 0 ||
+	    worker_watch(w, fd, c, EPOLLIN, false) < 0) {
+		int err = errno;
+		close(fd);
+		errno = err;
 		return -1;
-	return worker_watch(w, s->fd, s, EPOLLIN, false);
+	}
+	return fd;
 }
 
 static int udp_setup(struct worker *w)
@@ -142,14 +157,10 @@ static int udp_setup(struct worker *w)
 		struct udp_sock *s = &socks[i];
 		s->id = w->first_conn + i;
 		s->slot = slots + (size_t)i * o->depth;
-		if (udp_open(w, s) < 0) {
-			int err = errno;
-			if (s->fd >= 0)
-				close(s->fd);
-			s->fd = -1;
+		s->fd = udp_socket(w, s, (size_t)o->depth * (pl->frame + UDP_SKB_OVERHEAD), false);
+		if (s->fd < 0)
 			worker_conn_error(w, 0, "socket %u to %s: %s", s->id, o->addr_text,
-					  strerror(err));
-		}
+					  strerror(errno));
 	}
 	return 0;
 
@@ -249,21 +260,93 @@ static void udp_release(struct udp_sock *s, struct udp_slot *slot)
 	s->busy--;
 }
 
+/* The message a datagram's tag names, UINT64_MAX if none. */
+static uint64_t udp_tagged(const struct payload *pl, const struct udp_sock *s,
+			   const unsigned char *p, size_t len)
+{
+	if (len < pl->head || pl->size < PAYLOAD_TAG)
+		return UINT64_MAX;
+	/* The tag has the low 32 bits: the latest message that has them. */
+	uint32_t back = (uint32_t)s->next_seq - payload_tag_seq(pl, p);
+	return back >= 1 && back <= s->next_seq ? s->next_seq - back : UINT64_MAX;
+}
+
+/* The slot of the message the tag names if in flight, else the oldest in
+ * flight; NULL if none is. */
+static struct udp_slot *udp_match(const struct payload *pl, struct udp_sock *s,
+				  const unsigned char *p, size_t len, unsigned depth)
+{
+	uint64_t seq = udp_tagged(pl, s, p, len);
+	struct udp_slot *slot = seq != UINT64_MAX ? udp_find(s, seq, depth) : NULL;
+
+	for (unsigned i = 0; !slot && i < depth; i++)
+		if (s->slot[i].busy) {
+			slot = &s->slot[i];
+			for (unsigned j = i + 1; j < depth; j++)
+				if (s->slot[j].busy && s->slot[j].seq < slot->seq)
+					slot = &s->slot[j];
+		}
+	return slot;
+}
+
+static int32_t udp_le32(const unsigned char *p)
+{
+	return (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+			 (uint32_t)p[3] << 24);
+}
+
+/* --verify frames or none, and echo mode's none (see the top). */
+static void udp_absorb_matched(struct worker *w, struct udp_sock *s, const unsigned char *p,
+			       size_t len, bool trunc)
+{
+	const struct bench_opts *o = w->run->o;
+	const struct payload *pl = w->run->pl;
+	bool frames = o->mode == BENCH_LARS;
+
+	if (frames && (trunc || len < PAYLOAD_LARS_HEADER ||
+		       (int64_t)udp_le32(p + 4) != (int64_t)(len - PAYLOAD_LARS_HEADER))) {
+		worker_tell(w, "corrupt reply: socket %u: %zu%s bytes, not a Lars frame", s->id, len,
+			    trunc ? " or more" : "");
+		w->counts.corrupt++;
+		return;
+	}
+	if (frames && udp_le32(p) != o->msgid) {
+		w->counts.unsolicited++;
+		return;
+	}
+	struct udp_slot *slot = udp_match(pl, s, p, len, o->depth);
+	if (!slot) {
+		w->counts.late++;
+		return;
+	}
+	if (!frames && (trunc || len != pl->frame)) {
+		worker_tell(w, "corrupt reply: socket %u: %zu%s bytes instead of %zu", s->id, len,
+			    trunc ? " or more" : "", pl->frame);
+		worker_corrupt(w);
+	} else if (o->verify == VERIFY_FRAMES &&
+		   (len != pl->frame || payload_check(pl, s->id, slot->seq, 0, len, p) != PAYLOAD_NONE)) {
+		worker_tell(w, "changed reply: socket %u, message %llu: another body", s->id,
+			    (unsigned long long)slot->seq);
+		worker_changed(w);
+	} else {
+		worker_reply(w, slot->sent_ns);
+	}
+	udp_release(s, slot);
+}
+
 /* One datagram of len bytes (trunc: it was longer). */
 static void udp_absorb(struct worker *w, struct udp_sock *s, const unsigned char *p,
 		       size_t len, bool trunc)
 {
 	const struct payload *pl = w->run->pl;
 	unsigned depth = w->run->o->depth;
-	uint64_t seq = UINT64_MAX;
+	uint64_t seq = udp_tagged(pl, s, p, len);
 	struct udp_slot *slot = NULL;
 	size_t at = 0;
 
-	if (len >= pl->head) {
-		/* The tag has the low 32 bits: the latest message that has them. */
-		uint32_t back = (uint32_t)s->next_seq - payload_tag_seq(pl, p);
-		if (back >= 1 && back <= s->next_seq)
-			seq = s->next_seq - back;
+	if (w->run->o->verify != VERIFY_BYTES) {
+		udp_absorb_matched(w, s, p, len, trunc);
+		return;
 	}
 	if (seq != UINT64_MAX) {
 		slot = udp_find(s, seq, depth);

@@ -1,6 +1,7 @@
 /*
  * main.c - larsd-bench: a closed-loop load generator and latency meter for
- * echo services (RFC 862 echo and the Lars framing, TCP and UDP).
+ * echo services (RFC 862 echo and the Lars framing, TCP and UDP), and an
+ * RFC 8762 STAMP Session-Sender (closed loop or paced).
  *
  * main() parses the options, makes the shared payload, starts one worker
  * thread per --threads with its share of the connections, and sets the
@@ -9,8 +10,9 @@
  * a terminal) and samples the server's CPU time (--server-pid); then it
  * merges what the workers counted and prints the summary.
  *
- * Exit status: 0 without errors, 1 when a reply was corrupt or a
- * connection failed (or the run could not start), 2 for bad arguments.
+ * Exit status: 0 without errors, 1 when a reply was corrupt, short or
+ * changed or a connection failed (or the run could not start), 2 for bad
+ * arguments.
  */
 #include "config.h"
 
@@ -20,6 +22,7 @@
 #include "payload.h"
 #include "procstat.h"
 #include "report.h"
+#include "stamp_stats.h"
 #include "worker.h"
 
 #include <errno.h>
@@ -37,6 +40,7 @@
 
 static struct run run;
 static struct histogram merged; /* progress and summary; too big for the stack */
+static struct stamp_stats stamp_merged; /* stamp mode: the summary */
 
 static void on_signal(int sig)
 {
@@ -107,6 +111,8 @@ static void merge(struct worker *ws, unsigned n, bool snapshots, struct bench_co
 		c->conn_errors += x->conn_errors;
 		c->losses += x->losses;
 		c->late += x->late;
+		c->unsolicited += x->unsolicited;
+		c->changed += x->changed;
 		hist_merge(&merged, snapshots ? &w->snap_hist : &w->hist);
 		if (rate && w->snap_ns > w->shown_ns) {
 			*rate += (double)(x->replies - w->shown_replies) /
@@ -134,7 +140,7 @@ static bool progress_line(struct worker *ws, unsigned n, uint64_t now)
 				   "%6.0f s  %.0f replies/s  p99 %.1f us  replies %" PRIu64
 				   "  errors %" PRIu64,
 				   secs, rate, (double)hist_percentile(&merged, 99.0) / 1000.0,
-				   c.replies, c.corrupt + c.conn_errors);
+				   c.replies, c.corrupt + c.changed + c.conn_errors);
 		if (run.o->proto == BENCH_UDP && len > 0 && (size_t)len < sizeof(line))
 			snprintf(line + len, sizeof(line) - (size_t)len, "  losses %" PRIu64,
 				 c.losses);
@@ -217,7 +223,17 @@ static int run_bench(const struct bench_opts *o, const struct payload *pl)
 	for (unsigned i = 0; i < o->threads; i++) {
 		struct worker *w = &ws[i];
 		w->run = &run;
-		w->ops = o->proto == BENCH_UDP ? &udp_client_ops : &tcp_client_ops;
+		w->ops = o->mode == BENCH_STAMP  ? &stamp_client_ops
+			 : o->proto == BENCH_UDP ? &udp_client_ops
+						 : &tcp_client_ops;
+		if (o->mode == BENCH_STAMP) {
+			w->stamp = malloc(sizeof(*w->stamp));
+			if (!w->stamp) {
+				fprintf(stderr, "larsd-bench: %s\n", strerror(ENOMEM));
+				exit(EXIT_ERRORS);
+			}
+			stamp_stats_init(w->stamp);
+		}
 		w->index = i;
 		w->first_conn = first;
 		w->n_conns = o->connections / o->threads + (i < o->connections % o->threads);
@@ -260,6 +276,12 @@ static int run_bench(const struct bench_opts *o, const struct payload *pl)
 	r.interrupted = atomic_load(&run.stop) != 0;
 	merge(ws, o->threads, false, &r.c, NULL);
 	r.h = &merged;
+	if (o->mode == BENCH_STAMP) {
+		stamp_stats_init(&stamp_merged);
+		for (unsigned i = 0; i < o->threads; i++)
+			stamp_stats_merge(&stamp_merged, ws[i].stamp);
+		r.stamp = &stamp_merged;
+	}
 	r.server = o->server_pid != 0;
 	r.server_cpu = -1.0;
 	r.server_rss_kib = -1;
@@ -275,8 +297,10 @@ static int run_bench(const struct bench_opts *o, const struct payload *pl)
 		report_text(stdout, &r);
 	fflush(stdout);
 
-	for (unsigned i = 0; i < o->threads; i++)
+	for (unsigned i = 0; i < o->threads; i++) {
 		pthread_mutex_destroy(&ws[i].snap_lock);
+		free(ws[i].stamp);
+	}
 	free(ws);
 	pthread_barrier_destroy(&run.barrier);
 	return report_errors(&r) ? EXIT_ERRORS : EXIT_SUCCESS;

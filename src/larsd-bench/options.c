@@ -23,6 +23,8 @@
 
 #define DEFAULT_HOST "127.0.0.1"
 #define DEFAULT_SIZE 64
+#define DEFAULT_STAMP_SIZE 44 /* the base STAMP packet, STAMP_BASE_LEN */
+#define DEFAULT_SSID 1
 #define DEFAULT_DURATION 5.0
 #define DEFAULT_TIMEOUT_MS 200u
 #define MAX_SECONDS 1e6
@@ -33,6 +35,11 @@ enum {
 	OPT_JSON,
 	OPT_SERVER_PID,
 	OPT_WARMUP,
+	OPT_VERIFY,
+	OPT_STAMP,
+	OPT_RATE,
+	OPT_SSID,
+	OPT_PTP,
 };
 
 static const struct option long_options[] = {
@@ -51,6 +58,11 @@ static const struct option long_options[] = {
 	{"json", no_argument, NULL, OPT_JSON},
 	{"server-pid", required_argument, NULL, OPT_SERVER_PID},
 	{"warmup", required_argument, NULL, OPT_WARMUP},
+	{"verify", required_argument, NULL, OPT_VERIFY},
+	{"stamp", no_argument, NULL, OPT_STAMP},
+	{"rate", required_argument, NULL, OPT_RATE},
+	{"ssid", required_argument, NULL, OPT_SSID},
+	{"ptp", no_argument, NULL, OPT_PTP},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
@@ -63,7 +75,8 @@ void opts_usage(FILE *out)
 		"usage: larsd-bench -P PORT [options]\n"
 		"Closed-loop load generator and latency meter for echo services.\n"
 		"  -p, --proto tcp|udp        protocol (default tcp)\n"
-		"  -m, --mode echo|lars       RFC 862 echo or Lars frames (default echo)\n"
+		"  -m, --mode echo|lars|stamp RFC 862 echo, Lars frames, or an RFC 8762\n"
+		"                             STAMP Session-Sender (default echo)\n"
 		"  -H, --host ADDRESS         server address or name (default " DEFAULT_HOST ")\n"
 		"  -P, --port PORT            server port (required)\n"
 		"  -c, --connections N        TCP connections or UDP sockets (default 1)\n"
@@ -72,17 +85,26 @@ void opts_usage(FILE *out)
 		"  -t, --duration SECONDS     measure this long (default 5 without -n)\n"
 		"  -n, --count N              stop after N replies (UDP: replies + losses)\n"
 		"  -T, --threads N            threads, each with its event loop (default 1)\n"
-		"      --timeout MS           UDP: a reply is lost after MS (default %u)\n"
+		"      --timeout MS           UDP: a reply is lost after MS; TCP: a reply\n"
+		"                             stalled MS at the end is short (default %u)\n"
+		"      --verify bytes|frames|none  compare replies byte for byte, frame by\n"
+		"                             frame (lars mode, its default), or not\n"
 		"      --msgid N              lars mode: the frames' msgid (default 1)\n"
+		"      --stamp                the same as --mode stamp (UDP)\n"
+		"      --rate PPS             stamp mode: send at this rate, all sockets\n"
+		"                             together (default: closed loop, --depth)\n"
+		"      --ssid N               stamp mode: Session-Sender Identifier (default %d)\n"
+		"      --ptp                  stamp mode: PTPv2 timestamps instead of NTP\n"
 		"      --warmup SECONDS       run this long before measuring (default 0)\n"
 		"      --server-pid PID       report the server's CPU time and memory\n"
 		"      --json                 print the summary as one JSON object\n"
 		"  -q, --quiet                no progress line\n"
 		"  -h, --help                 print this help and exit\n"
 		"  -V, --version              print the version and exit\n"
-		"Exit status: 0 no errors, 1 corrupt replies or connection errors,\n"
+		"Exit status: 0 no errors, 1 corrupt, short or changed replies or\n"
+		"connection errors,\n"
 		"2 bad arguments.\n",
-		DEFAULT_SIZE, DEFAULT_TIMEOUT_MS);
+		DEFAULT_SIZE, DEFAULT_TIMEOUT_MS, DEFAULT_SSID);
 }
 
 const char *opts_proto_name(enum bench_proto p)
@@ -92,7 +114,12 @@ const char *opts_proto_name(enum bench_proto p)
 
 const char *opts_mode_name(enum bench_mode m)
 {
-	return m == BENCH_LARS ? "lars" : "echo";
+	return m == BENCH_LARS ? "lars" : m == BENCH_STAMP ? "stamp" : "echo";
+}
+
+const char *opts_verify_name(enum bench_verify v)
+{
+	return v == VERIFY_FRAMES ? "frames" : v == VERIFY_NONE ? "none" : "bytes";
 }
 
 static enum opts_result bad(char *err, size_t err_len, const char *fmt, ...)
@@ -199,13 +226,35 @@ static bool resolve(struct bench_opts *o, char *err, size_t err_len)
 
 /* What depends on several options. */
 static enum opts_result check(struct bench_opts *o, bool have_port, bool have_duration,
-			      char *err, size_t err_len)
+			      bool have_proto, bool have_size, int verify, char *err,
+			      size_t err_len)
 {
 	size_t min_size, max_size;
 
 	if (!have_port)
 		return bad(err, err_len, "--port is required");
-	if (o->proto == BENCH_UDP) {
+	if (o->mode == BENCH_STAMP) {
+		if (have_proto && o->proto != BENCH_UDP)
+			return bad(err, err_len, "--stamp: STAMP runs over UDP, not %s",
+				   opts_proto_name(o->proto));
+		o->proto = BENCH_UDP;
+		if (!have_size)
+			o->size = DEFAULT_STAMP_SIZE;
+		if (verify >= 0 && verify != VERIFY_BYTES)
+			return bad(err, err_len, "--verify: STAMP replies are always checked");
+	} else if (o->rate > 0 || o->ssid != DEFAULT_SSID || o->ptp) {
+		return bad(err, err_len, "--rate, --ssid and --ptp need --stamp");
+	}
+	if (verify < 0)
+		o->verify = o->mode == BENCH_LARS ? VERIFY_FRAMES : VERIFY_BYTES;
+	else
+		o->verify = (enum bench_verify)verify;
+	if (o->verify == VERIFY_FRAMES && o->mode != BENCH_LARS)
+		return bad(err, err_len, "--verify: 'frames' needs --mode lars");
+	if (o->mode == BENCH_STAMP) {
+		min_size = DEFAULT_STAMP_SIZE;
+		max_size = OPTS_MAX_UDP_DATAGRAM;
+	} else if (o->proto == BENCH_UDP) {
 		min_size = OPTS_UDP_MIN_SIZE;
 		max_size = OPTS_MAX_UDP_DATAGRAM - (o->mode == BENCH_LARS ? PAYLOAD_LARS_HEADER : 0);
 	} else {
@@ -226,7 +275,8 @@ static enum opts_result check(struct bench_opts *o, bool have_port, bool have_du
 enum opts_result opts_parse(struct bench_opts *o, int argc, char **argv, char *err,
 			    size_t err_len)
 {
-	bool have_port = false, have_duration = false;
+	bool have_port = false, have_duration = false, have_proto = false, have_size = false;
+	int verify = -1; /* not given */
 	long long v;
 	int c;
 
@@ -240,6 +290,7 @@ enum opts_result opts_parse(struct bench_opts *o, int argc, char **argv, char *e
 	o->size = DEFAULT_SIZE;
 	o->timeout_ms = DEFAULT_TIMEOUT_MS;
 	o->msgid = 1;
+	o->ssid = DEFAULT_SSID;
 
 	opterr = 0;
 	optind = 1;
@@ -253,14 +304,18 @@ enum opts_result opts_parse(struct bench_opts *o, int argc, char **argv, char *e
 				o->proto = BENCH_UDP;
 			else
 				return bad(err, err_len, "--proto: '%s' is not tcp or udp", optarg);
+			have_proto = true;
 			break;
 		case 'm':
 			if (strcmp(optarg, "echo") == 0)
 				o->mode = BENCH_ECHO;
 			else if (strcmp(optarg, "lars") == 0)
 				o->mode = BENCH_LARS;
+			else if (strcmp(optarg, "stamp") == 0)
+				o->mode = BENCH_STAMP;
 			else
-				return bad(err, err_len, "--mode: '%s' is not echo or lars", optarg);
+				return bad(err, err_len, "--mode: '%s' is not echo, lars or stamp",
+					   optarg);
 			break;
 		case 'H':
 			o->host = optarg;
@@ -282,6 +337,7 @@ enum opts_result opts_parse(struct bench_opts *o, int argc, char **argv, char *e
 				       err_len))
 				return OPTS_BAD;
 			o->size = (size_t)v;
+			have_size = true;
 			break;
 		case 'd':
 			if (!parse_int("--depth", optarg, 1, OPTS_MAX_DEPTH, &v, err, err_len))
@@ -327,6 +383,33 @@ enum opts_result opts_parse(struct bench_opts *o, int argc, char **argv, char *e
 					   err_len))
 				return OPTS_BAD;
 			break;
+		case OPT_VERIFY:
+			if (strcmp(optarg, "bytes") == 0)
+				verify = VERIFY_BYTES;
+			else if (strcmp(optarg, "frames") == 0)
+				verify = VERIFY_FRAMES;
+			else if (strcmp(optarg, "none") == 0)
+				verify = VERIFY_NONE;
+			else
+				return bad(err, err_len,
+					   "--verify: '%s' is not bytes, frames or none", optarg);
+			break;
+		case OPT_STAMP:
+			o->mode = BENCH_STAMP;
+			break;
+		case OPT_RATE:
+			if (!parse_int("--rate", optarg, 1, OPTS_MAX_RATE, &v, err, err_len))
+				return OPTS_BAD;
+			o->rate = (double)v;
+			break;
+		case OPT_SSID:
+			if (!parse_int("--ssid", optarg, 1, 65535, &v, err, err_len))
+				return OPTS_BAD;
+			o->ssid = (uint16_t)v;
+			break;
+		case OPT_PTP:
+			o->ptp = true;
+			break;
 		case 'q':
 			o->quiet = true;
 			break;
@@ -346,5 +429,5 @@ enum opts_result opts_parse(struct bench_opts *o, int argc, char **argv, char *e
 	}
 	if (optind < argc)
 		return bad(err, err_len, "unexpected argument '%s'", argv[optind]);
-	return check(o, have_port, have_duration, err, err_len);
+	return check(o, have_port, have_duration, have_proto, have_size, verify, err, err_len);
 }

@@ -19,7 +19,13 @@
 #include <sys/types.h>
 
 enum bench_proto { BENCH_TCP, BENCH_UDP };
-enum bench_mode { BENCH_ECHO, BENCH_LARS };
+enum bench_mode { BENCH_ECHO, BENCH_LARS, BENCH_STAMP };
+/* How a reply is checked (--verify).  bytes: the stream or datagram is
+ * compared with what was sent; frames (lars mode): each reply frame is
+ * matched to its request by msgid and order, frames with another msgid
+ * are unsolicited, a matched frame with another body is changed; none:
+ * matched like frames (or by length in echo mode), bodies not compared. */
+enum bench_verify { VERIFY_BYTES, VERIFY_FRAMES, VERIFY_NONE };
 
 #define OPTS_ERR_MAX 256
 #define OPTS_MAX_CONNECTIONS 100000u
@@ -28,10 +34,12 @@ enum bench_mode { BENCH_ECHO, BENCH_LARS };
 #define OPTS_MAX_TCP_SIZE ((size_t)16 << 20)
 #define OPTS_MAX_UDP_DATAGRAM ((size_t)65507) /* IPv4's limit, safe for both */
 #define OPTS_UDP_MIN_SIZE 8 /* the sequence tag must fit in the payload */
+#define OPTS_MAX_RATE 10000000u /* --rate, packets per second */
 
 struct bench_opts {
 	enum bench_proto proto;
 	enum bench_mode mode;
+	enum bench_verify verify; /* default: frames in lars mode, else bytes */
 	const char *host;
 	uint16_t port;
 	struct sockaddr_storage addr; /* host and port, resolved */
@@ -45,8 +53,12 @@ struct bench_opts {
 	double duration;       /* seconds; 0: until count is reached */
 	uint64_t count;        /* replies (and UDP losses) to wait for; 0: none */
 	double warmup;         /* seconds before measuring */
-	unsigned timeout_ms;   /* UDP: a datagram's reply is lost after this */
+	unsigned timeout_ms;   /* UDP: a datagram's reply is lost after this;
+				* TCP: a reply stalled this long at the end is short */
 	int32_t msgid;         /* lars mode */
+	double rate;           /* stamp mode: packets per second, all sockets; 0: closed loop */
+	uint16_t ssid;         /* stamp mode: RFC 8972 Session-Sender Identifier */
+	bool ptp;              /* stamp mode: PTPv2 timestamps (the Z bit), else NTP */
 	bool json;
 	bool quiet;
 	pid_t server_pid;      /* 0: none */
@@ -65,5 +77,6 @@ void opts_usage(FILE *out);
 
 const char *opts_proto_name(enum bench_proto p);
 const char *opts_mode_name(enum bench_mode m);
+const char *opts_verify_name(enum bench_verify v);
 
 #endif /* LARSD_BENCH_OPTIONS_H */

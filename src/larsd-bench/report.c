@@ -45,13 +45,31 @@ static double cpu_per_100k(const struct report *r)
 
 uint64_t report_errors(const struct report *r)
 {
-	return r->c.corrupt + r->c.conn_errors;
+	return r->c.corrupt + r->c.changed + r->c.conn_errors;
+}
+
+/* The first line of the text summary in stamp mode. */
+static void report_stamp_head(FILE *f, const struct report *r)
+{
+	const struct bench_opts *o = r->o;
+
+	fprintf(f, "larsd-bench: STAMP to %s, %u %s, ", o->addr_text, o->connections,
+		o->connections == 1 ? "socket" : "sockets");
+	if (o->rate > 0)
+		fprintf(f, "%.0f packets/s", o->rate);
+	else
+		fprintf(f, "closed loop, depth %u", o->depth);
+	fprintf(f, ", %zu-byte packets, SSID %u, %s timestamps, %u thread%s\n", o->size,
+		(unsigned)o->ssid, o->ptp ? "PTPv2" : "NTP", o->threads, o->threads == 1 ? "" : "s");
 }
 
 void report_text(FILE *f, const struct report *r)
 {
 	const struct bench_opts *o = r->o;
 
+	if (o->mode == BENCH_STAMP)
+		report_stamp_head(f, r);
+	else
 	fprintf(f, "larsd-bench: %s %s to %s, %u %s, depth %u, %zu-byte %s (%zu-byte frames), "
 		   "%u thread%s\n",
 		opts_proto_name(o->proto), opts_mode_name(o->mode), o->addr_text, o->connections,
@@ -67,18 +85,27 @@ void report_text(FILE *f, const struct report *r)
 		per_second(r->c.replies, r->elapsed));
 	fprintf(f, "throughput  %.2f MB/s each way (reply frames; 1 MB = 10^6 bytes)\n",
 		mb_per_second(r));
-	fprintf(f, "latency us ");
+	fprintf(f, o->mode == BENCH_STAMP ? "rtt T4-T1 us:" : "latency us ");
 	for (size_t i = 0; i < REPORT_NPCT; i++)
 		fprintf(f, " %s %.1f", report_pct_names[i],
 			us(hist_percentile(r->h, report_pcts[i])));
 	fprintf(f, "  max %.1f  mean %.1f\n", us(r->h->max), hist_mean(r->h) / 1000.0);
 	fprintf(f, "errors      %" PRIu64 ": %" PRIu64 " corrupt replies, %" PRIu64
-		   " connection errors\n",
+		   " connection errors",
 		report_errors(r), r->c.corrupt, r->c.conn_errors);
+	if (o->mode == BENCH_LARS)
+		fprintf(f, ", %" PRIu64 " changed replies (verify %s)", r->c.changed,
+			opts_verify_name(o->verify));
+	fprintf(f, "\n");
+	if (r->c.unsolicited)
+		fprintf(f, "unsolicited %" PRIu64 " frames with another msgid (not errors)\n",
+			r->c.unsolicited);
 	if (o->proto == BENCH_UDP)
 		fprintf(f, "losses      %" PRIu64 " (%.2f %%) after %u ms, %" PRIu64
 			   " late replies\n",
 			r->c.losses, loss_pct(r), o->timeout_ms, r->c.late);
+	if (r->stamp)
+		stamp_stats_text(f, r->stamp);
 	if (r->server) {
 		fprintf(f, "server      pid %ld: ", (long)o->server_pid);
 		if (r->server_cpu >= 0.0)
@@ -104,6 +131,11 @@ void report_json(FILE *f, const struct report *r)
 		o->connections, o->threads, o->depth, o->size, r->pl->frame);
 	if (o->mode == BENCH_LARS)
 		fprintf(f, "\"msgid\":%ld,", (long)o->msgid);
+	if (o->mode != BENCH_STAMP)
+		fprintf(f, "\"verify\":\"%s\",", opts_verify_name(o->verify));
+	else
+		fprintf(f, "\"rate_pps\":%.0f,\"ssid\":%u,\"timestamps\":\"%s\",", o->rate,
+			(unsigned)o->ssid, o->ptp ? "ptp" : "ntp");
 	if (o->proto == BENCH_UDP)
 		fprintf(f, "\"timeout_ms\":%u,", o->timeout_ms);
 	fprintf(f, "\"warmup_s\":%.3f,\"duration_s\":%.6f,\"interrupted\":%s,", o->warmup,
@@ -120,6 +152,12 @@ void report_json(FILE *f, const struct report *r)
 	fprintf(f, "\"errors\":%" PRIu64 ",\"corrupt\":%" PRIu64 ",\"connection_errors\":%" PRIu64
 		   ",",
 		report_errors(r), r->c.corrupt, r->c.conn_errors);
+	fprintf(f, "\"changed\":%" PRIu64 ",\"unsolicited\":%" PRIu64 ",", r->c.changed,
+		r->c.unsolicited);
+	if (r->stamp) {
+		stamp_stats_json(f, r->stamp);
+		fprintf(f, ",");
+	}
 	fprintf(f, "\"losses\":%" PRIu64 ",\"loss_pct\":%.3f,\"late\":%" PRIu64 ",", r->c.losses,
 		loss_pct(r), r->c.late);
 	if (r->server) {

@@ -8,6 +8,7 @@
 #include "histogram.h"
 #include "options.h"
 #include "payload.h"
+#include "stamp_stats.h"
 #include "worker.h"
 
 #include <stdbool.h>
@@ -20,6 +21,7 @@ struct report {
 	bool interrupted;          /* stopped by a signal */
 	struct bench_counts c;     /* all workers */
 	const struct histogram *h; /* all workers */
+	const struct stamp_stats *stamp; /* stamp mode, else NULL */
 	bool server;               /* --server-pid given */
 	double server_cpu;         /* CPU seconds over the window; < 0: unknown */
 	long server_rss_kib;       /* at the end; < 0: unknown */
@@ -28,7 +30,8 @@ struct report {
 void report_text(FILE *f, const struct report *r);
 void report_json(FILE *f, const struct report *r);
 
-/* Errors the exit status counts: corrupt replies, connection errors. */
+/* Errors the exit status counts: corrupt (and short) replies, changed
+ * replies, connection errors. */
 uint64_t report_errors(const struct report *r);
 
 #endif /* LARSD_BENCH_REPORT_H */

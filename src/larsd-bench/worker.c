@@ -79,36 +79,74 @@ static void worker_publish(struct worker *w)
 	w->next_publish = w->now + WORKER_PUBLISH_NS;
 }
 
+/* When a worker with messages in flight and nothing received gives up
+ * on the replies it has in part: --timeout after the last bytes came, or
+ * after sending ended if that was later. */
+static uint64_t worker_stall_deadline(const struct worker *w)
+{
+	uint64_t from = w->rx_ns > w->drain_ns ? w->rx_ns : w->drain_ns;
+
+	return from + (uint64_t)w->run->o->timeout_ms * NS_PER_MS;
+}
+
 /* Is this worker's part of the run over? */
 static bool worker_over(struct worker *w)
 {
 	const struct run *r = w->run;
 
-	if (atomic_load_explicit(&r->stop, memory_order_relaxed) || w->now >= r->t_end)
+	if (atomic_load_explicit(&r->stop, memory_order_relaxed) || w->live == 0)
 		return true;
-	if (w->live == 0)
-		return true;
-	/* --count: everything sent and answered (or lost). */
-	return w->limited && w->budget == 0 && w->in_flight == 0 && w->now >= r->t_measure;
+	bool spent = w->limited && w->budget == 0 && w->now >= r->t_measure;
+	bool sending = w->now < r->t_end && !spent;
+	if (!sending && w->in_flight == 0)
+		return true; /* everything answered (or lost) */
+	if (!w->ops->stalled)
+		return w->now >= r->t_end;
+	if (!sending && w->drain_ns == 0)
+		w->drain_ns = w->now;
+	if (w->in_flight == 0 || w->now < worker_stall_deadline(w))
+		return false;
+	/* Silent for --timeout: replies begun will not be finished. */
+	w->ops->stalled(w);
+	w->rx_ns = w->now;
+	return !sending || w->live == 0;
 }
 
-/* Milliseconds epoll_wait may sleep, rounded up so a deadline is never
- * spun on. */
-static int worker_timeout(const struct worker *w)
+/* Nanoseconds epoll may sleep: until the next deadline, at most
+ * WORKER_POLL_MS. */
+static uint64_t worker_timeout(const struct worker *w)
 {
 	uint64_t until = w->now + (uint64_t)WORKER_POLL_MS * NS_PER_MS;
 
-	if (w->run->t_end < until)
+	if (w->now < w->run->t_end && w->run->t_end < until)
 		until = w->run->t_end;
+	if (w->ops->stalled && w->in_flight && worker_stall_deadline(w) < until)
+		until = worker_stall_deadline(w);
 	if (w->now < w->run->t_measure && w->run->t_measure < until)
 		until = w->run->t_measure;
 	if (w->wake && w->wake < until)
 		until = w->wake;
 	if (w->run->progress && w->next_publish < until)
 		until = w->next_publish;
-	if (until <= w->now)
-		return 0;
-	return (int)((until - w->now + NS_PER_MS - 1) / NS_PER_MS);
+	return until > w->now ? until - w->now : 0;
+}
+
+/* epoll_pwait2() sleeps to the nanosecond (a paced STAMP sender needs
+ * that); before Linux 5.11, epoll_wait() in milliseconds, rounded up so a
+ * deadline is never spun on. */
+static int worker_wait(struct worker *w, struct epoll_event *ev, int max)
+{
+	static atomic_bool no_pwait2;
+	uint64_t ns = worker_timeout(w);
+
+	if (!atomic_load_explicit(&no_pwait2, memory_order_relaxed)) {
+		struct timespec ts = {(time_t)(ns / NS_PER_S), (long)(ns % NS_PER_S)};
+		int n = epoll_pwait2(w->epfd, ev, max, &ts, NULL);
+		if (n >= 0 || errno != ENOSYS)
+			return n;
+		atomic_store(&no_pwait2, true);
+	}
+	return epoll_wait(w->epfd, ev, max, (int)((ns + NS_PER_MS - 1) / NS_PER_MS));
 }
 
 static void worker_loop(struct worker *w)
@@ -116,7 +154,7 @@ static void worker_loop(struct worker *w)
 	struct epoll_event ev[WORKER_EVENTS];
 
 	while (!worker_over(w)) {
-		int n = epoll_wait(w->epfd, ev, WORKER_EVENTS, worker_timeout(w));
+		int n = worker_wait(w, ev, WORKER_EVENTS);
 		w->now = clock_ns();
 		if (n < 0 && errno != EINTR) {
 			worker_conn_error(w, w->in_flight, "epoll_wait: %s", strerror(errno));
@@ -151,6 +189,7 @@ static void *worker_main(void *arg)
 
 	w->now = clock_ns();
 	w->next_publish = w->now;
+	w->rx_ns = w->now;
 	if (ok) {
 		w->ops->start(w);
 		worker_loop(w);

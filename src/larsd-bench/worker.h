@@ -14,7 +14,17 @@
  * The protocol lives in client_tcp.c and client_udp.c behind struct
  * client_ops; the worker_* calls below are their bookkeeping: every
  * message they send is taken with worker_take() and ends in exactly one of
- * worker_reply(), worker_corrupt(), worker_loss() or a connection error.
+ * worker_reply(), worker_corrupt(), worker_changed(), worker_loss() or a
+ * connection error.
+ *
+ * A client with a stalled() op (TCP) is watched for silence: when the
+ * worker has messages in flight and nothing has come in for --timeout,
+ * stalled() counts each reply that came back only in part as short (and
+ * gives up its connection), so a server that answers with less than it
+ * was sent cannot end a run without an error, nor hang one.  When no more
+ * may be sent (the deadline, or --count's budget is spent) such a client
+ * drains: the loop goes on while replies arrive, until all are in or the
+ * server has been silent for --timeout.
  */
 #ifndef LARSD_BENCH_WORKER_H
 #define LARSD_BENCH_WORKER_H
@@ -40,6 +50,8 @@ struct bench_counts {
 	uint64_t conn_errors; /* failed connects, resets, closes, ICMP errors */
 	uint64_t losses;      /* UDP: no reply within --timeout (measured window) */
 	uint64_t late;        /* UDP: good replies after their timeout, duplicates */
+	uint64_t unsolicited; /* lars frames with another msgid, or none asked for */
+	uint64_t changed;     /* --verify frames: a reply frame with another body */
 };
 
 /* Shared by the workers and main(). */
@@ -71,12 +83,19 @@ struct client_ops {
 	void (*event)(struct worker *w, void *c, uint32_t events);
 	/* Called after each round of events: timeouts (UDP). */
 	void (*tick)(struct worker *w);
+	/* Nothing came for --timeout with messages in flight: count the
+	 * replies that came back in part as short and close their
+	 * connections (NULL: the client is not watched for silence). */
+	void (*stalled)(struct worker *w);
 	/* Close everything, free what setup made. */
 	void (*close)(struct worker *w);
 };
 
 extern const struct client_ops tcp_client_ops;
 extern const struct client_ops udp_client_ops;
+extern const struct client_ops stamp_client_ops;
+
+struct stamp_stats;
 
 struct worker {
 	struct run *run;
@@ -93,6 +112,8 @@ struct worker {
 	uint64_t budget;     /* messages still to send in the measured window */
 	uint64_t in_flight;  /* sent, not yet answered, lost or dropped */
 	unsigned live;       /* connections still usable */
+	uint64_t rx_ns;      /* the last time bytes came in (for stalled()) */
+	uint64_t drain_ns;   /* when sending ended, 0 before */
 
 	struct bench_counts counts;
 	struct histogram hist; /* latency of counted replies, ns */
@@ -101,6 +122,7 @@ struct worker {
 	void *conns;           /* the client's per-connection state */
 	unsigned char *buf;    /* WORKER_BUFFER bytes of scratch */
 	void *client;          /* the client's other per-thread state */
+	struct stamp_stats *stamp; /* stamp mode: made by main(), kept for the summary */
 
 	/* Progress line: a copy main() may read under snap_lock. */
 	uint64_t next_publish;
@@ -134,15 +156,21 @@ static inline bool worker_take(struct worker *w)
 	return true;
 }
 
-/* A good reply to the message sent at sent_ns; counted (with its latency)
- * if that was in the measured window. */
-static inline void worker_reply(struct worker *w, uint64_t sent_ns)
+/* A good reply to the message sent at sent_ns, that took latency_ns;
+ * counted if it was sent in the measured window. */
+static inline void worker_reply_took(struct worker *w, uint64_t sent_ns, uint64_t latency_ns)
 {
 	w->in_flight--;
 	if (sent_ns >= w->run->t_measure) {
 		w->counts.replies++;
-		hist_record(&w->hist, w->now - sent_ns);
+		hist_record(&w->hist, latency_ns);
 	}
+}
+
+/* A good reply to the message sent at sent_ns, complete now. */
+static inline void worker_reply(struct worker *w, uint64_t sent_ns)
+{
+	worker_reply_took(w, sent_ns, w->now - sent_ns);
 }
 
 /* A reply that came back different: always an error. */
@@ -150,6 +178,14 @@ static inline void worker_corrupt(struct worker *w)
 {
 	w->in_flight--;
 	w->counts.corrupt++;
+}
+
+/* A reply frame matched to its request, with another body (--verify
+ * frames): an error, counted apart from corrupt bytes. */
+static inline void worker_changed(struct worker *w)
+{
+	w->in_flight--;
+	w->counts.changed++;
 }
 
 /* UDP: no reply in time. */

@@ -422,15 +422,22 @@ static const struct word protos[] = {
 };
 
 static const struct word modes[] = {
-	{ "echo", CONF_MODE_ECHO }, { "lars", CONF_MODE_LARS }, { NULL, 0 },
+	{ "echo", CONF_MODE_ECHO }, { "lars", CONF_MODE_LARS }, { "stamp", CONF_MODE_STAMP },
+	{ NULL, 0 },
 };
+
+const char *conf_mode_name(enum conf_mode m)
+{
+	return m == CONF_MODE_STAMP ? "stamp" : m == CONF_MODE_LARS ? "lars" : "echo";
+}
 
 static const struct key listener_keys[] = {
 	WORD_KEY_REQUIRED("proto", struct conf_listener, proto, protos, "\"tcp\" or \"udp\"",
 			  "listener without 'proto' (\"tcp\" or \"udp\")"),
 	PARSE_KEY("address", parse_address, "listener without 'address'"),
 	UINT_KEY_REQUIRED("port", struct conf_listener, port, 1, 65535, "listener without 'port'"),
-	WORD_KEY("mode", struct conf_listener, mode, modes, "\"echo\" or \"lars\""),
+	WORD_KEY("mode", struct conf_listener, mode, modes,
+		 "\"echo\", \"lars\" or \"stamp\""),
 	BOOL_KEY("reuseport", struct conf_listener, reuseport),
 };
 
@@ -448,6 +455,9 @@ static int parse_listener(struct load *ld, const config_setting_t *g,
 	l->mode = CONF_MODE_ECHO;
 	if (parse_section(ld, g, &listener_section, l) < 0)
 		return -1;
+	if (l->mode == CONF_MODE_STAMP && l->proto != CONF_PROTO_UDP)
+		return fail(ld, config_setting_lookup((config_setting_t *)g, "mode"),
+			    "'mode' \"stamp\" needs proto = \"udp\": STAMP (RFC 8762) runs over UDP only");
 	if (l->addr.ss_family == AF_INET)
 		((struct sockaddr_in *)&l->addr)->sin_port = htons(l->port);
 	else
@@ -537,6 +547,8 @@ static const struct key larsd_keys[] = {
 	WORD_KEY("log_level", struct conf, log_level, log_levels,
 		 "\"error\", \"warning\", \"notice\", \"info\" or \"debug\""),
 	PARSE_KEY("udp_blocked_ports", parse_blocked_ports, NULL),
+	UINT_KEY("udp_source_rate", struct conf, udp_source_rate, 0, CONF_MAX_SOURCE_RATE),
+	UINT_KEY("udp_source_burst", struct conf, udp_source_burst, 0, CONF_MAX_SOURCE_BURST),
 	PARSE_KEY("allow", parse_allow, NULL),
 	PARSE_KEY("control", parse_control, NULL),
 	PARSE_KEY("listen", parse_listen,
@@ -721,6 +733,9 @@ static int load_stream(struct load *ld, FILE *f)
 		rc = -1;
 	else
 		rc = check_pool(ld, &cf);
+	if (rc == 0 && ld->c.udp_source_burst == 0) /* one second's worth */
+		ld->c.udp_source_burst = ld->c.udp_source_rate < CONF_MAX_SOURCE_BURST
+						 ? ld->c.udp_source_rate : CONF_MAX_SOURCE_BURST;
 	config_destroy(&cf);
 	return rc;
 }

@@ -27,7 +27,10 @@
 #define CONF_DEFAULT_MAX_MESSAGE (65535 - LARS_HEADER_SIZE)
 
 enum conf_proto { CONF_PROTO_TCP, CONF_PROTO_UDP };
-enum conf_mode { CONF_MODE_ECHO, CONF_MODE_LARS };
+enum conf_mode { CONF_MODE_ECHO, CONF_MODE_LARS, CONF_MODE_STAMP };
+/* Per-source UDP rate limit ranges (larsd.conf(5)). */
+#define CONF_MAX_SOURCE_RATE 10000000u
+#define CONF_MAX_SOURCE_BURST 1000000u
 
 struct conf_listener {
 	enum conf_proto proto;
@@ -67,6 +70,12 @@ struct conf {
 	uint16_t blocked_ports[64];
 	size_t n_blocked_ports;
 
+	/* UDP datagrams per second per source address (all UDP listeners,
+	 * ratelimit.h); 0: no limit.  The burst is the bucket's size; 0 in
+	 * the file means one second's worth, and conf_load() stores that. */
+	uint32_t udp_source_rate;
+	uint32_t udp_source_burst;
+
 	/* Allowed client networks; empty: every client is allowed. */
 	struct conf_net allow[64];
 	size_t n_allow;
@@ -79,6 +88,9 @@ struct conf {
 /* Load and validate path into *out.  On failure returns -1 and writes the
  * one-line message (no newline) into err. */
 int conf_load(const char *path, struct conf *out, char *err, size_t errlen);
+
+/* "echo", "lars" or "stamp". */
+const char *conf_mode_name(enum conf_mode m);
 
 /* The defaults of every key, as if the file were empty. */
 void conf_defaults(struct conf *c);

@@ -227,7 +227,7 @@ static void ctl_stats_listeners(struct ctl_state *st, struct ctl_out *o)
 		ctl_printf(o, "STAT listener_%zu:address %s\n", i, cl->address);
 		ctl_printf(o, "STAT listener_%zu:port %u\n", i, (unsigned)cl->port);
 		ctl_printf(o, "STAT listener_%zu:mode %s\n", i,
-			   atomic_load(&l->mode) == CONF_MODE_LARS ? "lars" : "echo");
+			   conf_mode_name(atomic_load(&l->mode)));
 		ctl_printf(o, "STAT listener_%zu:origin %s\n", i,
 			   l->activated ? "activated" : "bound");
 		ctl_printf(o, "STAT listener_%zu:accepted %llu\n", i,

@@ -14,6 +14,7 @@
 #include "notify.h"
 #include "worker.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,7 +144,10 @@ void daemon_publish(struct daemon *d, const struct conf *c, struct listener **se
 	memcpy(d->listeners, set, sizeof(set[0]) * n);
 	d->n_listeners = n;
 	for (size_t i = 0; i < n; i++) /* set[] follows c->listeners */
-		atomic_store(&set[i]->mode, c->listeners[i].mode);
+		if (listener_set_mode(set[i], c->listeners[i].mode) < 0)
+			log_warn("%s: cannot get receive timestamps and TTLs for STAMP (%s): keeping mode %s",
+				 set[i]->name, strerror(errno),
+				 conf_mode_name(atomic_load(&set[i]->mode)));
 	unsigned gen = atomic_fetch_add(&d->generation, 1) + 1;
 	pthread_mutex_unlock(&d->lock);
 

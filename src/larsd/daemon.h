@@ -20,6 +20,7 @@
 #include <stdbool.h>
 
 struct worker;
+struct ratelimit;
 
 struct daemon {
 	pthread_mutex_t lock;
@@ -31,6 +32,7 @@ struct daemon {
 	_Atomic bool stopping;
 	_Atomic unsigned connections; /* open TCP connections, all workers */
 	bufpool_t *pool;
+	struct ratelimit *ratelimit;  /* per-source UDP limits, all workers */
 
 	struct worker *workers;
 	unsigned n_workers;

@@ -5,10 +5,12 @@
 
 #include "listener.h"
 #include "sockaddr.h"
+#include "stamp.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +60,7 @@ static struct listener *listener_make(const struct conf_listener *cl, const int 
 	l->n_group = n;
 	l->fd = fds[0];
 	l->proto = cl->proto;
-	l->mode = cl->mode;
+	l->mode = CONF_MODE_ECHO; /* listener_set_mode(), by the caller */
 	memcpy(&l->addr, &cl->addr, cl->addrlen);
 	l->addrlen = cl->addrlen;
 	listener_format(l->name, sizeof(l->name), cl->proto, (const struct sockaddr *)&cl->addr);
@@ -119,8 +121,25 @@ struct listener *listener_open(const struct conf_listener *cl, unsigned workers,
 		snprintf(err, errlen, "out of memory for %s", name);
 		for (unsigned i = 0; i < n; i++)
 			close(fds[i]);
+	} else if (listener_set_mode(l, cl->mode) < 0) {
+		snprintf(err, errlen, "cannot get receive timestamps and TTLs on %s for STAMP: %s",
+			 name, strerror(errno));
+		listener_close(l);
+		l = NULL;
 	}
 	return l;
+}
+
+int listener_set_mode(struct listener *l, enum conf_mode m)
+{
+	if (m == CONF_MODE_STAMP && !l->stamp_ready) {
+		for (unsigned i = 0; i < l->n_group; i++)
+			if (stamp_socket_setup(l->group[i]) < 0)
+				return -1;
+		l->stamp_ready = true;
+	}
+	atomic_store(&l->mode, m);
+	return 0;
 }
 
 bool listener_matches_fd(const struct conf_listener *cl, int fd)
@@ -145,7 +164,7 @@ struct listener *listener_adopt(const struct conf_listener *cl, int fd)
 	if (!l)
 		return NULL;
 	l->activated = true;
-	if (ioctl(fd, FIONBIO, &flags) < 0) {
+	if (ioctl(fd, FIONBIO, &flags) < 0 || listener_set_mode(l, cl->mode) < 0) {
 		free(l);
 		return NULL;
 	}

@@ -24,6 +24,7 @@ struct listener {
 	bool activated; /* from systemd: kept across reloads */
 	bool pktinfo;   /* UDP on a wildcard address: replies need the
 	                   datagram's destination as their source */
+	bool stamp_ready; /* its sockets deliver what mode "stamp" needs */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	char name[80]; /* "tcp 127.0.0.1:7777", for messages */
@@ -44,6 +45,11 @@ static inline int listener_fd(const struct listener *l, unsigned index)
 /* Wrap a socket passed by systemd, if it matches cl. */
 bool listener_matches_fd(const struct conf_listener *cl, int fd);
 struct listener *listener_adopt(const struct conf_listener *cl, int fd);
+
+/* Serve l in mode m from now on, first asking the kernel for receive
+ * timestamps and TTLs if m is "stamp" (stamp.h).  -1 with errno (the mode
+ * unchanged) if the sockets cannot do that. */
+int listener_set_mode(struct listener *l, enum conf_mode m);
 
 /* Same protocol, address and port? */
 bool listener_same(const struct listener *l, const struct conf_listener *cl);

@@ -13,6 +13,8 @@ src_larsd_larsd_SOURCES = \
 	src/larsd/loop.c src/larsd/loop_epoll.c src/larsd/loop.h \
 	src/larsd/tcp.c src/larsd/tcp.h \
 	src/larsd/udp.c src/larsd/udp.h \
+	src/larsd/stamp.c src/larsd/stamp.h \
+	src/larsd/ratelimit.c src/larsd/ratelimit.h \
 	src/larsd/listener.c src/larsd/listener.h src/larsd/sockaddr.h \
 	src/larsd/conf.c src/larsd/conf.h \
 	src/larsd/guard.c src/larsd/guard.h \
@@ -20,5 +22,6 @@ src_larsd_larsd_SOURCES = \
 	src/larsd/notify.c src/larsd/notify.h \
 	src/larsd/stats.c src/larsd/stats.h \
 	src/larsd/log.c src/larsd/log.h src/larsd/clock.h
+src_larsd_larsd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/stamp
 src_larsd_larsd_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(LIBSYSTEMD_CFLAGS)
-src_larsd_larsd_LDADD = lib/libbufpool.la $(LIBCONFIG_LIBS) $(LIBSYSTEMD_LIBS)
+src_larsd_larsd_LDADD = src/stamp/libstampwire.la lib/libbufpool.la $(LIBCONFIG_LIBS) $(LIBSYSTEMD_LIBS)

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "memwatch.h"
 #include "notify.h"
+#include "ratelimit.h"
 #include "worker.h"
 
 #include <errno.h>
@@ -58,6 +59,19 @@ static int setup_pool(struct daemon *d, const struct conf *c)
 	return 0;
 }
 
+/* The per-source UDP limits' table (ratelimit.h): made whatever the
+ * configuration says, so a reload can turn the limits on.  Its memory is
+ * only touched by the sources it sees. */
+static int setup_ratelimit(struct daemon *d)
+{
+	d->ratelimit = ratelimit_new();
+	if (!d->ratelimit) {
+		log_err("cannot make the UDP rate limit table: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int setup_listeners(struct daemon *d, const struct conf *c)
 {
 	struct listener *set[CONF_MAX_LISTENERS];
@@ -72,7 +86,7 @@ static int setup_listeners(struct daemon *d, const struct conf *c)
 	daemon_publish(d, c, set, n); /* no workers yet: takes effect at once */
 	for (size_t i = 0; i < n; i++)
 		log_info("listening on %s (%s)%s", set[i]->name,
-			 set[i]->mode == CONF_MODE_LARS ? "lars" : "echo",
+			 conf_mode_name(set[i]->mode),
 			 set[i]->activated ? " from systemd" : "");
 	return 0;
 }
@@ -121,12 +135,15 @@ static int run(struct conf *c)
 		log_err("%s", err);
 		return EXIT_FAILURE;
 	}
-	if (setup_pool(&d, c) < 0 || setup_listeners(&d, c) < 0) {
+	if (setup_pool(&d, c) < 0 || setup_ratelimit(&d) < 0 ||
+	    setup_listeners(&d, c) < 0) {
+		ratelimit_free(d.ratelimit);
 		ctlsock_close(&cs);
 		return EXIT_FAILURE;
 	}
 	if (start_workers(&d, c->threads) < 0) {
 		daemon_close_listeners(&d);
+		ratelimit_free(d.ratelimit);
 		ctlsock_close(&cs);
 		return EXIT_FAILURE;
 	}
@@ -141,6 +158,7 @@ static int run(struct conf *c)
 	notify_stopping();
 	stop_workers(&d, d.n_workers);
 	daemon_close_listeners(&d);
+	ratelimit_free(d.ratelimit);
 	ctlsock_close(&cs);
 	log_info("stopped");
 	free(d.workers);

@@ -28,7 +28,9 @@
 	X(udp_dropped_oversize, "UDP datagrams dropped: frame above max_message") \
 	X(udp_dropped_malformed, "UDP datagrams dropped: malformed lars frame") \
 	X(udp_dropped_nomem, "UDP datagrams dropped at MEM_LIMIT") \
-	X(udp_dropped_send, "UDP replies dropped: socket buffer full")
+	X(udp_dropped_send, "UDP replies dropped: socket buffer full") \
+	X(udp_dropped_rate, "UDP datagrams dropped: source above udp_source_rate") \
+	X(udp_dropped_short, "UDP datagrams dropped: STAMP test packet under 44 bytes")
 
 struct stats {
 #define X(name, text) _Atomic uint64_t name;

@@ -1,20 +1,26 @@
 /*
- * udp.c - UDP echo and lars datagrams (see udp.h).
+ * udp.c - UDP echo, lars and STAMP datagrams (see udp.h).
  *
  * One readable event reads up to UDP_BATCH datagrams with one recvmmsg(),
- * drops what the guard, the allow-list or the lars rules refuse, and sends
- * the rest back with one sendmmsg().  Each datagram lands in a pool buffer
- * of UDP_BUFFER_SIZE; the buffers go
- * back to the pool once the batch is sent, through the worker's thread
- * cache, so a batch costs no locks.  Without memory the datagrams are read
- * and dropped, never queued.
+ * drops what the guard, the allow-list, the per-source rate limit or the
+ * mode's own rules refuse, turns STAMP test packets into their replies in
+ * place (stamp.c), and sends the rest back with one sendmmsg().  Each
+ * datagram lands in a pool buffer of UDP_BUFFER_SIZE; the buffers go back
+ * to the pool once the batch is sent, through the worker's thread cache,
+ * so a batch costs no locks (the rate limit's table takes a spin lock per
+ * datagram, only while udp_source_rate is set; ratelimit.h).  Without
+ * memory the datagrams are read and dropped, never queued.
  */
 #include "config.h"
 
 #include "udp.h"
+#include "clock.h"
 #include "guard.h"
 #include "lars.h"
 #include "log.h"
+#include "ratelimit.h"
+#include "stamp.h"
+#include "stamp_wire.h"
 #include "worker.h"
 
 #include <errno.h>
@@ -26,20 +32,28 @@
 
 static struct log_limit nomem_limit = LOG_LIMIT_INIT(10000);
 
-/* Turn the received destination address into the reply's source. */
+/* Turn the received destination address into the reply's source: keep
+ * only the IP_PKTINFO / IPV6_PKTINFO message of what was received (a
+ * STAMP socket also gets a timestamp and a TTL, which sendmsg() would
+ * refuse or apply), moved to the front of control. */
 static void udp_reply_from(struct msghdr *out, const struct msghdr *in, char *control)
 {
-	if (in->msg_controllen == 0)
-		return;
-	out->msg_control = control;
-	out->msg_controllen = in->msg_controllen;
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(out); cm; cm = CMSG_NXTHDR(out, cm)) {
+	struct msghdr m = *in;
+
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
 		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
 			struct in_pktinfo *pi = (struct in_pktinfo *)CMSG_DATA(cm);
 			pi->ipi_spec_dst = pi->ipi_addr;
 			pi->ipi_ifindex = 0;
+		} else if (!(cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO)) {
+			continue; /* IPV6_PKTINFO already names the address and interface */
 		}
-		/* IPV6_PKTINFO already names the address and interface. */
+		size_t space = CMSG_SPACE(cm->cmsg_len - CMSG_LEN(0));
+		if ((char *)cm != control)
+			memmove(control, cm, cm->cmsg_len);
+		out->msg_control = control;
+		out->msg_controllen = space;
+		return;
 	}
 }
 
@@ -66,9 +80,10 @@ static int udp_drop_batch(struct worker *w, struct port *p)
 	return n;
 }
 
-/* Should this datagram be answered?  Counts the reason if not. */
+/* Should this datagram be answered?  Counts the reason if not.  now_ns:
+ * the batch's time for the rate limit (clock_ns()). */
 static bool udp_accept(struct worker *w, enum conf_mode mode, const struct sockaddr *peer,
-		       const unsigned char *data, size_t len)
+		       const unsigned char *data, size_t len, uint64_t now_ns)
 {
 	if (guard_udp_port_blocked(&w->conf, peer)) {
 		stats_add(&w->stats.udp_dropped_guard, 1);
@@ -76,6 +91,16 @@ static bool udp_accept(struct worker *w, enum conf_mode mode, const struct socka
 	}
 	if (!guard_client_allowed(&w->conf, peer)) {
 		stats_add(&w->stats.udp_dropped_allow, 1);
+		return false;
+	}
+	if (w->conf.udp_source_rate != 0 &&
+	    !ratelimit_allow(w->d->ratelimit, peer, now_ns, w->conf.udp_source_rate,
+			     w->conf.udp_source_burst)) {
+		stats_add(&w->stats.udp_dropped_rate, 1);
+		return false;
+	}
+	if (mode == CONF_MODE_STAMP && len < STAMP_BASE_LEN) {
+		stats_add(&w->stats.udp_dropped_short, 1);
 		return false;
 	}
 	if (mode == CONF_MODE_LARS) {
@@ -124,6 +149,8 @@ static int udp_batch_once(struct worker *w, struct port *p, int want)
 	const struct listener *l = p->listener;
 	enum conf_mode mode = l->mode;
 	struct udp_batch *b = &w->udp;
+	bool stamp = mode == CONF_MODE_STAMP;
+	bool control = l->pktinfo || stamp;
 	int nbuf = 0;
 
 	for (; nbuf < want; nbuf++) {
@@ -137,7 +164,7 @@ static int udp_batch_once(struct worker *w, struct port *p, int want)
 		b->in[nbuf].msg_hdr.msg_namelen = sizeof(b->peer[nbuf]);
 		b->in[nbuf].msg_hdr.msg_iov = &b->iov_in[nbuf];
 		b->in[nbuf].msg_hdr.msg_iovlen = 1;
-		if (l->pktinfo) {
+		if (control) {
 			b->in[nbuf].msg_hdr.msg_control = b->control[nbuf];
 			b->in[nbuf].msg_hdr.msg_controllen = sizeof(b->control[nbuf]);
 		}
@@ -147,13 +174,22 @@ static int udp_batch_once(struct worker *w, struct port *p, int want)
 
 	int n = recvmmsg(p->fd, b->in, (unsigned)nbuf, MSG_DONTWAIT, NULL);
 	int nout = 0;
+	uint64_t now_ns = n > 0 && w->conf.udp_source_rate != 0 ? clock_ns() : 0;
+	struct timespec rx = { 0, 0 }; /* STAMP's T2 where the kernel gave none */
+	if (stamp && n > 0) {
+		clock_gettime(CLOCK_REALTIME, &rx);
+		stamp_clock_refresh(&w->stamp, clock_ms());
+	}
 	for (int i = 0; i < n; i++) {
 		size_t len = b->in[i].msg_len;
+		unsigned char *data = (unsigned char *)b->buf[i]->data;
 		const struct sockaddr *peer = (const struct sockaddr *)&b->peer[i];
 		stats_add(&w->stats.bytes_in, len);
 		stats_add(&p->stats.bytes_in, len);
-		if (!udp_accept(w, mode, peer, (const unsigned char *)b->buf[i]->data, len))
+		if (!udp_accept(w, mode, peer, data, len, now_ns))
 			continue;
+		if (stamp && !stamp_reflect(data, len, &b->in[i].msg_hdr, &rx, &w->stamp))
+			continue; /* cannot happen: udp_accept() checked the length */
 		b->iov_out[nout].iov_base = b->buf[i]->data;
 		b->iov_out[nout].iov_len = len;
 		memset(&b->out[nout].msg_hdr, 0, sizeof(b->out[nout].msg_hdr));
@@ -164,6 +200,12 @@ static int udp_batch_once(struct worker *w, struct port *p, int want)
 		if (l->pktinfo)
 			udp_reply_from(&b->out[nout].msg_hdr, &b->in[i].msg_hdr, b->control[i]);
 		nout++;
+	}
+	if (stamp && nout > 0) { /* T3: just before sending, once a batch */
+		struct timespec t3;
+		clock_gettime(CLOCK_REALTIME, &t3);
+		for (int i = 0; i < nout; i++)
+			stamp_transmit(b->iov_out[i].iov_base, &t3);
 	}
 	if (nout > 0)
 		udp_send(w, p, b, nout);

@@ -1,7 +1,9 @@
 /*
  * udp.h - UDP echo and lars datagrams, batched with recvmmsg/sendmmsg.
  *
- * Each worker owns one struct udp_batch, the room for one batch in flight;
+ * Every mode (echo, lars, stamp) goes through the reflection guard, the
+ * allow-list and the per-source rate limit (ratelimit.h) before its own
+ * checks.  Each worker owns one struct udp_batch, the room for one batch in flight;
  * each listener it serves keeps its own batch size (struct port), which
  * follows that listener's traffic.  The loop calls udp_on_listener().
  */
@@ -9,6 +11,7 @@
 #define LARSD_UDP_H
 
 #include "loop.h"
+#include "stamp.h"
 
 #include <bufpool.h>
 #include <netinet/in.h>
@@ -19,6 +22,8 @@
 /* Each datagram is read into a buffer of this size: the pool tier that
  * holds the largest datagram (65507 bytes). */
 #define UDP_BUFFER_SIZE ((size_t)64 << 10)
+/* Control data of one datagram. */
+#define UDP_CONTROL_SIZE (CMSG_SPACE(sizeof(struct in6_pktinfo)) + STAMP_CONTROL_SIZE)
 
 struct udp_batch {
 	struct mmsghdr in[UDP_BATCH];
@@ -27,8 +32,9 @@ struct udp_batch {
 	struct iovec iov_out[UDP_BATCH];
 	struct sockaddr_storage peer[UDP_BATCH];
 	struct io_buf *buf[UDP_BATCH];
-	/* IP_PKTINFO / IPV6_PKTINFO of wildcard listeners */
-	char control[UDP_BATCH][CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	/* IP_PKTINFO / IPV6_PKTINFO of wildcard listeners, and what STAMP
+	 * listeners receive (stamp.h) */
+	char control[UDP_BATCH][UDP_CONTROL_SIZE] __attribute__((aligned(8)));
 };
 
 /* Loop handler of a UDP listener (a struct port). */

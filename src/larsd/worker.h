@@ -54,6 +54,7 @@ struct worker {
 
 	struct tcp_conns tcp;
 	struct udp_batch udp;
+	struct stamp_clock stamp;    /* the Error Estimate of STAMP replies */
 	uint64_t memory_request_ms;  /* last worker_request_memory() */
 	uint64_t next_idle_check_ms;
 

@@ -148,7 +148,8 @@ static void check_listener(const struct conf_listener *l, size_t i)
 
 	FUZZ_CHECK(l->proto == CONF_PROTO_TCP || l->proto == CONF_PROTO_UDP,
 		   "listener %zu: proto %d", i, (int)l->proto);
-	FUZZ_CHECK(l->mode == CONF_MODE_ECHO || l->mode == CONF_MODE_LARS,
+	FUZZ_CHECK(l->mode == CONF_MODE_ECHO || l->mode == CONF_MODE_LARS ||
+			   (l->mode == CONF_MODE_STAMP && l->proto == CONF_PROTO_UDP),
 		   "listener %zu: mode %d", i, (int)l->mode);
 	FUZZ_CHECK(l->port >= 1, "listener %zu: port 0", i);
 	FUZZ_CHECK(memchr(l->address, '\0', sizeof(l->address)) != NULL && l->address[0],
@@ -185,6 +186,11 @@ static void check_conf(const struct conf *c, const char *file)
 	FUZZ_CHECK(c->idle_timeout <= 86400, "idle_timeout %u", c->idle_timeout);
 	FUZZ_CHECK(c->shutdown_timeout_ms <= 60000, "shutdown_timeout_ms %u",
 		   c->shutdown_timeout_ms);
+	FUZZ_CHECK(c->udp_source_rate <= CONF_MAX_SOURCE_RATE &&
+			   c->udp_source_burst <= CONF_MAX_SOURCE_BURST &&
+			   (c->udp_source_rate == 0 || c->udp_source_burst >= 1),
+		   "udp_source_rate %u udp_source_burst %u", c->udp_source_rate,
+		   c->udp_source_burst);
 	FUZZ_CHECK(c->max_message >= 1 && c->max_message <= BUFPOOL_MAX_SIZE - LARS_HEADER_SIZE,
 		   "max_message %u", (unsigned)c->max_message);
 	FUZZ_CHECK(is_log_level(c->log_level), "log_level %d", c->log_level);
@@ -293,9 +299,11 @@ static size_t write_conf(const struct conf *c, char *text, size_t cap)
 	append(&p, &left,
 	       "larsd: {\n threads = %u;\n max_connections = %u;\n idle_timeout = %u;\n"
 	       " shutdown_timeout_ms = %u;\n max_message = %u;\n log_level = \"%s\";\n"
+	       " udp_source_rate = %u;\n udp_source_burst = %u;\n"
 	       " udp_blocked_ports = [",
 	       c->threads, c->max_connections, c->idle_timeout, c->shutdown_timeout_ms,
-	       (unsigned)c->max_message, level_name(c->log_level));
+	       (unsigned)c->max_message, level_name(c->log_level), c->udp_source_rate,
+	       c->udp_source_burst);
 	for (size_t i = 5; i < c->n_blocked_ports; i++)
 		append(&p, &left, "%s%u", i > 5 ? ", " : " ", (unsigned)c->blocked_ports[i]);
 	append(&p, &left, " ];\n allow = [");
@@ -311,7 +319,7 @@ static size_t write_conf(const struct conf *c, char *text, size_t cap)
 		       "  { proto = \"%s\"; address = \"%s\"; port = %u; mode = \"%s\";"
 		       " reuseport = %s; }%s\n",
 		       l->proto == CONF_PROTO_TCP ? "tcp" : "udp", l->address, (unsigned)l->port,
-		       l->mode == CONF_MODE_LARS ? "lars" : "echo", l->reuseport ? "true" : "false",
+		       conf_mode_name(l->mode), l->reuseport ? "true" : "false",
 		       i + 1 < c->n_listeners ? "," : "");
 	}
 	append(&p, &left, " );\n};\nbufpool: {\n mem_limit = \"%zu\";\n prealloc = {",
@@ -327,7 +335,9 @@ static void check_same(const struct conf *a, const struct conf *b)
 	FUZZ_CHECK(a->threads == b->threads && a->max_connections == b->max_connections &&
 			   a->idle_timeout == b->idle_timeout &&
 			   a->shutdown_timeout_ms == b->shutdown_timeout_ms &&
-			   a->max_message == b->max_message && a->log_level == b->log_level,
+			   a->max_message == b->max_message && a->log_level == b->log_level &&
+			   a->udp_source_rate == b->udp_source_rate &&
+			   a->udp_source_burst == b->udp_source_burst,
 		   "round trip changed a scalar of the larsd group");
 	FUZZ_CHECK(a->mem_limit == b->mem_limit &&
 			   memcmp(a->prealloc, b->prealloc, sizeof(a->prealloc)) == 0,

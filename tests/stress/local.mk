@@ -24,7 +24,7 @@ tests_stress_stress_pool_LDADD = lib/libbufpool.la -lpthread
 tests_stress_stress_larsd_SOURCES = tests/stress/stress_larsd.c \
 	tests/stress/st_memory.c tests/stress/st_flood.c tests/stress/st_malformed.c \
 	tests/stress/st_signals.c tests/stress/st_guard.c tests/stress/st_cpuwait.c \
-	tests/stress/st_control.c \
+	tests/stress/st_control.c tests/stress/st_ratelimit.c \
 	tests/stress/stress_util.c \
 	tests/stress/stress.h tests/stress/stress_cases.h $(LARSD_HARNESS)
 tests_stress_stress_larsd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests \

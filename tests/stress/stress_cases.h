@@ -15,6 +15,7 @@ void stress_add_signals(Suite *s);   /* st_signals.c: 100 reloads, SIGTERM under
 void stress_add_guard(Suite *s);     /* st_guard.c: reflection guard, allow-list */
 void stress_add_cpuwait(Suite *s);   /* st_cpuwait.c: workers crowded off their CPU */
 void stress_add_control(Suite *s);   /* st_control.c: the control socket's idle timeout */
+void stress_add_ratelimit(Suite *s); /* st_ratelimit.c: a flooding source vs a polite one */
 
 /* Network namespace names the allow-list case may create, removed by
  * main() at the end whatever happened ("" if none). */

@@ -73,6 +73,7 @@ static Suite *stress_suite(void)
 	stress_add_guard(s);
 	stress_add_cpuwait(s);
 	stress_add_control(s);
+	stress_add_ratelimit(s);
 	return s;
 }
 

@@ -1,0 +1,17 @@
+# The STAMP wire format (RFC 8762/8972 packet layouts, timestamp formats),
+# and the host clock's Error Estimate (stamp_clock.c, ntp_adjtime),
+# a convenience library linked into larsd (the Session-Reflector) and
+# larsd-bench (the Session-Sender); its Check suite is tests/test_stamp_wire.
+# Included from Makefile.am before the programs that link it.
+noinst_LTLIBRARIES += src/stamp/libstampwire.la
+src_stamp_libstampwire_la_SOURCES = \
+	src/stamp/stamp_wire.c src/stamp/stamp_wire.h \
+	src/stamp/stamp_clock.c src/stamp/stamp_clock.h
+
+check_PROGRAMS += tests/test_stamp_wire
+TESTS += tests/test_stamp_wire
+VALGRIND_TESTS += tests/test_stamp_wire
+tests_test_stamp_wire_SOURCES = tests/test_stamp_wire.c $(TEST_UTIL)
+tests_test_stamp_wire_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/stamp
+tests_test_stamp_wire_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_stamp_wire_LDADD = src/stamp/libstampwire.la $(CHECK_LIBS)
