@@ -172,4 +172,4 @@ EXTRA_tests_test_larsd_bench_DEPENDENCIES = src/larsd/larsd \
 # (scapy.contrib.stamp, Debian's python3-scapy) under /usr/bin/python3;
 # a TAP skip where scapy is missing.  Runs the built larsd.
 TESTS += tests/stamp_scapy.tap
-EXTRA_DIST += tests/stamp_scapy.py
+EXTRA_DIST += tests/stamp_scapy.tap tests/stamp_scapy.py
