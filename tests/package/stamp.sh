@@ -142,11 +142,14 @@ stamp_clock_checks() {
 		journal_tail
 		fail "stamp: clock status under the shipped unit: error estimate 0x${err:-none}, warning in the journal: $(cx 10 journalctl -u larsd --no-pager -b | grep -c "$warn")"
 	fi
-	# Can root read the clock's status in this container at all?
+	# Can a service read the clock's status in this container at all?  Asked
+	# through the container's PID 1 (systemd-run), whose children carry the
+	# container's own seccomp filter, which cx's nsenter does not.
 	printf '#include <sys/timex.h>\nint main(void) { struct timex t = { 0 }; return ntp_adjtime(&t) < 0; }\n' \
 		>"$t/adjtimex.c"
-	if ! cx 60 gcc -o /root/t/adjtimex /root/t/adjtimex.c || ! cx 10 /root/t/adjtimex; then
-		info "stamp: root cannot call adjtimex in this container (systemd-nspawn without CAP_SYS_TIME): the ProtectClock=no drop-in check is skipped"
+	if ! cx 60 gcc -o /root/t/adjtimex /root/t/adjtimex.c ||
+		! cx 30 systemd-run --wait --pipe --quiet /root/t/adjtimex </dev/null; then
+		info "stamp: no service may read the clock's status in this container (systemd-nspawn without CAP_SYS_TIME): the ProtectClock=no drop-in check is skipped"
 		return 0
 	fi
 	since=$(cx 5 date '+%Y-%m-%d %H:%M:%S')
