@@ -23,6 +23,7 @@
 #include "config.h"
 
 #include "bufpool_internal.h"
+#include "bufpool_poison.h"
 
 #include <stddef.h>
 
@@ -52,7 +53,8 @@ static void peak_raise_size(_Atomic size_t *peak, size_t v)
 		;
 }
 
-static bool pool_reserve(bufpool_t *pool, size_t bytes)
+/* Reserve bytes under MEM_LIMIT; *now is bytes owned after. */
+static bool pool_reserve(bufpool_t *pool, size_t bytes, size_t *now)
 {
 	size_t owned = atomic_load_explicit(&pool->bytes_owned, memory_order_relaxed);
 	do {
@@ -64,6 +66,7 @@ static bool pool_reserve(bufpool_t *pool, size_t bytes)
 							memory_order_relaxed,
 							memory_order_relaxed));
 	peak_raise_size(&pool->peak_bytes, owned + bytes);
+	*now = owned + bytes;
 	return true;
 }
 
@@ -77,10 +80,10 @@ bool pool_over_limit(const bufpool_t *pool)
  * ENOMEM either way). */
 struct io_buf *pool_buf_fresh(bufpool_t *pool, unsigned tier)
 {
-	size_t cap = bufpool_tier_size(tier);
+	size_t cap = bufpool_tier_size(tier), owned_now;
 	void *mem;
 
-	if (!pool_reserve(pool, cap)) {
+	if (!pool_reserve(pool, cap, &owned_now)) {
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -97,9 +100,12 @@ struct io_buf *pool_buf_fresh(bufpool_t *pool, unsigned tier)
 	h->pub.data = (char *)mem + BUF_HDR_SIZE;
 	h->owner = 0;
 	h->tier = tier;
+	atomic_init(&h->refs, 0);
+	buf_poison(&h->pub); /* idle until handed out */
 	uint64_t owned = atomic_fetch_add_explicit(&pool->tier[tier].owned, 1,
 						   memory_order_relaxed) + 1;
 	peak_raise_u64(&pool->tier[tier].peak_owned, owned);
+	pressure_grew(pool, owned_now);
 	return &h->pub;
 }
 
@@ -110,12 +116,14 @@ void pool_buf_release(bufpool_t *pool, struct io_buf *buf)
 	unsigned tier = h->tier;
 
 	h->owner = 0;
+	buf_unpoison(buf);
 	free(h);
 	atomic_fetch_sub_explicit(&pool->tier[tier].owned, 1, memory_order_relaxed);
 	size_t owned = atomic_fetch_sub_explicit(&pool->bytes_owned, bufpool_tier_size(tier),
 						 memory_order_relaxed) -
 		       bufpool_tier_size(tier);
 	atomic_fetch_add_explicit(&pool->released, 1, memory_order_relaxed);
+	pressure_shrank(pool, owned);
 	if (BUFPOOL_UNLIKELY(atomic_load_explicit(&pool->over_limit, memory_order_relaxed)) &&
 	    owned <= atomic_load_explicit(&pool->mem_limit, memory_order_relaxed))
 		atomic_store_explicit(&pool->over_limit, false, memory_order_relaxed);
@@ -268,11 +276,13 @@ BUFPOOL_API bufpool_t *bufpool_new(const struct bufpool_config *cfg)
 	pool->thread_cache = cfg->thread_cache;
 	atomic_init(&pool->mem_limit, cfg->mem_limit);
 	pthread_mutex_init(&pool->caches_lock, NULL);
+	pressure_init(pool);
 	for (unsigned t = 0; t < BUFPOOL_TIERS; t++)
 		pthread_mutex_init(&pool->tier[t].lock, NULL);
 
 	if (pool_prealloc(pool, cfg) < 0) {
 		pool_release_idle(pool, -1, SIZE_MAX);
+		pressure_fini(pool);
 		free(pool);
 		errno = ENOMEM;
 		return NULL;
@@ -291,6 +301,7 @@ BUFPOOL_API void bufpool_destroy(bufpool_t *pool)
 	pthread_mutex_destroy(&pool->caches_lock);
 	for (unsigned t = 0; t < BUFPOOL_TIERS; t++)
 		pthread_mutex_destroy(&pool->tier[t].lock);
+	pressure_fini(pool);
 	free(pool);
 }
 
@@ -313,6 +324,7 @@ BUFPOOL_API int bufpool_set_mem_limit(bufpool_t *pool, size_t mem_limit)
 		pool_request_drain(pool);
 	}
 	atomic_store_explicit(&pool->over_limit, pool_over_limit(pool), memory_order_relaxed);
+	pressure_deliver(pool);
 	return 0;
 }
 
@@ -334,6 +346,7 @@ BUFPOOL_API size_t bufpool_trim(bufpool_t *pool)
 	pool_request_drain(pool);
 	size_t freed = pool_release_idle(pool, -1, SIZE_MAX);
 	size_t after = atomic_load_explicit(&pool->bytes_owned, memory_order_relaxed);
+	pressure_deliver(pool);
 	/* Count what this thread's cache gave back too. */
 	return before > after ? before - after : freed;
 }

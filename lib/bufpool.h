@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -86,6 +87,40 @@ struct bufpool_peaks {
 	uint64_t owned[BUFPOOL_TIERS]; /* most buffers of each tier held at once */
 };
 
+/* Memory pressure (0.3.0).  The pool calls fn when the bytes it owns
+ * reach the high mark, when they fall back to the low mark or below after
+ * that, and on every allocation refused at MEM_LIMIT.  Marks are fractions
+ * of MEM_LIMIT and follow it when the limit changes.  See
+ * bufpool_set_pressure(3). */
+enum bufpool_pressure_event {
+	BUFPOOL_PRESSURE_HIGH = 1,    /* bytes owned reached the high mark */
+	BUFPOOL_PRESSURE_LOW = 2,     /* back at or below the low mark */
+	BUFPOOL_PRESSURE_REFUSED = 3  /* an allocation was refused at the cap */
+};
+
+typedef void (*bufpool_pressure_fn)(bufpool_t *pool, enum bufpool_pressure_event event,
+				    size_t bytes_owned, void *arg);
+
+struct bufpool_pressure {
+	size_t size;             /* sizeof(struct bufpool_pressure), set by the caller */
+	double high;             /* high mark, fraction of MEM_LIMIT in (0, 1] */
+	double low;              /* low mark, fraction of MEM_LIMIT in [0, high) */
+	bufpool_pressure_fn fn;  /* NULL: no calls (the statistics still count) */
+	void *arg;               /* passed to fn */
+};
+
+/* The pressure figures (bufpool_pressure_stats, 0.3.0); size as for
+ * struct bufpool_peaks. */
+struct bufpool_pressure_stats {
+	size_t size;          /* sizeof(struct bufpool_pressure_stats), set by the caller */
+	size_t high_mark;     /* the high mark in bytes now; 0: no marks set */
+	size_t low_mark;      /* the low mark in bytes now */
+	int above;            /* nonzero from a HIGH event until the next LOW */
+	uint64_t high_events; /* times bytes owned reached the high mark */
+	uint64_t low_events;  /* times they fell back to the low mark */
+	uint64_t refusals;    /* allocations refused at MEM_LIMIT */
+};
+
 /* Configuration and life cycle. */
 void bufpool_config_init(struct bufpool_config *cfg);
 bufpool_t *bufpool_new(const struct bufpool_config *cfg);
@@ -101,6 +136,7 @@ int bufpool_instance_configure(const struct bufpool_config *cfg);
 /* Buffers. */
 struct io_buf *bufpool_alloc(bufpool_t *pool, size_t n);
 void bufpool_revert(bufpool_t *pool, struct io_buf *buf);
+int bufpool_ref(bufpool_t *pool, struct io_buf *buf); /* 0.3.0 */
 
 /* Limits, memory and statistics. */
 int bufpool_set_mem_limit(bufpool_t *pool, size_t mem_limit);
@@ -108,6 +144,8 @@ size_t bufpool_mem_limit(const bufpool_t *pool);
 size_t bufpool_trim(bufpool_t *pool);
 void bufpool_stats(bufpool_t *pool, struct bufpool_stats *st);
 int bufpool_peaks(bufpool_t *pool, struct bufpool_peaks *peaks); /* 0.2.0 */
+int bufpool_set_pressure(bufpool_t *pool, const struct bufpool_pressure *pr); /* 0.3.0 */
+int bufpool_pressure_stats(bufpool_t *pool, struct bufpool_pressure_stats *st); /* 0.3.0 */
 
 /* Tiers and sizes. */
 size_t bufpool_tier_size(unsigned tier);
@@ -124,6 +162,13 @@ size_t io_buf_space(const struct io_buf *buf);
 char *io_buf_tail(struct io_buf *buf);
 ssize_t io_buf_read_fd(struct io_buf *buf, int fd);
 ssize_t io_buf_write_fd(struct io_buf *buf, int fd);
+
+/* Chains of buffers linked through next, for scatter/gather I/O (0.3.0). */
+int io_buf_chain_iov(const struct io_buf *chain, struct iovec *iov, int iovcnt);
+int io_buf_chain_iov_space(struct io_buf *chain, struct iovec *iov, int iovcnt);
+size_t io_buf_chain_produce(struct io_buf *chain, size_t len);
+size_t io_buf_chain_consume(struct io_buf **chain, size_t len, bufpool_t *pool);
+size_t io_buf_chain_length(const struct io_buf *chain);
 
 #ifdef __cplusplus
 }

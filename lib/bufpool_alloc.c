@@ -7,10 +7,18 @@
  * from the shared lists, fresh memory, MEM_LIMIT, drains, misuse) lives in
  * out-of-line slow paths, so the fast paths stay small enough to inline
  * their helpers and save no registers.
+ *
+ * bufpool_ref() shares a buffer by changing its owner tag (see struct
+ * buf_hdr): a shared buffer fails the fast revert's owner check, so its
+ * reference count is only read in revert_slow() and the fast paths do not
+ * change for it.  Memory-pressure events and the poisoning of idle buffers
+ * (bufpool_poison.h, empty in normal builds) also stay off the fast paths
+ * or cost nothing there.
  */
 #include "config.h"
 
 #include "bufpool_internal.h"
+#include "bufpool_poison.h"
 
 #include <errno.h>
 #include <string.h>
@@ -19,6 +27,7 @@
 
 static inline struct io_buf *buf_hand_out(const bufpool_t *pool, struct io_buf *b)
 {
+	buf_unpoison(b);
 	buf_hdr_of(b)->owner = pool->tag;
 	b->next = NULL;
 	b->head = 0;
@@ -52,6 +61,7 @@ static BUFPOOL_COLD struct io_buf *alloc_fresh(bufpool_t *pool, unsigned tier,
 		return b;
 	pool_request_drain(pool);
 	atomic_fetch_add_explicit(&pool->tier[tier].failures, 1, memory_order_relaxed);
+	pressure_refused(pool, atomic_load_explicit(&pool->bytes_owned, memory_order_relaxed));
 	errno = ENOMEM;
 	return NULL;
 fresh:
@@ -59,7 +69,7 @@ fresh:
 	return b;
 }
 
-static BUFPOOL_COLD struct io_buf *alloc_slow(bufpool_t *pool, size_t n)
+static struct io_buf *alloc_slow_inner(bufpool_t *pool, size_t n)
 {
 	if (!pool) {
 		errno = EINVAL;
@@ -104,20 +114,50 @@ static BUFPOOL_COLD struct io_buf *alloc_slow(bufpool_t *pool, size_t n)
 	return buf_hand_out(pool, b);
 }
 
-static BUFPOOL_COLD void revert_slow(bufpool_t *pool, struct io_buf *buf)
+static BUFPOOL_COLD struct io_buf *alloc_slow(bufpool_t *pool, size_t n)
 {
-	if (!buf)
-		return;
-	if (!pool || buf->data != (char *)buf + BUF_HDR_SIZE ||
-	    buf_hdr_of(buf)->owner != pool->tag) {
-		errno = EINVAL; /* not ours, or reverted already: ignored */
-		return;
+	struct io_buf *b = alloc_slow_inner(pool, n);
+	int saved = errno;
+
+	if (pool) {
+		pressure_deliver(pool); /* a LOW noted while memory went back */
+		errno = saved;
 	}
+	return b;
+}
+
+/* Whether buf is this pool's and handed out; for a shared buffer, drop
+ * one holder and say whether it was the last. */
+static bool revert_takes(bufpool_t *pool, struct io_buf *buf)
+{
+	if (!pool || buf->data != (char *)buf + BUF_HDR_SIZE) {
+		errno = EINVAL;
+		return false;
+	}
+	struct buf_hdr *h = buf_hdr_of(buf);
+	uint64_t owner = h->owner;
+	if (owner == pool_shared_tag(pool)) {
+		/* acq_rel: the last holder sees every other holder's writes. */
+		if (atomic_fetch_sub_explicit(&h->refs, 1, memory_order_acq_rel) != 0)
+			return false; /* others still hold it */
+		atomic_store_explicit(&h->refs, 0, memory_order_relaxed); /* undo the wrap */
+		return true;
+	}
+	if (owner != pool->tag) {
+		errno = EINVAL; /* not ours, or reverted already: ignored */
+		return false;
+	}
+	return true;
+}
+
+static void revert_to_idle(bufpool_t *pool, struct io_buf *buf)
+{
 	struct buf_hdr *h = buf_hdr_of(buf);
 	unsigned tier = h->tier;
 	struct tcache *tc = pool->thread_cache ? tcache_lookup(pool) : NULL;
 
 	h->owner = 0;
+	buf_poison(buf);
 	if (tc && !tcache_current(pool, tc))
 		tcache_flush(pool, tc, true);
 	if (pool_over_limit(pool)) {
@@ -139,6 +179,39 @@ static BUFPOOL_COLD void revert_slow(bufpool_t *pool, struct io_buf *buf)
 	}
 	tc->stack[tier][cnt] = buf;
 	tcache_set_count(tc, tier, cnt + 1);
+}
+
+static BUFPOOL_COLD void revert_slow(bufpool_t *pool, struct io_buf *buf)
+{
+	if (!buf || !revert_takes(pool, buf))
+		return;
+	revert_to_idle(pool, buf);
+	pressure_deliver(pool);
+}
+
+/* ---- sharing ------------------------------------------------------------ */
+
+BUFPOOL_API int bufpool_ref(bufpool_t *pool, struct io_buf *buf)
+{
+	if (!pool || !buf || buf->data != (char *)buf + BUF_HDR_SIZE) {
+		errno = EINVAL;
+		return -1;
+	}
+	struct buf_hdr *h = buf_hdr_of(buf);
+	uint64_t owner = h->owner, shared = pool_shared_tag(pool);
+	if (owner != pool->tag && owner != shared) {
+		errno = EINVAL; /* not ours, or idle */
+		return -1;
+	}
+	if (atomic_fetch_add_explicit(&h->refs, 1, memory_order_relaxed) == UINT32_MAX - 1) {
+		atomic_fetch_sub_explicit(&h->refs, 1, memory_order_relaxed);
+		errno = EOVERFLOW;
+		return -1;
+	}
+	/* Only a sole holder sees the private tag, so no one reads it now. */
+	if (owner != shared)
+		h->owner = shared;
+	return 0;
 }
 
 /* ---- fast paths -------------------------------------------------------- */
@@ -175,6 +248,7 @@ BUFPOOL_API void bufpool_revert(bufpool_t *pool, struct io_buf *buf)
 			unsigned cnt = tcache_count(tc, tier);
 			if (BUFPOOL_LIKELY(cnt < bufpool_tcache_cap[tier])) {
 				buf_hdr_of(buf)->owner = 0;
+				buf_poison(buf);
 				tc->stack[tier][cnt] = buf;
 				tcache_set_count(tc, tier, cnt + 1);
 				return;

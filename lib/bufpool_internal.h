@@ -23,10 +23,15 @@
 
 #define BUF_HDR_SIZE 64
 
+/* owner is pool->tag while one holder has the buffer, pool_shared_tag()
+ * once bufpool_ref() has shared it, 0 while idle.  A shared buffer fails
+ * the fast revert's owner check, so only the slow path reads refs: the
+ * fast paths never pay for sharing. */
 struct buf_hdr {
 	struct io_buf pub;
-	uint64_t owner; /* pool->tag while handed out, 0 while idle */
+	uint64_t owner;
 	uint32_t tier;
+	_Atomic uint32_t refs; /* holders beyond the first; 0 while not shared */
 };
 _Static_assert(sizeof(struct buf_hdr) <= BUF_HDR_SIZE, "header fits 64 bytes");
 
@@ -94,6 +99,14 @@ struct bufpool {
 	struct bufpool *next_live; /* in the registry, under its lock */
 	pthread_mutex_t caches_lock;
 	struct tcache *caches;
+	/* Memory pressure (bufpool_pressure.c), touched only on slow paths: */
+	_Atomic(struct pressure_cfg *) pressure; /* NULL: no marks */
+	struct pressure_cfg *pressure_retired;   /* replaced configs, under pressure_lock */
+	pthread_mutex_t pressure_lock;
+	_Atomic int pressure_state;              /* enum pressure_state */
+	_Atomic uint64_t pressure_high_events;
+	_Atomic uint64_t pressure_low_events;
+	_Atomic uint64_t pressure_refusals;
 	struct tier_list tier[BUFPOOL_TIERS];
 };
 
@@ -103,6 +116,13 @@ extern const unsigned bufpool_tcache_cap[BUFPOOL_TIERS];
 static inline struct buf_hdr *buf_hdr_of(struct io_buf *buf)
 {
 	return (struct buf_hdr *)buf;
+}
+
+/* The owner tag of this pool's shared buffers: differs from pool->tag (bit
+ * 1 flipped) and is never 0. */
+static inline uint64_t pool_shared_tag(const bufpool_t *pool)
+{
+	return pool->tag ^ 2;
 }
 
 /*
@@ -158,6 +178,25 @@ bool pool_over_limit(const bufpool_t *pool);
 void pool_request_drain(bufpool_t *pool);
 size_t pool_release_idle(bufpool_t *pool, int skip, size_t want);
 int pool_config_check(const struct bufpool_config *cfg);
+
+/* bufpool_pressure.c: the pressure marks and their events.  grew and
+ * refused call the user's function, so their callers hold no lock;
+ * shrank only records a LOW event, which pressure_deliver() (called where
+ * no lock is held) passes on. */
+enum pressure_state { PRESSURE_NORMAL, PRESSURE_HIGH, PRESSURE_LOW_PENDING };
+void pressure_grew(bufpool_t *pool, size_t owned);
+void pressure_shrank(bufpool_t *pool, size_t owned);
+void pressure_refused(bufpool_t *pool, size_t owned);
+void pressure_deliver_slow(bufpool_t *pool);
+void pressure_init(bufpool_t *pool);
+void pressure_fini(bufpool_t *pool);
+
+static inline void pressure_deliver(bufpool_t *pool)
+{
+	if (BUFPOOL_UNLIKELY(atomic_load_explicit(&pool->pressure_state, memory_order_relaxed) ==
+			     PRESSURE_LOW_PENDING))
+		pressure_deliver_slow(pool);
+}
 
 /* bufpool_tcache.c: per-thread caches and the registry of live pools. */
 #define TSLOTS 4

@@ -20,6 +20,9 @@ dist_man_MANS += \
 	man/bufpool_instance_configure.3 \
 	man/bufpool_stats.3 \
 	man/bufpool_peaks.3 \
+	man/bufpool_ref.3 \
+	man/bufpool_set_pressure.3 \
+	man/bufpool_pressure_stats.3 \
 	man/bufpool_set_mem_limit.3 \
 	man/bufpool_mem_limit.3 \
 	man/bufpool_trim.3 \
@@ -36,7 +39,13 @@ dist_man_MANS += \
 	man/io_buf_space.3 \
 	man/io_buf_tail.3 \
 	man/io_buf_read_fd.3 \
-	man/io_buf_write_fd.3
+	man/io_buf_write_fd.3 \
+	man/io_buf_chain.3 \
+	man/io_buf_chain_iov.3 \
+	man/io_buf_chain_iov_space.3 \
+	man/io_buf_chain_produce.3 \
+	man/io_buf_chain_consume.3 \
+	man/io_buf_chain_length.3
 
 check_PROGRAMS += man/examples/bufpool-example
 man_examples_bufpool_example_SOURCES = man/examples/bufpool-example.c

@@ -325,6 +325,12 @@ START_TEST(test_ctl_counters)
 	ck_assert_int_eq(stat_of(buf, "mem_limit"), 8 << 20);
 	ck_assert_int_eq(stat_of(buf, "bytes_owned"), owned);
 	ck_assert_int_ge(stat_of(buf, "peak_bytes_owned"), owned);
+	/* larsd's pressure marks: 90% and 70% of mem_limit (memwatch.h). */
+	ck_assert_int_eq(stat_of(buf, "pressure_high_mark"), (8 << 20) * 9 / 10);
+	ck_assert_int_eq(stat_of(buf, "pressure_low_mark"), (8 << 20) * 7 / 10);
+	ck_assert_int_eq(stat_of(buf, "pressure_above"), 0);
+	ck_assert_int_eq(stat_of(buf, "pressure_high_events"), 0);
+	ck_assert_int_eq(stat_of(buf, "pressure_refusals"), 0);
 	close(tcp);
 	close(fd);
 	lh_stop_ok(&d);

@@ -126,6 +126,15 @@ START_TEST(test_pool_exhaustion_recovers)
 	long long owned = lh_stat(&d, "pool_bytes_owned");
 	long rss1 = lh_rss_kib(d.pid);
 	ck_assert_msg(stalled > 0, "no read was postponed at MEM_LIMIT");
+	/* The pool passed its high mark on the way: one warning, however
+	 * many reads stalled. */
+	const char *warning = "buffer pool at 90% of mem_limit";
+	ck_assert_msg(lh_wait_stderr(&d, warning, 2000), "no pressure warning: %s",
+		      pool_state(&d));
+	char *log = lh_read_file(d.err_path);
+	const char *first = strstr(log, warning);
+	ck_assert_msg(first && !strstr(first + 1, warning), "the pressure warning came twice");
+	free(log);
 	ck_assert_msg(owned >= 0 && owned <= 256 * 1024, "pool owns %lld bytes", owned);
 	ck_assert_msg(rss1 <= rss0 + 256 + RSS_SLACK_KIB, "VmRSS grew from %ld to %ld KiB", rss0,
 		      rss1);

@@ -52,7 +52,8 @@ TESTS += tests/test_abi_old
 tests_test_abi_old_SOURCES = tests/test_abi_old.c
 tests_test_abi_old_CPPFLAGS = -I$(top_srcdir)/tests/abi/0.1.0 -I$(top_builddir)
 tests_test_abi_old_LDADD = lib/libbufpool.la
-EXTRA_DIST += tests/abi/0.1.0/bufpool.h
+EXTRA_DIST += tests/abi/0.1.0/bufpool.h tests/abi/0.1.0/libbufpool.abi tests/abi/0.2.0/libbufpool.abi \
+	tests/abi/opaque.suppr tests/abi/check
 
 # Every Check program links tests/testutil.c: the one main()
 # (testutil_main), test cases with their own timeout, byte patterns.
@@ -167,6 +168,61 @@ tests_test_larsd_bench_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_larsd_bench_LDADD = $(CHECK_LIBS) -lm
 EXTRA_tests_test_larsd_bench_DEPENDENCIES = src/larsd/larsd \
 	src/larsd-bench/larsd-bench
+
+# libbufpool 0.3.0: chains for scatter/gather I/O, shared buffers, memory
+# pressure, and use after revert caught in checking builds.
+check_PROGRAMS += tests/test_chain tests/test_share tests/test_pressure \
+	tests/test_poison
+TESTS += tests/test_chain tests/test_share tests/test_pressure tests/test_poison
+VALGRIND_TESTS += tests/test_chain tests/test_share tests/test_pressure
+
+tests_test_chain_SOURCES = tests/test_chain.c $(BUFPOOL_TEST_UTIL)
+tests_test_chain_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
+tests_test_chain_LDADD = $(BUFPOOL_TEST_LDADD)
+
+tests_test_share_SOURCES = tests/test_share.c $(BUFPOOL_TEST_UTIL)
+tests_test_share_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
+tests_test_share_LDADD = $(BUFPOOL_TEST_LDADD)
+
+tests_test_pressure_SOURCES = tests/test_pressure.c $(BUFPOOL_TEST_UTIL)
+tests_test_pressure_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
+tests_test_pressure_LDADD = $(BUFPOOL_TEST_LDADD)
+
+tests_test_poison_SOURCES = tests/test_poison.c $(BUFPOOL_TEST_UTIL)
+tests_test_poison_CPPFLAGS = $(AM_CPPFLAGS) -DVALGRIND_PATH='"$(VALGRIND)"'
+tests_test_poison_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
+tests_test_poison_LDADD = $(BUFPOOL_TEST_LDADD)
+
+# The same test against a copy of the library built with valgrind's client
+# requests (--enable-valgrind-poison's code, in a convenience library that
+# is never installed): a write after revert under valgrind is reported.
+if HAVE_MEMCHECK
+check_LTLIBRARIES = tests/libbufpool_vgpoison.la
+tests_libbufpool_vgpoison_la_SOURCES = $(lib_libbufpool_la_SOURCES)
+tests_libbufpool_vgpoison_la_CPPFLAGS = $(AM_CPPFLAGS) -DBUFPOOL_VALGRIND_POISON=1
+tests_libbufpool_vgpoison_la_CFLAGS = $(lib_libbufpool_la_CFLAGS)
+check_PROGRAMS += tests/test_poison_vg
+TESTS += tests/test_poison_vg
+tests_test_poison_vg_SOURCES = tests/test_poison.c $(BUFPOOL_TEST_UTIL)
+tests_test_poison_vg_CPPFLAGS = $(tests_test_poison_CPPFLAGS) -DBUFPOOL_VALGRIND_POISON=1
+tests_test_poison_vg_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
+tests_test_poison_vg_LDADD = tests/libbufpool_vgpoison.la $(CHECK_LIBS) $(LIBS)
+endif
+
+# larsd's memory watch (src/larsd/memwatch.c, compiled in with the log it
+# writes to): the cgroup reader on fake /proc and /sys trees.
+check_PROGRAMS += tests/test_memwatch
+TESTS += tests/test_memwatch
+VALGRIND_TESTS += tests/test_memwatch
+tests_test_memwatch_SOURCES = tests/test_memwatch.c src/larsd/memwatch.c \
+	src/larsd/memwatch.h src/larsd/log.c src/larsd/log.h $(TEST_UTIL)
+tests_test_memwatch_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/larsd
+tests_test_memwatch_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_memwatch_LDADD = lib/libbufpool.la $(CHECK_LIBS)
+
+# ... and end to end: the real larsd in a fake cgroup (root only).
+TESTS += tests/larsd_cgroup.sh
+EXTRA_DIST += tests/larsd_cgroup.sh
 
 # larsd's STAMP reflector against an independent sender, scapy's
 # (scapy.contrib.stamp, Debian's python3-scapy) under /usr/bin/python3;

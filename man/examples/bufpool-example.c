@@ -1,12 +1,13 @@
 /*
  * bufpool-example.c: an echo server and its client over a socket pair.
  *
- * The child echoes every byte it reads, with buffers from the
- * process-wide pool.  The parent sends ROUNDS messages, checks that each
+ * The child echoes every byte it reads, with chains of buffers from the
+ * process-wide pool, read with readv(2) and written with writev(2).  The parent sends ROUNDS messages, checks that each
  * comes back unchanged and exits 0 only if everything went well.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 #include <err.h>
@@ -20,31 +21,50 @@
 
 #define ROUNDS	100
 #define MSGSIZE	10000	/* more than one 4K buffer holds */
+#define CHAIN	4	/* buffers per read */
 
 static void
 echo_server(int fd)
 {
 	struct bufpool_stats st;
-	struct io_buf *buf;
+	struct io_buf *buf, *chain;
+	struct iovec iov[CHAIN];
 	bufpool_t *pool;
-	ssize_t n;
+	ssize_t n, w;
+	int i, cnt;
 
 	if ((pool = bufpool_instance()) == NULL)
 		err(1, "bufpool_instance");
 
 	/*
-	 * Hold a buffer only while data is in flight: an idle
+	 * Hold buffers only while data is in flight: an idle
 	 * connection then costs no buffer memory at all.
 	 */
 	do {
-		if ((buf = bufpool_alloc(pool, 4096)) == NULL)
-			err(1, "bufpool_alloc");
-		if ((n = io_buf_read_fd(buf, fd)) == -1)
-			err(1, "io_buf_read_fd");
-		while (buf->length > 0)
-			if (io_buf_write_fd(buf, fd) == -1)
-				err(1, "io_buf_write_fd");
-		bufpool_revert(pool, buf);
+		/* A chain of 4K buffers: one readv fills them all. */
+		chain = NULL;
+		for (i = 0; i < CHAIN; i++) {
+			if ((buf = bufpool_alloc(pool, 4096)) == NULL)
+				err(1, "bufpool_alloc");
+			buf->next = chain;
+			chain = buf;
+		}
+		cnt = io_buf_chain_iov_space(chain, iov, CHAIN);
+		if ((n = readv(fd, iov, cnt)) == -1)
+			err(1, "readv");
+		io_buf_chain_produce(chain, n);
+
+		/*
+		 * Echo it with writev; a buffer goes back to the pool
+		 * as soon as its bytes are out.
+		 */
+		while (io_buf_chain_length(chain) > 0) {
+			cnt = io_buf_chain_iov(chain, iov, CHAIN);
+			if ((w = writev(fd, iov, cnt)) == -1)
+				err(1, "writev");
+			io_buf_chain_consume(&chain, w, pool);
+		}
+		io_buf_chain_consume(&chain, 0, pool);	/* the unused rest */
 	} while (n > 0);
 
 	bufpool_stats(pool, &st);

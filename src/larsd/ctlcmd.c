@@ -196,6 +196,16 @@ static void ctl_stats_pool(struct ctl_state *st, struct ctl_out *o)
 	stat_u64(o, "bytes_owned", ps.bytes_owned);
 	stat_u64(o, "peak_bytes_owned", pk.bytes_owned);
 	stat_u64(o, "mem_limit", ps.mem_limit);
+	/* pressure marks (memwatch.c); counts since start, like the peaks */
+	struct bufpool_pressure_stats pr = {.size = sizeof(pr)};
+	if (bufpool_pressure_stats(st->d->pool, &pr) < 0)
+		memset(&pr, 0, sizeof(pr));
+	stat_u64(o, "pressure_high_mark", pr.high_mark);
+	stat_u64(o, "pressure_low_mark", pr.low_mark);
+	stat_u64(o, "pressure_above", pr.above != 0);
+	stat_u64(o, "pressure_high_events", pr.high_events);
+	stat_u64(o, "pressure_low_events", pr.low_events);
+	stat_u64(o, "pressure_refusals", pr.refusals);
 	ctl_printf(o, "END\n");
 }
 

@@ -8,6 +8,7 @@ src_larsd_larsd_SOURCES = \
 	src/larsd/ctlcmd.c src/larsd/ctlcmd.h \
 	src/larsd/ctlparse.c src/larsd/ctlparse.h \
 	src/larsd/daemon.c src/larsd/daemon.h \
+	src/larsd/memwatch.c src/larsd/memwatch.h \
 	src/larsd/worker.c src/larsd/worker.h \
 	src/larsd/loop.c src/larsd/loop_epoll.c src/larsd/loop.h \
 	src/larsd/tcp.c src/larsd/tcp.h \

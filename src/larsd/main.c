@@ -12,6 +12,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "log.h"
+#include "memwatch.h"
 #include "notify.h"
 #include "ratelimit.h"
 #include "worker.h"
@@ -49,6 +50,10 @@ static int setup_pool(struct daemon *d, const struct conf *c)
 	d->pool = bufpool_instance();
 	if (!d->pool) {
 		log_err("cannot create the buffer pool: %s", strerror(errno));
+		return -1;
+	}
+	if (memwatch_pool_start(d->pool) < 0) {
+		log_err("cannot set the buffer pool's pressure marks: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -144,6 +149,7 @@ static int run(struct conf *c)
 	}
 	log_info("larsd %s started: %u workers, MEM_LIMIT %zu bytes", PACKAGE_VERSION,
 		 d.n_workers, c->mem_limit);
+	memwatch_start_check(d.pool, c->mem_limit);
 	daemon_status_line(&d, 0, status, sizeof(status));
 	notify_ready(status);
 
