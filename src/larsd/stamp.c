@@ -16,18 +16,15 @@
 
 #include "stamp.h"
 #include "log.h"
+#include "stamp_clock.h"
 #include "stamp_wire.h"
 
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <sys/timex.h>
 
 #define STAMP_CLOCK_REFRESH_MS 1000
-/* What the kernel reports for an unsynchronised clock (NTP_PHASE_LIMIT,
- * 16 s); used too when larsd may not ask (seccomp, ProtectClock=). */
-#define STAMP_UNSYNC_ERR_NS 16000000000ull
 
 int stamp_socket_setup(int fd)
 {
@@ -53,25 +50,13 @@ int stamp_socket_setup(int fd)
 void stamp_clock_refresh(struct stamp_clock *c, uint64_t now_ms)
 {
 	static _Atomic bool warned;
-	struct timex tx;
 
 	if (now_ms < c->next_ms)
 		return;
 	c->next_ms = now_ms + STAMP_CLOCK_REFRESH_MS;
-	memset(&tx, 0, sizeof(tx)); /* modes 0: read only */
-	int state = ntp_adjtime(&tx);
-	if (state < 0) {
-		if (!atomic_exchange(&warned, true))
-			log_warn("STAMP: cannot read the clock's status (ntp_adjtime: %s): replies say the clock is not synchronised",
-				 strerror(errno));
-		c->err = stamp_err_make(false, false, STAMP_UNSYNC_ERR_NS);
-		return;
-	}
-	bool synced = state != TIME_ERROR && !(tx.status & STA_UNSYNC);
-	long us = tx.esterror;
-	if (!synced && tx.maxerror > us)
-		us = tx.maxerror;
-	c->err = stamp_err_make(synced, false, us > 0 ? (uint64_t)us * 1000u : 0);
+	if (stamp_clock_error(false, &c->err) < 0 && !atomic_exchange(&warned, true))
+		log_warn("STAMP: cannot read the clock's status (ntp_adjtime: %s): replies say the clock is not synchronised",
+			 strerror(errno));
 }
 
 /* The kernel's receive timestamp and the TTL, from msg's control data. */

@@ -20,7 +20,10 @@ int stamp_clock_error(bool ptp, uint16_t *err)
 		return -1;
 	}
 	bool synced = state != TIME_ERROR && !(tx.status & STA_UNSYNC);
-	long us = synced ? tx.esterror : tx.maxerror;
+	/* Unsynchronised, the estimate alone may be stale: the larger bound. */
+	long us = tx.esterror;
+	if (!synced && tx.maxerror > us)
+		us = tx.maxerror;
 	*err = stamp_err_make(synced, ptp, us > 0 ? (uint64_t)us * 1000u : 0);
 	return 0;
 }

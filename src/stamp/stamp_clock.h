@@ -19,7 +19,8 @@
 
 /* The Error Estimate for timestamps in the given format (ptp: the Z bit).
  * The S bit is set only when the kernel says the clock is synchronised;
- * the bound is its estimated error then, its maximum error otherwise.  -1
+ * the bound is its estimated error then, the larger of its estimated and
+ * maximum error otherwise.  -1
  * with errno when the status cannot be read, *err then says unsynchronised
  * with STAMP_CLOCK_UNSYNC_ERR_NS; else 0. */
 int stamp_clock_error(bool ptp, uint16_t *err);
