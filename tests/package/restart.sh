@@ -1,0 +1,137 @@
+# shellcheck shell=bash disable=SC2154 # top, t, root, work: set by tests/package/run
+# tests/package/restart.sh - restarts and an upgrade under a client loop
+# (sourced by tests/package/run, which gives cx, csh, pass, fail, info,
+# prop, mainpid, $root and $t).
+#
+# The client, reconnect.c (built in the container with its gcc), opens a
+# new TCP connection to 127.0.0.1:7777 for every 4 KiB message and checks
+# the echo byte for byte, until told to stop; it counts refused
+# connections, other errors and wrong replies, and the longest wait.
+#
+#   restart_build           build /root/reconnect in the container
+#   restart_plain           without socket activation, measure what
+#                           systemctl restart larsd costs (not a pass/fail
+#                           on refusals: they are expected; larsd(8) says)
+#   restart_socket_begin    larsd.socket enabled and started, larsd
+#                           started through it
+#   restart_socket_restart  a loop through systemctl restart larsd:
+#                           0 refused, 0 errors, 0 wrong bytes
+#   restart_loop_start      the loop around some other step (the upgrade)
+#   restart_loop_stop WHAT  stop it and check 0 refused, 0 wrong bytes
+#   restart_socket_end      back to larsd.service without the socket
+#
+# Each loop is bounded (180 s at most, stopped by SIGINT long before).
+
+restart_loop=""  # the host pid of the csh running the loop
+
+restart_build() {
+	cp "$top/tests/package/reconnect.c" "$t/reconnect.c"
+	if csh 60 'gcc -O2 -Wall -Wextra -Werror -o /root/reconnect /root/t/reconnect.c'; then
+		return 0
+	fi
+	fail "restart: building the client in the container"
+	return 1
+}
+
+# restart_num KEY: a number from the loop's JSON line.
+restart_num() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" "$t/loop.json"; }
+
+restart_loop_start() {
+	rm -f "$t/loop.pid" "$t/loop.json"
+	csh 200 'echo $$ > /root/t/loop.pid; exec /root/reconnect 127.0.0.1 7777 180 4096' \
+		>"$t/loop.json" 2>&1 &
+	restart_loop=$!
+	for _ in $(seq 50); do
+		[ -s "$t/loop.pid" ] && break
+		sleep 0.1
+	done
+	sleep 0.5 # a few hundred rounds before the step under test
+}
+
+# restart_loop_end: stop the loop, wait for its JSON line; 1 if none.
+restart_loop_end() {
+	[ -s "$t/loop.pid" ] && csh 5 "kill -INT $(cat "$t/loop.pid")"
+	wait "$restart_loop" 2>/dev/null
+	restart_loop=""
+	grep -q '"rounds"' "$t/loop.json"
+}
+
+# restart_figures: "R rounds, N refused, E errors, W wrong, longest wait M ms"
+restart_figures() {
+	echo "$(restart_num rounds) connections, $(restart_num refused) refused," \
+		"$(restart_num errors) errors, $(restart_num wrong_bytes) with wrong bytes," \
+		"longest wait $(restart_num max_ms) ms"
+}
+
+# restart_clean: the loop saw no refusal, no error, no wrong byte.
+restart_clean() {
+	[ "$(restart_num refused)" = 0 ] && [ "$(restart_num errors)" = 0 ] &&
+		[ "$(restart_num wrong_bytes)" = 0 ] && [ "$(restart_num rounds)" -gt 0 ]
+}
+
+restart_plain() {
+	local pid new
+	pid=$(mainpid)
+	restart_loop_start
+	cx 30 systemctl restart larsd
+	new=$(wait_restart "$pid" 15)
+	sleep 0.5
+	if restart_loop_end && [ -n "$new" ] && [ "$(restart_num wrong_bytes)" = 0 ]; then
+		pass "restart without socket activation: systemctl restart larsd (pid $pid -> $new) cost $(restart_num outage_ms) ms without a listener: $(restart_figures)"
+	else
+		indent <"$t/loop.json"
+		fail "restart without socket activation: pid $pid -> ${new:-none}, client loop: $(cat "$t/loop.json")"
+	fi
+}
+
+restart_socket_begin() {
+	cx 30 systemctl stop larsd
+	cx 30 systemctl enable --now larsd.socket >/dev/null 2>&1
+	cx 30 systemctl start larsd
+	if [ "$(cx 10 systemctl is-active larsd.socket)" = active ] &&
+		[ "$(prop ActiveState)" = active ] &&
+		cx 10 systemctl show -p TriggeredBy --value larsd | grep -q larsd.socket &&
+		echo_check tcp 7777 tcp-echo; then
+		pass "socket activation: larsd.socket enabled and active, larsd started through it, answering"
+		return 0
+	fi
+	cx 10 systemctl status larsd.socket larsd --no-pager 2>&1 | tail -n 20 | indent
+	fail "socket activation: larsd.socket and larsd not both active"
+	return 1
+}
+
+restart_socket_restart() {
+	local pid new
+	pid=$(mainpid)
+	restart_loop_start
+	cx 30 systemctl restart larsd
+	new=$(wait_restart "$pid" 15)
+	sleep 0.5
+	if restart_loop_end && [ -n "$new" ] && restart_clean; then
+		pass "restart under socket activation: systemctl restart larsd (pid $pid -> $new): $(restart_figures)"
+	else
+		journal_tail
+		fail "restart under socket activation: pid $pid -> ${new:-none}, client loop: $(cat "$t/loop.json")"
+	fi
+}
+
+# restart_loop_stop WHAT: end a loop started around WHAT, and judge it.
+restart_loop_stop() {
+	if restart_loop_end && restart_clean; then
+		pass "$1 under socket activation, a client loop throughout: $(restart_figures)"
+	else
+		fail "$1 under socket activation, client loop: $(cat "$t/loop.json")"
+	fi
+}
+
+restart_socket_end() {
+	cx 30 systemctl stop larsd
+	cx 30 systemctl disable --now larsd.socket >/dev/null 2>&1
+	cx 30 systemctl start larsd
+	if [ "$(cx 10 systemctl is-enabled larsd.socket)" = disabled ] &&
+		[ "$(prop ActiveState)" = active ] && echo_check tcp 7777 tcp-echo; then
+		pass "socket activation: larsd.socket disabled again, larsd answering on its own sockets"
+	else
+		fail "socket activation: back to larsd.service alone"
+	fi
+}
