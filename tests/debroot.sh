@@ -13,6 +13,7 @@
 #                                   be empty); sets debroot_root
 #   debroot_copy_tree TOP DEST      the source tree as a clean clone sees it
 #   debroot_orig_tarball TREE       TREE/../SRC_VER.orig.tar.gz for dpkg-source
+#   debroot_build_deps TOP          apt-get install the missing Build-Depends
 #
 # The functions return non-zero on failure and leave the reporting to the
 # caller.  A root is remade when its suite, package list or mirror changes
@@ -110,4 +111,21 @@ debroot_orig_tarball() {
 	(cd "$tree" && tar --sort=name --mtime="$date" --owner=0 --group=0 \
 		--numeric-owner --exclude=./debian --transform "s|^\.|$src-$ver|" \
 		-cf - . | gzip -n9 >"../${src}_$ver.orig.tar.gz")
+}
+
+# debroot_build_deps TOP: apt-get install what dpkg-checkbuilddeps finds
+# missing of TOP's Build-Depends (dpkg-dev must be there).
+debroot_build_deps() {
+	local unmet
+	unmet=$(cd "$1" && dpkg-checkbuilddeps 2>&1 |
+		sed -n 's/.*Unmet build dependencies: //p' |
+		sed -e 's/([^)]*)//g')
+	[ -z "$unmet" ] && return 0
+	echo "# installing build dependencies: $unmet"
+	if [ "$debroot_apt_updated" != 1 ]; then
+		apt-get update -qq && debroot_apt_updated=1
+	fi
+	# shellcheck disable=SC2086
+	DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq \
+		--no-install-recommends $unmet >/dev/null
 }
