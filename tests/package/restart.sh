@@ -15,7 +15,7 @@
 #   restart_socket_begin    larsd.service disabled, larsd.socket enabled
 #                           and started, larsd started through it
 #   restart_socket_restart  a loop through systemctl restart larsd:
-#                           0 refused, 0 errors, 0 wrong bytes
+#                           0 refused, 0 wrong bytes (restart_clean)
 #   restart_loop_start      the loop around some other step (the upgrade)
 #   restart_loop_stop WHAT  stop it and check 0 refused, 0 wrong bytes
 #   restart_socket_end      back to larsd.service without the socket
@@ -59,13 +59,18 @@ restart_loop_end() {
 # restart_figures: "R rounds, N refused, E errors, W wrong, longest wait M ms"
 restart_figures() {
 	echo "$(restart_num rounds) connections, $(restart_num refused) refused," \
-		"$(restart_num errors) errors, $(restart_num wrong_bytes) with wrong bytes," \
+		"$(restart_num errors) reset or closed unanswered, $(restart_num wrong_bytes) with wrong bytes," \
 		"longest wait $(restart_num max_ms) ms"
 }
 
-# restart_clean: the loop saw no refusal, no error, no wrong byte.
+# restart_clean: the loop saw no refusal and no wrong byte, and at most one
+# other error a restart: the client has one connection open at a time, and
+# if the old larsd had accepted it when SIGTERM came, larsd closes it
+# unanswered (it stops reading at once and only flushes the replies it
+# holds; larsd.conf(5), shutdown_timeout_ms).  A connection not yet
+# accepted waits in systemd's socket for the new larsd.
 restart_clean() {
-	[ "$(restart_num refused)" = 0 ] && [ "$(restart_num errors)" = 0 ] &&
+	[ "$(restart_num refused)" = 0 ] && [ "$(restart_num errors)" -le 1 ] &&
 		[ "$(restart_num wrong_bytes)" = 0 ] && [ "$(restart_num rounds)" -gt 0 ]
 }
 
