@@ -12,6 +12,8 @@
 #                                   (debootstrap --include=INCLUDE, which may
 #                                   be empty); sets debroot_root
 #   debroot_copy_tree TOP DEST      the source tree as a clean clone sees it
+#   debroot_orig_tarball TREE       TREE/../SRC_VER.orig.tar.gz for dpkg-source
+#   debroot_build_deps TOP          apt-get install the missing Build-Depends
 #
 # The functions return non-zero on failure and leave the reporting to the
 # caller.  A root is remade when its suite, package list or mirror changes
@@ -93,4 +95,37 @@ debroot_copy_tree() {
 			while IFS= read -r -d '' f; do
 				[ -e "$f" ] && printf '%s\0' "$f"
 			done | xargs -0 cp -a --parents -t "$2")
+}
+
+# debroot_orig_tarball TREE: TREE/../SOURCE_UPSTREAM.orig.tar.gz, the
+# upstream tarball that the "3.0 (quilt)" source package needs, made from
+# TREE (a debroot_copy_tree copy) without debian/.  Reproducible: names
+# sorted, one mtime (the changelog's date), owner root, gzip -n.
+debroot_orig_tarball() {
+	local tree=$1 src ver date
+	src=$(cd "$tree" && dpkg-parsechangelog -S Source) || return 1
+	ver=$(cd "$tree" && dpkg-parsechangelog -S Version) || return 1
+	date=$(cd "$tree" && dpkg-parsechangelog -S Date) || return 1
+	ver=${ver#*:}
+	ver=${ver%-*}
+	(cd "$tree" && tar --sort=name --mtime="$date" --owner=0 --group=0 \
+		--numeric-owner --exclude=./debian --transform "s|^\.|$src-$ver|" \
+		-cf - . | gzip -n9 >"../${src}_$ver.orig.tar.gz")
+}
+
+# debroot_build_deps TOP: apt-get install what dpkg-checkbuilddeps finds
+# missing of TOP's Build-Depends (dpkg-dev must be there).
+debroot_build_deps() {
+	local unmet
+	unmet=$(cd "$1" && dpkg-checkbuilddeps 2>&1 |
+		sed -n 's/.*Unmet build dependencies: //p' |
+		sed -e 's/([^)]*)//g')
+	[ -z "$unmet" ] && return 0
+	echo "# installing build dependencies: $unmet"
+	if [ "$debroot_apt_updated" != 1 ]; then
+		apt-get update -qq && debroot_apt_updated=1
+	fi
+	# shellcheck disable=SC2086
+	DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq \
+		--no-install-recommends $unmet >/dev/null
 }

@@ -217,6 +217,11 @@ void tcp_on_listener(struct loop *loop, struct loop_handler *h, unsigned events)
 
 	(void)events;
 	for (int i = 0; i < TCP_ACCEPT_BUDGET; i++) {
+		/* Stopping: leave new connections in the listener's queue.  Under
+		 * socket activation systemd keeps the socket open and the next
+		 * larsd accepts them; accepted here they could only be closed. */
+		if (atomic_load_explicit(&w->d->stopping, memory_order_relaxed))
+			return;
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
 		int fd = accept4(p->fd, (struct sockaddr *)&peer, &plen,
