@@ -95,8 +95,12 @@ static int tpo_run_child(const char *which, int under_valgrind, char *out, size_
 		dup2(p[1], 2);
 		close(p[0]);
 		close(p[1]);
-		/* Reports to stderr, not into a sanitizer run's report files. */
-		setenv("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=0:exitcode=23", 1);
+		/* Reports to stderr, not into a sanitizer run's report files:
+		 * clang's ASan+UBSan runtime takes log_path from UBSAN_OPTIONS
+		 * too, so both are set. */
+		setenv("ASAN_OPTIONS",
+		       "detect_leaks=0:abort_on_error=0:exitcode=23:log_path=stderr", 1);
+		setenv("UBSAN_OPTIONS", "print_stacktrace=1:log_path=stderr", 1);
 		if (under_valgrind) {
 			char code[32];
 			snprintf(code, sizeof(code), "--error-exitcode=%d", TPO_VG_ERROR);
