@@ -14,8 +14,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Assumed when the kernel gives no bound: one second. */
-#define STAMP_CLOCK_UNSYNC_ERR_NS UINT64_C(1000000000)
+/* Assumed when the clock's status cannot be read (seccomp, a container):
+ * what the kernel itself reports for an unsynchronised clock, its maximum
+ * error NTP_PHASE_LIMIT, 16 s. */
+#define STAMP_CLOCK_UNSYNC_ERR_NS UINT64_C(16000000000)
 
 /* The Error Estimate for timestamps in the given format (ptp: the Z bit).
  * The S bit is set only when the kernel says the clock is synchronised;
