@@ -538,8 +538,15 @@ static const struct word log_levels[] = {
 	{ NULL, 0 },
 };
 
+static const struct word io_backends[] = {
+	{ "auto", CONF_IO_AUTO }, { "epoll", CONF_IO_EPOLL }, { "io_uring", CONF_IO_URING },
+	{ NULL, 0 },
+};
+
 static const struct key larsd_keys[] = {
 	UINT_KEY("threads", struct conf, threads, 1, CONF_MAX_THREADS),
+	WORD_KEY("io_backend", struct conf, io_backend, io_backends,
+		 "\"auto\", \"epoll\" or \"io_uring\""),
 	UINT_KEY("max_connections", struct conf, max_connections, 1, 1000000),
 	UINT_KEY("idle_timeout", struct conf, idle_timeout, 0, 86400),
 	UINT_KEY("shutdown_timeout_ms", struct conf, shutdown_timeout_ms, 0, 60000),

@@ -28,6 +28,8 @@
 
 enum conf_proto { CONF_PROTO_TCP, CONF_PROTO_UDP };
 enum conf_mode { CONF_MODE_ECHO, CONF_MODE_LARS, CONF_MODE_STAMP };
+/* io_backend: how workers wait and move TCP bytes (larsd.conf(5)). */
+enum conf_io { CONF_IO_AUTO, CONF_IO_EPOLL, CONF_IO_URING };
 /* Per-source UDP rate limit ranges (larsd.conf(5)). */
 #define CONF_MAX_SOURCE_RATE 10000000u
 #define CONF_MAX_SOURCE_BURST 1000000u
@@ -54,6 +56,7 @@ struct conf_net {
 struct conf {
 	char path[4096];               /* the file it came from */
 	unsigned threads;              /* worker threads; default: CPUs online */
+	int io_backend;                /* enum conf_io; read at start only */
 	unsigned max_connections;      /* TCP connections, all listeners */
 	unsigned idle_timeout;         /* seconds; 0: never close idle */
 	uint32_t max_message;          /* lars frame body limit, bytes */

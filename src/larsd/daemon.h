@@ -36,6 +36,8 @@ struct daemon {
 
 	struct worker *workers;
 	unsigned n_workers;
+	bool io_uring;                /* workers run on io_uring (loop_uring.h) */
+	unsigned ring_bufs;           /* provided buffers per worker's ring */
 };
 
 /* Claim the sockets systemd passed (LISTEN_FDS); their count, or -1. */

@@ -9,9 +9,14 @@
  *
  * The interface is three calls (watch, unwatch, wait) over a backend that
  * the operating system provides; loop.c is the part every backend shares
- * (time and dispatch), loop_epoll.c is Linux's epoll.  Another backend
- * would sit beside it behind the loop_backend_* calls, as redis's
+ * (time and dispatch), loop_epoll.c is Linux's epoll, as redis's
  * ae_epoll.c sits beside ae.c.  One loop belongs to one thread.
+ *
+ * A loop may also own an io_uring (loop_uring.h): then it waits in
+ * io_uring_enter(), its plain readers are polled by the ring, the epoll
+ * set (edge-triggered and exclusive watches) is itself one of the ring's
+ * polls, and the TCP data path submits its receives and sends to the
+ * same ring, so one system call per turn submits and waits.
  */
 #ifndef LARSD_LOOP_H
 #define LARSD_LOOP_H
@@ -46,9 +51,12 @@ struct loop_fired {
 	unsigned events;
 };
 
+struct loop_uring;
+
 struct loop {
 	int fd;          /* the backend's own descriptor */
 	uint64_t now_ms; /* CLOCK_MONOTONIC at the end of the last wait */
+	struct loop_uring *uring; /* NULL: epoll alone (loop_uring.h) */
 	struct loop_fired fired[LOOP_MAX_EVENTS];
 };
 
@@ -75,7 +83,10 @@ int loop_backend_open(struct loop *loop);
 void loop_backend_close(struct loop *loop);
 int loop_backend_watch(struct loop *loop, int fd, unsigned events, struct loop_handler *h);
 void loop_backend_unwatch(struct loop *loop, int fd);
-/* Fill loop->fired; the number filled, 0 on EINTR, or -1 with errno. */
-int loop_backend_poll(struct loop *loop, int timeout_ms);
+/* Fill loop->fired (from index `at` on, at most LOOP_MAX_EVENTS - at);
+ * the number filled, 0 on EINTR, or -1 with errno. */
+int loop_backend_poll(struct loop *loop, int at, int timeout_ms);
+/* Call the handlers of loop->fired[0 .. n-1]. */
+void loop_dispatch(struct loop *loop, int n);
 
 #endif /* LARSD_LOOP_H */

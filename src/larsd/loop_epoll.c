@@ -47,10 +47,10 @@ void loop_backend_unwatch(struct loop *loop, int fd)
 	epoll_ctl(loop->fd, EPOLL_CTL_DEL, fd, NULL);
 }
 
-int loop_backend_poll(struct loop *loop, int timeout_ms)
+int loop_backend_poll(struct loop *loop, int at, int timeout_ms)
 {
 	struct epoll_event evs[LOOP_MAX_EVENTS];
-	int n = epoll_wait(loop->fd, evs, LOOP_MAX_EVENTS, timeout_ms);
+	int n = epoll_wait(loop->fd, evs, LOOP_MAX_EVENTS - at, timeout_ms);
 
 	if (n < 0)
 		return errno == EINTR ? 0 : -1;
@@ -64,8 +64,8 @@ int loop_backend_poll(struct loop *loop, int timeout_ms)
 			events |= LOOP_WRITE;
 		if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 			events |= LOOP_HUP;
-		loop->fired[i].h = evs[i].data.ptr;
-		loop->fired[i].events = events;
+		loop->fired[at + i].h = evs[i].data.ptr;
+		loop->fired[at + i].events = events;
 	}
 	return n;
 }

@@ -12,6 +12,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "log.h"
+#include "loop_uring.h"
 #include "memwatch.h"
 #include "notify.h"
 #include "ratelimit.h"
@@ -56,6 +57,31 @@ static int setup_pool(struct daemon *d, const struct conf *c)
 		log_err("cannot set the buffer pool's pressure marks: %s", strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+/* io_backend: io_uring where asked and possible.  "auto" falls back to
+ * epoll in one notice saying why; "io_uring" that cannot run is an error.
+ * Each worker's ring may hold a quarter of its share of MEM_LIMIT in
+ * receive buffers, LOOP_URING_MAX_BUFS at most. */
+static int choose_io(struct daemon *d, const struct conf *c)
+{
+	char why[160];
+
+	d->io_uring = false;
+	if (c->io_backend == CONF_IO_EPOLL)
+		return 0;
+	if (loop_uring_probe(why, sizeof(why)) < 0) {
+		if (c->io_backend == CONF_IO_URING) {
+			log_err("io_backend \"io_uring\" cannot run here: %s", why);
+			return -1;
+		}
+		log_notice("io_backend \"auto\": using epoll, as io_uring cannot run here: %s", why);
+		return 0;
+	}
+	size_t bufs = c->mem_limit / 4 / c->threads / LOOP_URING_BUF_SIZE;
+	d->ring_bufs = bufs < 8 ? 8 : bufs > LOOP_URING_MAX_BUFS ? LOOP_URING_MAX_BUFS : (unsigned)bufs;
+	d->io_uring = true;
 	return 0;
 }
 
@@ -135,7 +161,7 @@ static int run(struct conf *c)
 		log_err("%s", err);
 		return EXIT_FAILURE;
 	}
-	if (setup_pool(&d, c) < 0 || setup_ratelimit(&d) < 0 ||
+	if (choose_io(&d, c) < 0 || setup_pool(&d, c) < 0 || setup_ratelimit(&d) < 0 ||
 	    setup_listeners(&d, c) < 0) {
 		ratelimit_free(d.ratelimit);
 		ctlsock_close(&cs);
@@ -147,8 +173,8 @@ static int run(struct conf *c)
 		ctlsock_close(&cs);
 		return EXIT_FAILURE;
 	}
-	log_info("larsd %s started: %u workers, MEM_LIMIT %zu bytes", PACKAGE_VERSION,
-		 d.n_workers, c->mem_limit);
+	log_info("larsd %s started: %u workers on %s, MEM_LIMIT %zu bytes", PACKAGE_VERSION,
+		 d.n_workers, d.io_uring ? "io_uring" : "epoll", c->mem_limit);
 	memwatch_start_check(d.pool, c->mem_limit);
 	daemon_status_line(&d, 0, status, sizeof(status));
 	notify_ready(status);

@@ -11,7 +11,7 @@
  */
 #include "config.h"
 
-#include "tcp.h"
+#include "tcp_conn.h"
 #include "guard.h"
 #include "lars.h"
 #include "log.h"
@@ -25,12 +25,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* A connection reads into a 16K buffer at first; one whose reads fill the
- * buffer moves up a tier at its next buffer, to 256K at most, so bulk
- * transfers take few large reads and chatty ones hold little memory.  A
- * lars frame gets a buffer that holds it whole. */
-#define TCP_READ_MIN ((size_t)16 << 10)
-#define TCP_READ_MAX ((size_t)256 << 10)
+/* Growing read sizes (tcp_conn.h) make bulk transfers take few large
+ * reads while chatty connections hold little memory.  A lars frame gets a
+ * buffer that holds it whole. */
 #define TCP_ACCEPT_BUDGET 64
 
 /* Why conn_get_room() gave no room. */
@@ -68,7 +65,7 @@ void tcp_fini(struct tcp_conns *t)
 	t->spare_fd = -1;
 }
 
-static void conn_touch(struct worker *w, struct conn *c)
+void conn_touch(struct worker *w, struct conn *c)
 {
 	c->last_ms = w->loop.now_ms;
 	if (TAILQ_LAST(&w->tcp.lru, conn_list) != c) {
@@ -99,7 +96,7 @@ static void conn_unstarve(struct worker *w, struct conn *c)
 }
 
 /* The stuck list: output waiting on a peer that does not read. */
-static void stuck_unlink(struct worker *w, struct conn *c)
+void stuck_unlink(struct worker *w, struct conn *c)
 {
 	if (c->stuck) {
 		TAILQ_REMOVE(&w->tcp.stuck, c, stuck_link);
@@ -107,7 +104,7 @@ static void stuck_unlink(struct worker *w, struct conn *c)
 	}
 }
 
-static void stuck_append(struct worker *w, struct conn *c)
+void stuck_append(struct worker *w, struct conn *c)
 {
 	c->stuck = true;
 	c->stuck_since_ms = w->loop.now_ms;
@@ -125,20 +122,25 @@ static void conn_release_buf(struct worker *w, struct conn *c)
 }
 
 /* Close now; free at tcp_reap(), since an event of this turn may still
- * name the connection (one closed to make room for another, say). */
-static void conn_close(struct worker *w, struct conn *c)
+ * name the connection (one closed to make room for another, say).  On
+ * the io_uring path its requests must end first (tcp_uring_close). */
+void conn_close(struct worker *w, struct conn *c)
 {
 	if (c->starved)
 		conn_unstarve(w, c);
 	stuck_unlink(w, c);
 	conn_release_buf(w, c);
 	TAILQ_REMOVE(&w->tcp.lru, c, lru_link);
+	w->tcp.n--;
+	atomic_fetch_sub_explicit(&w->d->connections, 1, memory_order_relaxed);
+	if (c->u.on) {
+		tcp_uring_close(w, c);
+		return;
+	}
 	close(c->fd); /* also stops the loop watching it */
 	c->fd = -1;
 	c->starved_next = w->tcp.closed;
 	w->tcp.closed = c;
-	w->tcp.n--;
-	atomic_fetch_sub_explicit(&w->d->connections, 1, memory_order_relaxed);
 }
 
 void tcp_reap(struct tcp_conns *t)
@@ -186,8 +188,8 @@ static bool tcp_admit(struct worker *w, int fd, const struct sockaddr *peer)
 
 static void tcp_on_conn(struct loop *loop, struct loop_handler *h, unsigned events);
 
-/* A new connection: its struct, watched edge-triggered.  False if it was
- * closed instead. */
+/* A new connection: its struct, watched edge-triggered, or receiving on
+ * the worker's ring.  False if it was closed instead. */
 static bool conn_open(struct worker *w, int fd, struct port *p)
 {
 	struct conn *c = calloc(1, sizeof(*c));
@@ -201,12 +203,15 @@ static bool conn_open(struct worker *w, int fd, struct port *p)
 	c->can_write = true;
 	c->read_size = TCP_READ_MIN;
 	c->last_ms = w->loop.now_ms;
-	if (loop_watch(&w->loop, fd, LOOP_READ | LOOP_WRITE | LOOP_EDGE, &c->handler) < 0) {
+	if (!w->loop.uring &&
+	    loop_watch(&w->loop, fd, LOOP_READ | LOOP_WRITE | LOOP_EDGE, &c->handler) < 0) {
 		free(c);
 		return false;
 	}
 	TAILQ_INSERT_TAIL(&w->tcp.lru, c, lru_link);
 	w->tcp.n++;
+	if (w->loop.uring)
+		tcp_uring_open(w, c);
 	return true;
 }
 
@@ -271,7 +276,7 @@ static bool conn_move_to(struct worker *w, struct conn *c, struct io_buf *nb)
 }
 
 /* The pool said no: wait on the starved list, ask the others for memory. */
-static void conn_wait_for_memory(struct worker *w, struct conn *c)
+void conn_wait_for_memory(struct worker *w, struct conn *c)
 {
 	stats_add(&w->stats.tcp_stalled_nomem, 1);
 	log_limited(&nomem_limit, LOG_WARNING,
@@ -470,7 +475,10 @@ void tcp_retry_starved(struct worker *w)
 		list = c->starved_next;
 		c->starved = false;
 		c->starved_next = NULL;
-		tcp_run(w, c); /* may starve again, or close c */
+		if (c->u.on)
+			tcp_uring_retry(w, c);
+		else
+			tcp_run(w, c); /* may starve again, or close c */
 	}
 }
 
@@ -506,6 +514,10 @@ static void conn_drain(struct worker *w, struct conn *c)
 {
 	char sink[4096];
 
+	if (c->u.on) {
+		tcp_uring_drain(w, c);
+		return;
+	}
 	if (!conn_flush(w, c)) {
 		conn_close(w, c);
 		return;

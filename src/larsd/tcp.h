@@ -17,12 +17,19 @@
 #define LARSD_TCP_H
 
 #include "conf.h"
+#include "lars.h"
 #include "loop.h"
+#include "loop_uring.h"
 
 #include <bufpool.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+/* The most buffers one send of the io_uring path gathers. */
+#define TCP_URING_IOV 8
 
 struct worker;
 struct port;
@@ -48,6 +55,24 @@ struct conn {
 	TAILQ_ENTRY(conn) lru_link;   /* tcp_conns.lru */
 	TAILQ_ENTRY(conn) stuck_link; /* tcp_conns.stuck, while stuck */
 	struct conn *starved_next;    /* tcp_conns.starved, or .closed */
+
+	/* The io_uring data path (tcp_uring.c); unused under epoll, where
+	 * buf, ready and next_frame above hold the connection's bytes. */
+	struct conn_uring {
+		struct loop_op recv_op;   /* a multishot receive */
+		struct loop_op send_op;   /* one send in flight at most */
+		struct io_buf *out;       /* received buffers to echo, oldest first */
+		size_t out_len;           /* bytes in out; the first `ready` may go */
+		struct lars_stream frames;
+		struct msghdr msg;        /* the send in flight */
+		struct iovec iov[TCP_URING_IOV];
+		unsigned long send_turn;  /* the loop turn the send was queued in */
+		bool on;                  /* this connection runs on the ring */
+		bool recv_armed;
+		bool recv_cancelled;      /* a cancel of the receive is queued */
+		bool sending;
+		bool closed;              /* closed: freed once no request is left */
+	} u;
 };
 
 TAILQ_HEAD(conn_list, conn);
@@ -62,6 +87,7 @@ struct tcp_conns {
 	struct conn *closed;   /* closed this turn; freed by tcp_reap(), as an
 	                          event for them may still be in hand */
 	int spare_fd;          /* given up to refuse connections past EMFILE */
+	size_t closing;        /* io_uring: closed, waiting for their requests */
 };
 
 /* Output stuck this long makes a connection the first to go at MEM_LIMIT. */

@@ -14,6 +14,7 @@
 #include "worker.h"
 #include "clock.h"
 #include "log.h"
+#include "loop_uring.h"
 
 #include <errno.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 
 #define STARVED_RETRY_MS 10
 #define IDLE_CHECK_MS 1000
+#define CLOSING_TURNS 100 /* io_uring: turns to wait for cancelled requests */
 
 static struct port *worker_port_of(struct worker *w, const struct listener *l)
 {
@@ -121,6 +123,9 @@ static void worker_stop(struct worker *w)
 	while (!tcp_drain_all(w) && clock_ms() < deadline)
 		worker_turn(w, 50);
 	tcp_close_all(w);
+	/* Cancelled requests complete at the next submit: a turn or two. */
+	for (int i = 0; i < CLOSING_TURNS && w->tcp.closing > 0; i++)
+		worker_turn(w, 10);
 	tcp_reap(&w->tcp);
 }
 
@@ -129,6 +134,12 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 
 	atomic_store(&w->tid, gettid());
+	if (loop_uring_start(&w->loop) < 0) {
+		/* Cannot happen once loop_uring_open() succeeded; say so loudly. */
+		log_err("worker %u: cannot enable its io_uring: %s", w->index, strerror(errno));
+		atomic_store(&w->finished, true);
+		return NULL;
+	}
 	while (!atomic_load_explicit(&w->d->stopping, memory_order_relaxed)) {
 		worker_turn(w, tcp_starving(&w->tcp) ? STARVED_RETRY_MS : IDLE_CHECK_MS);
 		if (atomic_load_explicit(&w->trim_requested, memory_order_relaxed)) {
@@ -164,6 +175,14 @@ int worker_start(struct worker *w, struct daemon *d, unsigned index)
 	tcp_init(&w->tcp);
 	if (loop_open(&w->loop) < 0)
 		return -1;
+	if (d->io_uring) {
+		char why[160];
+		if (loop_uring_open(&w->loop, d->pool, d->ring_bufs, why, sizeof(why)) < 0) {
+			log_err("worker %u: %s", index, why);
+			errno = EOPNOTSUPP;
+			return -1;
+		}
+	}
 	atomic_store(&w->heartbeat_ms, w->loop.now_ms);
 	w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (w->wakefd < 0 || loop_watch(&w->loop, w->wakefd, LOOP_READ, &w->wake) < 0)
