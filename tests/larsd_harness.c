@@ -15,15 +15,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -433,6 +437,22 @@ static void put_decimal(char *p, long n)
 	*p = '\0';
 }
 
+/* In the child: io_uring_setup() fails with EPERM from now on (the other
+ * io_uring calls need its descriptor).  False if the filter is refused. */
+static bool deny_io_uring(void)
+{
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {.len = sizeof(code) / sizeof(code[0]), .filter = code};
+
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+	       prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0;
+}
+
 void lh_spawn(struct lh_daemon *d, bool pass_fds, const char *const *args)
 {
 	const char *argv[16];
@@ -505,6 +525,8 @@ void lh_spawn(struct lh_daemon *d, bool pass_fds, const char *const *args)
 		close_range((unsigned)(3 + n_pass), ~0U, 0);
 		if (n_pass > 0)
 			put_decimal(pid_env + strlen("LISTEN_PID="), (long)getpid());
+		if (d->deny_io_uring && !deny_io_uring())
+			_exit(126);
 		execve(argv[0], (char *const *)argv, envp);
 		_exit(127);
 	}

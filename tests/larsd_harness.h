@@ -63,6 +63,10 @@ struct lh_daemon {
 	struct lh_listen ls[LH_MAX_LISTEN];
 	size_t n_ls;
 	const char *watchdog_usec; /* non-NULL: pass WATCHDOG_USEC=this */
+	bool deny_io_uring;   /* a seccomp filter makes io_uring_setup() fail
+	                         with EPERM, as systemd's SystemCallFilter,
+	                         a container's profile or
+	                         kernel.io_uring_disabled would */
 
 	/* Files in the daemon's own temporary directory. */
 	char dir[PATH_MAX / 2];

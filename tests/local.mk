@@ -143,7 +143,7 @@ LARSD_HARNESS = tests/larsd_harness.c tests/harness_sockets.c tests/harness_exec
 tests_test_larsd_SOURCES = tests/test_larsd.c tests/larsd_tests.h \
 	tests/larsd_echo.c tests/larsd_conf.c tests/larsd_signals.c \
 	tests/larsd_activation.c tests/larsd_limits.c tests/larsd_control.c \
-	tests/larsd_larsctl.c tests/larsd_stamp.c \
+	tests/larsd_larsctl.c tests/larsd_stamp.c tests/larsd_io_backend.c \
 	$(LARSD_HARNESS)
 tests_test_larsd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/stamp \
 	-DLARSD_PATH='"$(abs_top_builddir)/src/larsd/larsd"' \

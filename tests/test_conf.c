@@ -301,6 +301,28 @@ START_TEST(test_log_levels)
 }
 END_TEST
 
+/* io_backend: its three words, "auto" by default, and a FILE:LINE error
+ * for anything else. */
+START_TEST(test_io_backends)
+{
+	static const struct { const char *name; int io; } t[] = {
+		{ "auto", CONF_IO_AUTO }, { "epoll", CONF_IO_EPOLL }, { "io_uring", CONF_IO_URING },
+	};
+	char extra[128];
+
+	larsd_ok("");
+	ck_assert_int_eq(conf.io_backend, CONF_IO_AUTO);
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		snprintf(extra, sizeof(extra), "  io_backend = \"%s\";\n", t[i].name);
+		larsd_ok(extra);
+		ck_assert_int_eq(conf.io_backend, t[i].io);
+	}
+	larsd_err("  io_backend = \"aio\";\n", 2,
+		  "'io_backend' \"aio\" is unknown (use \"auto\", \"epoll\" or \"io_uring\")");
+	larsd_err("  io_backend = 1;\n", 2, "'io_backend'");
+}
+END_TEST
+
 START_TEST(test_sizes)
 {
 	bufpool_load("  mem_limit = \"64M\";\n", 1, 0, NULL);
@@ -755,6 +777,7 @@ static Suite *conf_suite(void)
 	tcase_add_test(tc, test_every_key);
 	tcase_add_test(tc, test_source_rate);
 	tcase_add_test(tc, test_log_levels);
+	tcase_add_test(tc, test_io_backends);
 	tcase_add_test(tc, test_sizes);
 	tcase_add_test(tc, test_pool_limits);
 	tcase_add_test(tc, test_int_ranges);

@@ -91,6 +91,8 @@ static int control_reload(struct control *ctl, char *err, size_t errlen)
 		if (c->threads != d->n_workers)
 			log_notice("reload: threads = %u takes effect at the next start",
 				   c->threads);
+		if (c->io_backend != d->conf.io_backend)
+			log_notice("reload: io_backend takes effect at the next start");
 		if (strcmp(c->control, d->conf.control) != 0)
 			log_notice("reload: control = \"%s\" takes effect at the next start",
 				   c->control);

@@ -156,12 +156,14 @@ static int run(struct conf *c)
 	log_set_level(c->log_level);
 	if (control_block_signals(&sigs) < 0)
 		return EXIT_FAILURE;
+	if (choose_io(&d, c) < 0) /* before anything is opened */
+		return EXIT_FAILURE;
 	/* Before the listeners: a second larsd on the same socket stops here. */
 	if (ctlsock_open(&cs, c->control, err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		return EXIT_FAILURE;
 	}
-	if (choose_io(&d, c) < 0 || setup_pool(&d, c) < 0 || setup_ratelimit(&d) < 0 ||
+	if (setup_pool(&d, c) < 0 || setup_ratelimit(&d) < 0 ||
 	    setup_listeners(&d, c) < 0) {
 		ratelimit_free(d.ratelimit);
 		ctlsock_close(&cs);
