@@ -66,6 +66,7 @@ struct loop_uring {
 	uint16_t free_bids[LOOP_URING_MAX_BUFS];
 	unsigned n_free;
 	unsigned max_bufs, want_bufs;
+	bool skip_fill;         /* loop_uring_skip_fill() */
 };
 
 static void say(char *why, size_t whylen, const char *what, int err)
@@ -189,6 +190,11 @@ bool loop_uring_fill(struct loop *loop)
 	if (added)
 		io_uring_buf_ring_advance(u->br, (int)added);
 	return held + added > 0;
+}
+
+void loop_uring_skip_fill(struct loop *loop)
+{
+	loop->uring->skip_fill = true;
 }
 
 /* ---- polled readers ------------------------------------------------------ */
@@ -377,7 +383,9 @@ int loop_uring_wait(struct loop *loop, int timeout_ms)
 	struct { void *data; int res; unsigned flags; } done[CQE_BATCH];
 	int r, n = 0;
 
-	loop_uring_fill(loop);
+	if (!u->skip_fill)
+		loop_uring_fill(loop);
+	u->skip_fill = false;
 	if (timeout_ms < 0)
 		r = io_uring_submit_and_wait(&u->ring, 1);
 	else
@@ -463,5 +471,6 @@ struct io_buf *loop_uring_take_buf(struct loop *loop, unsigned cqe_flags)
 void loop_uring_want_bufs(struct loop *loop, unsigned n) { (void)loop; (void)n; }
 unsigned long loop_uring_turn(const struct loop *loop) { (void)loop; return 0; }
 bool loop_uring_fill(struct loop *loop) { (void)loop; return false; }
+void loop_uring_skip_fill(struct loop *loop) { (void)loop; }
 
 #endif /* HAVE_LIBURING */

@@ -83,5 +83,8 @@ void loop_uring_want_bufs(struct loop *loop, unsigned n);
 /* Top the ring up from the pool; false if it is empty and the pool is at
  * MEM_LIMIT (a receive would fail with ENOBUFS). */
 bool loop_uring_fill(struct loop *loop);
+/* Do not top the ring up before the next wait (memory another worker
+ * asked for should reach it). */
+void loop_uring_skip_fill(struct loop *loop);
 
 #endif /* LARSD_LOOP_URING_H */

@@ -42,11 +42,22 @@
 #define STUCK_BUFS 2
 
 static void conn_recv_done(struct loop *loop, struct loop_op *op, int res, unsigned flags);
+static void out_release(struct worker *w, struct conn *c);
 static void conn_send_done(struct loop *loop, struct loop_op *op, int res, unsigned flags);
 
 static void ring_want(struct worker *w)
 {
 	loop_uring_want_bufs(&w->loop, (unsigned)w->tcp.n + RING_SPARE_BUFS);
+}
+
+/* A send queued in an earlier turn is still in flight: the client does
+ * not read.  On the stuck list, the connection's output is what
+ * tcp_evict_stuck() frees at MEM_LIMIT, even if its receive ran dry
+ * before any back pressure was due. */
+static void note_stuck(struct worker *w, struct conn *c)
+{
+	if (c->u.sending && c->u.send_turn != loop_uring_turn(&w->loop) && !c->stuck)
+		stuck_append(w, c);
 }
 
 /* Buffers for the ring; at MEM_LIMIT, close the connection stuck longest
@@ -80,13 +91,15 @@ static void recv_stop(struct worker *w, struct conn *c)
 	}
 }
 
-/* Should the connection receive now?  Not while TCP_READ_MAX bytes wait
- * for a client that does not read; a partial lars frame does not count,
- * as it cannot go before its end arrives (max_message bounds it). */
+/* Should the connection receive now?  Not while its client does not read
+ * (stuck: a send of an earlier turn is still in flight; it receives again
+ * when that send completes), nor while TCP_READ_MAX bytes wait; a partial
+ * lars frame does not count, as it cannot go before its end arrives
+ * (max_message bounds it). */
 static bool recv_wanted(const struct conn *c)
 {
 	return !c->u.closed && !c->peer_closed && !c->starved && !c->u.recv_armed &&
-	       (c->ready < TCP_READ_MAX || c->shut_wr);
+	       ((!c->stuck && c->ready < TCP_READ_MAX) || c->shut_wr);
 }
 
 /* Send the first `ready` bytes of the chain (at most TCP_URING_IOV
@@ -137,6 +150,7 @@ static bool conn_settle(struct worker *w, struct conn *c)
 {
 	if (!c->u.closed || c->u.recv_armed || c->u.sending)
 		return false;
+	out_release(w, c);
 	close(c->fd);
 	w->tcp.closing--;
 	free(c);
@@ -222,6 +236,7 @@ static void conn_received(struct worker *w, struct conn *c, struct io_buf *b, si
 	}
 	c->u.out_len += n;
 	conn_frames(w, c, b);
+	note_stuck(w, c);
 	if (conn_backed_up(w, c)) {
 		recv_stop(w, c); /* back pressure: the client does not read */
 		if (!c->stuck)
@@ -253,6 +268,7 @@ static void conn_recv_done(struct loop *loop, struct loop_op *op, int res, unsig
 		return;
 	if (res == -ENOBUFS && !c->peer_closed) {
 		/* The ring ran dry: refill it, or wait for memory. */
+		note_stuck(w, c);
 		if (ring_fill(w))
 			recv_arm(w, c);
 		else
@@ -313,7 +329,8 @@ void tcp_uring_open(struct worker *w, struct conn *c)
 void tcp_uring_close(struct worker *w, struct conn *c)
 {
 	c->u.closed = true;
-	out_release(w, c);
+	if (!c->u.sending)
+		out_release(w, c); /* else a send in flight still reads it */
 	w->tcp.closing++;
 	ring_want(w);
 	recv_stop(w, c);
@@ -324,6 +341,7 @@ void tcp_uring_close(struct worker *w, struct conn *c)
 
 void tcp_uring_retry(struct worker *w, struct conn *c)
 {
+	note_stuck(w, c);
 	if (!recv_wanted(c))
 		return;
 	if (ring_fill(w))

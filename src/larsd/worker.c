@@ -144,8 +144,13 @@ static void *worker_main(void *arg)
 		worker_turn(w, tcp_starving(&w->tcp) ? STARVED_RETRY_MS : IDLE_CHECK_MS);
 		if (atomic_load_explicit(&w->trim_requested, memory_order_relaxed)) {
 			atomic_store(&w->trim_requested, false);
-			bufpool_trim(w->d->pool);
+			/* Evict first, so the evicted output goes back too; and
+			 * leave it to the worker that asked, not to this one's
+			 * buffer ring, for a turn. */
 			tcp_evict_stuck(w);
+			bufpool_trim(w->d->pool);
+			if (w->loop.uring)
+				loop_uring_skip_fill(&w->loop);
 		}
 		if (tcp_starving(&w->tcp))
 			tcp_retry_starved(w);
