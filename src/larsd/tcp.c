@@ -88,11 +88,13 @@ static void conn_unstarve(struct worker *w, struct conn *c)
 	for (struct conn **p = &w->tcp.starved; *p; p = &(*p)->starved_next) {
 		if (*p == c) {
 			*p = c->starved_next;
+			c->starved_next = NULL;
 			break;
 		}
 	}
+	/* Not found: it is on the list tcp_retry_starved() is walking, which
+	 * goes on through c->starved_next and skips it. */
 	c->starved = false;
-	c->starved_next = NULL;
 }
 
 /* The stuck list: output waiting on a peer that does not read. */
@@ -139,7 +141,7 @@ void conn_close(struct worker *w, struct conn *c)
 	}
 	close(c->fd); /* also stops the loop watching it */
 	c->fd = -1;
-	c->starved_next = w->tcp.closed;
+	c->closed_next = w->tcp.closed;
 	w->tcp.closed = c;
 }
 
@@ -147,7 +149,7 @@ void tcp_reap(struct tcp_conns *t)
 {
 	while (t->closed) {
 		struct conn *c = t->closed;
-		t->closed = c->starved_next;
+		t->closed = c->closed_next;
 		free(c);
 	}
 }
@@ -473,6 +475,8 @@ void tcp_retry_starved(struct worker *w)
 	while (list) {
 		struct conn *c = list;
 		list = c->starved_next;
+		if (!c->starved || c->fd < 0 || c->u.closed)
+			continue; /* closed, or unstarved, by a retry before it */
 		c->starved = false;
 		c->starved_next = NULL;
 		if (c->u.on)
@@ -515,6 +519,8 @@ static void conn_drain(struct worker *w, struct conn *c)
 	char sink[4096];
 
 	if (c->u.on) {
+		if (c->starved)
+			conn_unstarve(w, c); /* draining needs no new memory first */
 		tcp_uring_drain(w, c);
 		return;
 	}

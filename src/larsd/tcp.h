@@ -54,7 +54,8 @@ struct conn {
 	uint64_t stuck_since_ms;
 	TAILQ_ENTRY(conn) lru_link;   /* tcp_conns.lru */
 	TAILQ_ENTRY(conn) stuck_link; /* tcp_conns.stuck, while stuck */
-	struct conn *starved_next;    /* tcp_conns.starved, or .closed */
+	struct conn *starved_next;    /* tcp_conns.starved */
+	struct conn *closed_next;     /* tcp_conns.closed */
 
 	/* The io_uring data path (tcp_uring.c); unused under epoll, where
 	 * buf, ready and next_frame above hold the connection's bytes. */

@@ -269,7 +269,10 @@ static void conn_recv_done(struct loop *loop, struct loop_op *op, int res, unsig
 	if (res == -ENOBUFS && !c->peer_closed) {
 		/* The ring ran dry: refill it, or wait for memory. */
 		note_stuck(w, c);
-		if (ring_fill(w))
+		bool filled = ring_fill(w); /* may evict c itself: it is stuck */
+		if (c->u.closed || !recv_wanted(c))
+			return; /* a stuck one receives when its send completes */
+		if (filled)
 			recv_arm(w, c);
 		else
 			conn_wait_for_memory(w, c);
@@ -304,6 +307,7 @@ static void conn_send_done(struct loop *loop, struct loop_op *op, int res, unsig
 	}
 	stats_add(&w->stats.bytes_out, (uint64_t)res);
 	stats_add(&c->port->stats.bytes_out, (uint64_t)res);
+	conn_touch(w, c); /* progress sending counts as activity (idle_timeout) */
 	io_buf_chain_consume(&c->u.out, (size_t)res, w->d->pool);
 	c->u.out_len -= (size_t)res;
 	c->ready -= (size_t)res;
@@ -344,7 +348,10 @@ void tcp_uring_retry(struct worker *w, struct conn *c)
 	note_stuck(w, c);
 	if (!recv_wanted(c))
 		return;
-	if (ring_fill(w))
+	bool filled = ring_fill(w);
+	if (c->u.closed || !recv_wanted(c))
+		return;
+	if (filled)
 		recv_arm(w, c);
 	else
 		conn_wait_for_memory(w, c);
@@ -352,7 +359,7 @@ void tcp_uring_retry(struct worker *w, struct conn *c)
 
 void tcp_uring_drain(struct worker *w, struct conn *c)
 {
-	if (!c->shut_wr && !c->u.sending && !c->starved)
+	if (!c->shut_wr && !c->u.sending)
 		conn_idle_send(w, c); /* may free c */
 }
 

@@ -120,8 +120,11 @@ static void worker_stop(struct worker *w)
 	for (size_t i = 0; i < CONF_MAX_LISTENERS; i++)
 		if (w->ports[i].listener)
 			worker_unwatch_port(w, &w->ports[i]);
-	while (!tcp_drain_all(w) && clock_ms() < deadline)
-		worker_turn(w, 50);
+	while (!tcp_drain_all(w) && clock_ms() < deadline) {
+		worker_turn(w, tcp_starving(&w->tcp) ? STARVED_RETRY_MS : 50);
+		if (tcp_starving(&w->tcp))
+			tcp_retry_starved(w);
+	}
 	tcp_close_all(w);
 	/* Cancelled requests complete at the next submit: a turn or two. */
 	for (int i = 0; i < CLOSING_TURNS && w->tcp.closing > 0; i++)
