@@ -2,7 +2,8 @@
  * larsd_echo.c - larsd end to end: echo and lars framing.
  *
  * Echo and lars over TCP and UDP, IPv4 and IPv6; a 4 MB transfer; lars
- * frames split at every byte, coalesced, over max_message; malformed
+ * frames split at every byte, trickled a byte per segment under a small
+ * MEM_LIMIT, coalesced, over max_message; malformed
  * datagrams.
  */
 #include "config.h"
@@ -13,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -178,6 +180,50 @@ START_TEST(test_lars_split)
 		ck_assert_mem_eq(back, frame, len);
 	}
 	close(fd);
+	lh_stop_ok(&d);
+	lh_cleanup(&d);
+}
+END_TEST
+
+/* Frames trickled in a byte per segment on a few connections at once,
+ * under a 2M MEM_LIMIT: the bytes of a half frame share a buffer, so they
+ * hold a few KiB, not one receive buffer per byte (the io_uring path's
+ * receives each take a 16K buffer: 3 x 700 of them would be 33 MiB, and
+ * the connections would wait for memory that only they hold). */
+START_TEST(test_lars_trickle)
+{
+	enum { CONNS = 3, BODY = 700 };
+	struct lh_daemon d;
+	unsigned char body[BODY], frame[CONNS][BODY + 8], back[BODY + 8];
+	int fd[CONNS], one = 1;
+	size_t len = 0;
+
+	lh_init(&d);
+	snprintf(d.bufpool, sizeof(d.bufpool), "mem_limit = \"2M\";");
+	size_t l = lh_add(&d, "tcp", "127.0.0.1", "lars", true);
+	lh_start_ok(&d);
+	for (int i = 0; i < CONNS; i++) {
+		memset(body, 'a' + i, sizeof(body));
+		len = lh_lars_frame(frame[i], 500 + i, body, BODY);
+		fd[i] = lh_tcp_connect_listener(&d.ls[l]);
+		ck_assert_int_ge(fd[i], 0);
+		ck_assert_int_eq(setsockopt(fd[i], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
+	}
+	for (size_t k = 0; k < len; k++) {
+		for (int i = 0; i < CONNS; i++)
+			ck_assert(lh_send_all(fd[i], frame[i] + k, 1));
+		if (k % 2 == 0)
+			lh_sleep_ms(1);
+	}
+	for (int i = 0; i < CONNS; i++) {
+		ck_assert_msg(lh_recv_exact(fd[i], back, len, 3000) == len,
+			      "connection %d: the trickled frame did not come back (tcp_stalled_nomem=%lld, "
+			      "pool_bytes_owned=%lld)",
+			      i, lh_stat(&d, "tcp_stalled_nomem"), lh_stat(&d, "pool_bytes_owned"));
+		ck_assert_mem_eq(back, frame[i], len);
+		close(fd[i]);
+	}
+	ck_assert_int_eq(lh_stat(&d, "tcp_stalled_nomem"), 0);
 	lh_stop_ok(&d);
 	lh_cleanup(&d);
 }
@@ -356,6 +402,7 @@ void lt_add_echo(Suite *s)
 	testutil_add(s, "echo", test_echo_all_kinds, 15);
 	testutil_add(s, "large", test_tcp_large_transfer, 20);
 	testutil_add(s, "lars_split", test_lars_split, 10);
+	testutil_add(s, "lars_trickle", test_lars_trickle, 15);
 	testutil_add(s, "lars_coalesced", test_lars_coalesced, 10);
 	testutil_add(s, "lars_oversize", test_lars_tcp_oversize, 10);
 	testutil_add(s, "lars_good_then_oversize", test_lars_tcp_good_then_oversize, 10);

@@ -63,6 +63,7 @@ struct conn {
 		struct loop_op recv_op;   /* a multishot receive */
 		struct loop_op send_op;   /* one send in flight at most */
 		struct io_buf *out;       /* received buffers to echo, oldest first */
+		struct io_buf *out_tail;  /* the last of them, where small receives land */
 		size_t out_len;           /* bytes in out; the first `ready` may go */
 		struct lars_stream frames;
 		struct msghdr msg;        /* the send in flight */

@@ -4,7 +4,8 @@
  *
  * A connection keeps one multishot receive armed.  Each completion hands
  * over a provided buffer (16K, from the pool) full of the client's bytes;
- * the buffer is appended to the connection's output chain as it is, and
+ * the buffer is appended to the connection's output chain as it is (or
+ * its bytes are copied after the last buffer's, if they fit there), and
  * the bytes that may go back (echo: all; lars: whole frames, found by
  * lars_stream_feed() across buffers) are sent with one send or sendmsg
  * over the chain, one in flight at a time so that bytes keep their order.
@@ -15,9 +16,9 @@
  * turn is still in flight (the client sends but does not read) and
  * STUCK_BUFS buffers of output wait behind it, or whatever happens once
  * TCP_READ_MAX bytes wait, the receive is cancelled and the connection is
- * on the stuck list; it receives again once its send completes.  When the ring ran out of buffers and the pool is at MEM_LIMIT
- * the receive ends with ENOBUFS and the connection waits on the starved
- * list.  A closed connection's requests are cancelled, and its struct is
+ * on the stuck list; it receives again once its send completes.  When the
+ * ring ran out of buffers and the pool is at MEM_LIMIT the receive ends
+ * with ENOBUFS and the connection waits on the starved list.  A closed connection's requests are cancelled, and its struct is
  * freed when the last of their completions is in.
  */
 #include "config.h"
@@ -140,7 +141,7 @@ static bool conn_backed_up(struct worker *w, const struct conn *c)
 		return false;
 	size_t left = c->ready;
 	unsigned n = 0;
-	for (const struct io_buf *b = c->u.out; b && left > 0; b = b->next, n++)
+	for (const struct io_buf *b = c->u.out; b && left > 0 && n < STUCK_BUFS; b = b->next, n++)
 		left -= b->length < left ? b->length : left;
 	return n >= STUCK_BUFS;
 }
@@ -161,6 +162,7 @@ static bool conn_settle(struct worker *w, struct conn *c)
 static void out_release(struct worker *w, struct conn *c)
 {
 	io_buf_chain_consume(&c->u.out, c->u.out_len, w->d->pool);
+	c->u.out_tail = NULL;
 	c->u.out_len = 0;
 	c->ready = 0;
 }
@@ -189,10 +191,10 @@ static void conn_idle_send(struct worker *w, struct conn *c)
 		recv_arm(w, c);
 }
 
-/* New bytes at the end of the chain, in buffer b: how many may go back? */
-static void conn_frames(struct worker *w, struct conn *c, struct io_buf *b)
+/* n new bytes at the end of the chain: how many may go back? */
+static void conn_frames(struct worker *w, struct conn *c, const char *data, size_t n)
 {
-	size_t before = c->u.out_len - b->length;
+	size_t before = c->u.out_len - n;
 
 	if (c->mode == CONF_MODE_ECHO) {
 		stats_add(&w->stats.tcp_replies, 1);
@@ -201,8 +203,8 @@ static void conn_frames(struct worker *w, struct conn *c, struct io_buf *b)
 		return;
 	}
 	size_t end, frames;
-	enum lars_status st = lars_stream_feed(&c->u.frames, (const unsigned char *)b->data,
-					       b->length, w->conf.max_message, &end, &frames);
+	enum lars_status st = lars_stream_feed(&c->u.frames, (const unsigned char *)data, n,
+					       w->conf.max_message, &end, &frames);
 	stats_add(&w->stats.tcp_replies, frames);
 	stats_add(&c->port->stats.replies, frames);
 	if (frames > 0)
@@ -215,6 +217,33 @@ static void conn_frames(struct worker *w, struct conn *c, struct io_buf *b)
 	}
 }
 
+/* Put a received buffer's bytes at the end of the output chain; return
+ * where they now are.  Bytes that fit after the last buffer's are copied
+ * there and the buffer goes back to the pool: a client that trickles a
+ * frame in one byte per segment would otherwise pin a 16K buffer per
+ * byte, and at MEM_LIMIT those half frames could hold every buffer while
+ * their connections starve (each buffer but the last in the chain is thus
+ * more than half full, or was when it stopped being the last). */
+static const char *out_append(struct worker *w, struct conn *c, struct io_buf *b)
+{
+	struct io_buf *t = c->u.out_tail;
+
+	if (t && t->capacity - t->head - t->length >= b->length) {
+		char *at = t->data + t->head + t->length; /* after any send in flight */
+		memcpy(at, b->data + b->head, b->length);
+		t->length += b->length;
+		bufpool_revert(w->d->pool, b);
+		return at;
+	}
+	b->next = NULL;
+	if (t)
+		t->next = b;
+	else
+		c->u.out = b;
+	c->u.out_tail = b;
+	return b->data + b->head;
+}
+
 static void conn_received(struct worker *w, struct conn *c, struct io_buf *b, size_t n)
 {
 	b->length = n;
@@ -225,17 +254,9 @@ static void conn_received(struct worker *w, struct conn *c, struct io_buf *b, si
 		return;
 	}
 	conn_touch(w, c);
-	b->next = NULL;
-	if (c->u.out) {
-		struct io_buf *t = c->u.out;
-		while (t->next)
-			t = t->next;
-		t->next = b;
-	} else {
-		c->u.out = b;
-	}
+	const char *data = out_append(w, c, b);
 	c->u.out_len += n;
-	conn_frames(w, c, b);
+	conn_frames(w, c, data, n);
 	note_stuck(w, c);
 	if (conn_backed_up(w, c)) {
 		recv_stop(w, c); /* back pressure: the client does not read */
@@ -309,6 +330,8 @@ static void conn_send_done(struct loop *loop, struct loop_op *op, int res, unsig
 	stats_add(&c->port->stats.bytes_out, (uint64_t)res);
 	conn_touch(w, c); /* progress sending counts as activity (idle_timeout) */
 	io_buf_chain_consume(&c->u.out, (size_t)res, w->d->pool);
+	if (!c->u.out)
+		c->u.out_tail = NULL;
 	c->u.out_len -= (size_t)res;
 	c->ready -= (size_t)res;
 	stuck_unlink(w, c); /* the client reads: not stuck */
