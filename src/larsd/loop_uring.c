@@ -67,6 +67,8 @@ struct loop_uring {
 	unsigned n_free;
 	unsigned max_bufs, want_bufs;
 	bool skip_fill;         /* loop_uring_skip_fill() */
+	unsigned in_flight;     /* requests with an op whose last completion is to come */
+	bool draining;          /* loop_uring_drain(): arm nothing new */
 };
 
 static void say(char *why, size_t whylen, const char *what, int err)
@@ -144,6 +146,8 @@ struct io_uring_sqe *loop_uring_sqe(struct loop *loop, struct loop_op *op)
 	while (!(sqe = io_uring_get_sqe(ring)))
 		io_uring_submit(ring);
 	io_uring_sqe_set_data(sqe, op);
+	if (op)
+		loop->uring->in_flight++;
 	return sqe;
 }
 
@@ -201,6 +205,8 @@ void loop_uring_skip_fill(struct loop *loop)
 
 static void watch_arm(struct loop *loop, struct watch *wt)
 {
+	if (loop->uring->draining)
+		return;
 	io_uring_prep_poll_add(loop_uring_sqe(loop, &wt->op), wt->fd, POLLIN);
 	wt->armed = true;
 }
@@ -226,12 +232,8 @@ static void watch_done(struct loop *loop, struct loop_op *op, int res, unsigned 
 
 	(void)flags;
 	wt->armed = false;
-	if (wt->gone)
-		return; /* freed by watches_tidy() */
-	if (res < 0) {
-		watch_arm(loop, wt); /* cancelled under us: only unwatch does */
-		return;
-	}
+	if (wt->gone || res < 0)
+		return; /* unwatched (freed by watches_tidy()), or drained */
 	if (res & POLLIN)
 		events |= LOOP_READ;
 	if (res & (POLLHUP | POLLERR | POLLRDHUP))
@@ -360,7 +362,9 @@ void loop_uring_close(struct loop *loop)
 	if (!u)
 		return;
 	io_uring_queue_exit(&u->ring); /* cancels what is left in flight */
-	for (unsigned i = 0; i < u->max_bufs; i++)
+	/* A receive still in flight (a drain that timed out) could yet fill
+	 * its buffer: those stay with the pool until it is destroyed. */
+	for (unsigned i = 0; i < u->max_bufs && u->in_flight == 0; i++)
 		if (u->bufs[i])
 			bufpool_revert(u->pool, u->bufs[i]);
 	while (u->watches) {
@@ -373,6 +377,22 @@ void loop_uring_close(struct loop *loop)
 	loop->uring = NULL;
 }
 
+bool loop_uring_drain(struct loop *loop, int timeout_ms)
+{
+	struct loop_uring *u = loop->uring;
+
+	if (!u)
+		return true;
+	u->draining = true;
+	io_uring_prep_cancel64(loop_uring_sqe(loop, NULL), 0,
+			       IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL);
+	uint64_t end = clock_ms() + (uint64_t)timeout_ms;
+	while (u->in_flight > 0 && clock_ms() < end)
+		if (loop_uring_wait(loop, 10) < 0)
+			break;
+	return u->in_flight == 0;
+}
+
 int loop_uring_wait(struct loop *loop, int timeout_ms)
 {
 	struct loop_uring *u = loop->uring;
@@ -383,7 +403,7 @@ int loop_uring_wait(struct loop *loop, int timeout_ms)
 	struct { void *data; int res; unsigned flags; } done[CQE_BATCH];
 	int r, n = 0;
 
-	if (!u->skip_fill)
+	if (!u->skip_fill && !u->draining)
 		loop_uring_fill(loop);
 	u->skip_fill = false;
 	if (timeout_ms < 0)
@@ -412,8 +432,11 @@ int loop_uring_wait(struct loop *loop, int timeout_ms)
 	u->turn++;
 	for (int i = 0; i < n; i++) {
 		struct loop_op *op = done[i].data;
-		if (op)
-			op->fn(loop, op, done[i].res, done[i].flags);
+		if (!op)
+			continue;
+		if (!(done[i].flags & IORING_CQE_F_MORE))
+			u->in_flight--; /* its last completion */
+		op->fn(loop, op, done[i].res, done[i].flags);
 	}
 	int fired = u->n_fired;
 	loop_dispatch(loop, fired);
@@ -439,6 +462,7 @@ int loop_uring_open(struct loop *loop, bufpool_t *pool, unsigned max_bufs,
 }
 
 int loop_uring_start(struct loop *loop) { (void)loop; return 0; }
+bool loop_uring_drain(struct loop *loop, int timeout_ms) { (void)loop; (void)timeout_ms; return true; }
 void loop_uring_close(struct loop *loop) { (void)loop; }
 
 int loop_uring_watch(struct loop *loop, int fd, unsigned events, struct loop_handler *h)

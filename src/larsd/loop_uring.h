@@ -57,6 +57,12 @@ int loop_uring_probe(char *why, size_t whylen);
 int loop_uring_open(struct loop *loop, bufpool_t *pool, unsigned max_bufs,
 		    char *why, size_t whylen);
 int loop_uring_start(struct loop *loop);
+/* Stopping, on the loop's thread: cancel every request in flight and run
+ * turns until their last completions are in (their functions see
+ * -ECANCELED: closed connections are freed), for at most timeout_ms.  No
+ * poll is armed after this.  true if nothing is left in flight (always
+ * without a ring). */
+bool loop_uring_drain(struct loop *loop, int timeout_ms);
 /* Free the ring and give its buffers back to the pool (no-op without). */
 void loop_uring_close(struct loop *loop);
 

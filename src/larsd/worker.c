@@ -23,7 +23,7 @@
 
 #define STARVED_RETRY_MS 10
 #define IDLE_CHECK_MS 1000
-#define CLOSING_TURNS 100 /* io_uring: turns to wait for cancelled requests */
+#define DRAIN_MS 1000 /* io_uring: the most to wait for cancelled requests */
 
 static struct port *worker_port_of(struct worker *w, const struct listener *l)
 {
@@ -126,9 +126,9 @@ static void worker_stop(struct worker *w)
 			tcp_retry_starved(w);
 	}
 	tcp_close_all(w);
-	/* Cancelled requests complete at the next submit: a turn or two. */
-	for (int i = 0; i < CLOSING_TURNS && w->tcp.closing > 0; i++)
-		worker_turn(w, 10);
+	if (!loop_uring_drain(&w->loop, DRAIN_MS))
+		log_warn("worker %u: io_uring requests still in flight %d ms after stopping; "
+			 "%zu connections not freed", w->index, DRAIN_MS, w->tcp.closing);
 	tcp_reap(&w->tcp);
 }
 
