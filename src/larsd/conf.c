@@ -431,6 +431,19 @@ const char *conf_mode_name(enum conf_mode m)
 	return m == CONF_MODE_STAMP ? "stamp" : m == CONF_MODE_LARS ? "lars" : "echo";
 }
 
+static const struct word io_backends[] = {
+	{ "auto", CONF_IO_AUTO }, { "epoll", CONF_IO_EPOLL }, { "io_uring", CONF_IO_URING },
+	{ NULL, 0 },
+};
+
+const char *conf_io_name(enum conf_io io)
+{
+	for (const struct word *w = io_backends; w->name; w++)
+		if (w->value == (int)io)
+			return w->name;
+	return "?";
+}
+
 static const struct key listener_keys[] = {
 	WORD_KEY_REQUIRED("proto", struct conf_listener, proto, protos, "\"tcp\" or \"udp\"",
 			  "listener without 'proto' (\"tcp\" or \"udp\")"),
@@ -538,10 +551,6 @@ static const struct word log_levels[] = {
 	{ NULL, 0 },
 };
 
-static const struct word io_backends[] = {
-	{ "auto", CONF_IO_AUTO }, { "epoll", CONF_IO_EPOLL }, { "io_uring", CONF_IO_URING },
-	{ NULL, 0 },
-};
 
 static const struct key larsd_keys[] = {
 	UINT_KEY("threads", struct conf, threads, 1, CONF_MAX_THREADS),

@@ -94,6 +94,8 @@ int conf_load(const char *path, struct conf *out, char *err, size_t errlen);
 
 /* "echo", "lars" or "stamp". */
 const char *conf_mode_name(enum conf_mode m);
+/* "auto", "epoll" or "io_uring". */
+const char *conf_io_name(enum conf_io io);
 
 /* The defaults of every key, as if the file were empty. */
 void conf_defaults(struct conf *c);

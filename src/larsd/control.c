@@ -91,9 +91,12 @@ static int control_reload(struct control *ctl, char *err, size_t errlen)
 		if (c->threads != d->n_workers)
 			log_notice("reload: threads = %u takes effect at the next start",
 				   c->threads);
-		if (c->io_backend != d->conf.io_backend)
-			log_notice("reload: io_backend takes effect at the next start");
-		if (strcmp(c->control, d->conf.control) != 0)
+		/* Against what runs, not against the last reload's file. */
+		if (c->io_backend != d->io_backend)
+			log_notice("reload: io_backend = \"%s\" takes effect at the next start "
+				   "(running on %s)", conf_io_name(c->io_backend),
+				   d->io_uring ? "io_uring" : "epoll");
+		if (strcmp(c->control, ctl->ctlsock->path) != 0)
 			log_notice("reload: control = \"%s\" takes effect at the next start",
 				   c->control);
 		log_set_level(c->log_level);

@@ -36,6 +36,7 @@ struct daemon {
 
 	struct worker *workers;
 	unsigned n_workers;
+	int io_backend;               /* enum conf_io as read at start */
 	bool io_uring;                /* workers run on io_uring (loop_uring.h) */
 	unsigned ring_bufs;           /* provided buffers per worker's ring */
 };

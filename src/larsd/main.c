@@ -68,6 +68,7 @@ static int choose_io(struct daemon *d, const struct conf *c)
 {
 	char why[160];
 
+	d->io_backend = c->io_backend;
 	d->io_uring = false;
 	if (c->io_backend == CONF_IO_EPOLL)
 		return 0;
