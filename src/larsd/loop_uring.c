@@ -325,8 +325,10 @@ int loop_uring_open(struct loop *loop, bufpool_t *pool, unsigned max_bufs,
 		free(u);
 		return -1;
 	}
-	while (n < max_bufs && n < LOOP_URING_MAX_BUFS)
-		n <<= 1; /* a buffer ring's size is a power of 2 */
+	/* A buffer ring's size is a power of 2: the largest within max_bufs,
+	 * so the ring never holds more of MEM_LIMIT than its share. */
+	while (n * 2 <= max_bufs && n * 2 <= LOOP_URING_MAX_BUFS)
+		n <<= 1;
 	u->max_bufs = n;
 	if (!(u->br = buf_ring_register(&u->ring, n, why, whylen))) {
 		io_uring_queue_exit(&u->ring);
