@@ -5,7 +5,8 @@
  * names, counters that move by exactly the traffic sent, stats pool,
  * listeners, workers, reset, reload (good and broken config), version,
  * help, unknown commands; hostile clients (garbage, a 1 MB line, 100 idle
- * clients, one that asks and never reads); control = "" and bad values;
+ * clients, one that asks and never reads); control = "", bad values, and
+ * a reload that moves it;
  * a directory that does not exist; a file in the way; a stale socket file
  * and a second larsd.
  * Not here: the 60 s idle timeout (too slow for make check): see
@@ -613,6 +614,38 @@ START_TEST(test_ctl_off)
 }
 END_TEST
 
+/* control is read at start: a reload that moves it keeps the socket
+ * open where it is and says so, each time, as long as the file differs
+ * from what runs; a file that names the open socket again says nothing. */
+START_TEST(test_ctl_key_at_start)
+{
+	struct lh_daemon d;
+	char path[CTL_PATH_MAX], moved[CTL_PATH_MAX + 8], notice[CTL_PATH_MAX + 80];
+
+	ctl_init(&d);
+	ctl_path(&d, path, sizeof(path));
+	lh_start_ok(&d);
+	snprintf(moved, sizeof(moved), "%s.moved", path);
+	snprintf(notice, sizeof(notice),
+		 "<5>reload: control = \"%s\" takes effect at the next start", moved);
+	snprintf(d.settings, sizeof(d.settings), "  threads = 2;\n  control = \"%s\";\n", moved);
+	lh_write_conf(&d);
+	lt_reload(&d);
+	lt_reload(&d);
+	ck_assert_int_eq(lh_stderr_count(&d, notice), 2);
+	snprintf(d.settings, sizeof(d.settings), "  threads = 2;\n  control = \"%s\";\n", path);
+	lh_write_conf(&d);
+	lt_reload(&d);
+	ck_assert_int_eq(lh_stderr_count(&d, "reload: control"), 2);
+	ck_assert_int_ne(access(moved, F_OK), 0);
+	int fd = ctl_connect(&d);
+	ck_assert_msg(fd >= 0, "the control socket moved or closed on reload");
+	close(fd);
+	lh_stop_ok(&d);
+	lh_cleanup(&d);
+}
+END_TEST
+
 /* larsd -t: a relative path and one too long for sun_path are FILE:LINE
  * errors. */
 START_TEST(test_ctl_bad_value)
@@ -744,6 +777,7 @@ void lt_add_control(Suite *s)
 	testutil_add(s, "ctl_many_clients", test_ctl_many_clients, 15);
 	testutil_add(s, "ctl_no_reader", test_ctl_no_reader, 15);
 	testutil_add(s, "ctl_off", test_ctl_off, 10);
+	testutil_add(s, "ctl_key_at_start", test_ctl_key_at_start, 15);
 	testutil_add(s, "ctl_bad_value", test_ctl_bad_value, 10);
 	testutil_add(s, "ctl_no_dir", test_ctl_no_dir, 10);
 	testutil_add(s, "ctl_not_a_socket", test_ctl_not_a_socket, 10);

@@ -139,6 +139,17 @@ bool lh_stderr_has(struct lh_daemon *d, const char *text)
 	return has;
 }
 
+int lh_stderr_count(struct lh_daemon *d, const char *text)
+{
+	char *all = lh_read_file(d->err_path);
+	int n = 0;
+
+	for (const char *at = all; (at = strstr(at, text)); at += strlen(text))
+		n++;
+	free(all);
+	return n;
+}
+
 bool lh_wait_stderr(struct lh_daemon *d, const char *text, int timeout_ms)
 {
 	uint64_t end = lh_now_ms() + (uint64_t)timeout_ms;

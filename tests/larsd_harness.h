@@ -176,6 +176,8 @@ char *lh_note(struct lh_daemon *d, size_t i);
 /* The whole file (caller frees); "" if missing. */
 char *lh_read_file(const char *path);
 bool lh_stderr_has(struct lh_daemon *d, const char *text);
+/* How many times text is in the daemon's stderr so far. */
+int lh_stderr_count(struct lh_daemon *d, const char *text);
 bool lh_wait_stderr(struct lh_daemon *d, const char *text, int timeout_ms);
 
 /* SIGUSR1, wait for the stats block, return counter `name` ("tcp_accepted",

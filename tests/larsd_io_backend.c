@@ -15,7 +15,6 @@
 #include "larsd_tests.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <linux/io_uring.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,28 +153,6 @@ START_TEST(test_io_uring_refused)
 }
 END_TEST
 
-/* How many times text is in d's log. */
-static int log_count(struct lh_daemon *d, const char *text)
-{
-	char *log = lh_read_file(d->err_path);
-	int n = 0;
-
-	for (const char *at = log; (at = strstr(at, text)); at += strlen(text))
-		n++;
-	free(log);
-	return n;
-}
-
-/* SIGHUP, and wait for the reload's "reloaded" line (the n-th). */
-static void reload(struct lh_daemon *d, int n)
-{
-	ck_assert_int_eq(kill(d->pid, SIGHUP), 0);
-	uint64_t end = lh_now_ms() + 2000;
-	while (log_count(d, "reloaded ") < n && lh_now_ms() < end)
-		lh_sleep_ms(10);
-	ck_assert_msg(log_count(d, "reloaded ") == n, "reload %d was not logged", n);
-}
-
 /* A reload keeps the backend the workers run on, and says so whenever the
  * file asks for another one: compared with what runs, not with the file
  * of the reload before. */
@@ -193,17 +170,17 @@ START_TEST(test_reload_keeps_backend)
 	ck_assert(lh_tcp_roundtrip(fd, "before", 6));
 	snprintf(d.settings, sizeof(d.settings), "  threads = 2;\n  io_backend = \"io_uring\";\n");
 	lh_write_conf(&d);
-	reload(&d, 1);
-	ck_assert_msg(log_count(&d, later) == 1, "no notice that io_backend waits for a restart");
-	reload(&d, 2);
-	ck_assert_msg(log_count(&d, later) == 2, "a second reload forgot what runs");
+	lt_reload(&d);
+	ck_assert_msg(lh_stderr_count(&d, later) == 1, "no notice that io_backend waits for a restart");
+	lt_reload(&d);
+	ck_assert_msg(lh_stderr_count(&d, later) == 2, "a second reload forgot what runs");
 	snprintf(d.settings, sizeof(d.settings), "  threads = 2;\n  io_backend = \"epoll\";\n");
 	lh_write_conf(&d);
-	reload(&d, 3);
-	ck_assert_msg(log_count(&d, "reload: io_backend") == 2,
+	lt_reload(&d);
+	ck_assert_msg(lh_stderr_count(&d, "reload: io_backend") == 2,
 		      "a notice for the backend that runs");
 	ck_assert_msg(lh_tcp_roundtrip(fd, "after", 5), "the open connection broke");
-	ck_assert_int_eq(log_count(&d, " on io_uring"), 0);
+	ck_assert_int_eq(lh_stderr_count(&d, " on io_uring"), 0);
 	close(fd);
 	check_serves(&d, t, l, u);
 	lh_stop_ok(&d);

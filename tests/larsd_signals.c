@@ -115,19 +115,6 @@ static void truncate_file(const char *path)
 
 /* ---- reload -------------------------------------------------------------- */
 
-/* SIGHUP; RELOADING=1 then READY=1 after it.  Returns the READY index. */
-static long reload(struct lh_daemon *d)
-{
-	size_t from = lh_note_count(d);
-
-	ck_assert_int_eq(kill(d->pid, SIGHUP), 0);
-	long r = lh_wait_note(d, "RELOADING=1", from, 3000);
-	ck_assert_msg(r >= 0, "no RELOADING=1 after SIGHUP");
-	long ready = lh_wait_note(d, "READY=1", (size_t)r + 1, 3000);
-	ck_assert_msg(ready > r, "no READY=1 after RELOADING=1");
-	return ready;
-}
-
 /* A good new config: a new listener answers, a removed one is closed, a
  * connection made before the reload still echoes. */
 START_TEST(test_reload_good)
@@ -148,7 +135,7 @@ START_TEST(test_reload_good)
 	size_t b = lh_add(&d, "tcp", "127.0.0.1", "echo", false);
 	size_t u = lh_add(&d, "udp", lt_have_v6() ? "::1" : "127.0.0.1", "lars", false);
 	lh_write_conf(&d);
-	reload(&d);
+	lt_reload(&d);
 	ck_assert(lh_alive(&d));
 	ck_assert_msg(lh_stderr_has(&d, "reloaded"), "no \"reloaded\" in the log");
 
@@ -175,7 +162,7 @@ START_TEST(test_reload_mode_change)
 	lt_check_listener(&d.ls[a], 1);
 	d.ls[a].mode = "lars";
 	lh_write_conf(&d);
-	reload(&d);
+	lt_reload(&d);
 	lt_check_lars_rejects_plain(&d.ls[a]);
 	lt_check_listener(&d.ls[a], 2);
 	lh_stop_ok(&d);
@@ -205,7 +192,7 @@ START_TEST(test_reload_bad)
 	for (size_t i = 0; i < sizeof(broken) / sizeof(broken[0]); i++) {
 		snprintf(d.settings, sizeof(d.settings), "  threads = 2;\n%s", broken[i]);
 		lh_write_conf(&d);
-		reload(&d);
+		lt_reload(&d);
 		snprintf(where, sizeof(where), "%s:3: ", d.conf_path);
 		ck_assert_msg(lh_wait_stderr(&d, where, 1000), "case %zu: no \"%s\" in the log", i,
 			      where);
@@ -224,7 +211,7 @@ START_TEST(test_reload_bad)
 	size_t n = lh_add(&d, "tcp", "127.0.0.1", "echo", false);
 	d.ls[n].port = port;
 	lh_write_conf(&d);
-	reload(&d);
+	lt_reload(&d);
 	snprintf(where, sizeof(where), "127.0.0.1:%u", (unsigned)port);
 	ck_assert_msg(lh_wait_stderr(&d, where, 1000), "no error naming %s", where);
 	ck_assert(lh_alive(&d));

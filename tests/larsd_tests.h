@@ -31,6 +31,10 @@ size_t lt_first_difference(const unsigned char *a, const unsigned char *b, size_
 /* An echo round trip on any listener, in its mode.  ck_asserts. */
 void lt_check_listener(const struct lh_listen *l, int tag);
 
+/* SIGHUP; RELOADING=1 then READY=1 after it (the reload is over, its log
+ * lines written).  Returns the READY index.  ck_asserts. */
+long lt_reload(struct lh_daemon *d);
+
 /* A lars listener must not answer half a frame: "hello" is no frame.
  * ck_asserts. */
 void lt_check_lars_rejects_plain(const struct lh_listen *l);

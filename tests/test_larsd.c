@@ -28,6 +28,8 @@
 
 #include "larsd_tests.h"
 
+#include <signal.h>
+
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -47,6 +49,18 @@ size_t lt_first_difference(const unsigned char *a, const unsigned char *b, size_
 	while (i < len && a[i] == b[i])
 		i++;
 	return i;
+}
+
+long lt_reload(struct lh_daemon *d)
+{
+	size_t from = lh_note_count(d);
+
+	ck_assert_int_eq(kill(d->pid, SIGHUP), 0);
+	long r = lh_wait_note(d, "RELOADING=1", from, 3000);
+	ck_assert_msg(r >= 0, "no RELOADING=1 after SIGHUP");
+	long ready = lh_wait_note(d, "READY=1", (size_t)r + 1, 3000);
+	ck_assert_msg(ready > r, "no READY=1 after RELOADING=1");
+	return ready;
 }
 
 /* An echo round trip on any listener, in its mode. */

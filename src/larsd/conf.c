@@ -551,7 +551,6 @@ static const struct word log_levels[] = {
 	{ NULL, 0 },
 };
 
-
 static const struct key larsd_keys[] = {
 	UINT_KEY("threads", struct conf, threads, 1, CONF_MAX_THREADS),
 	WORD_KEY("io_backend", struct conf, io_backend, io_backends,

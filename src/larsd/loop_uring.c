@@ -365,10 +365,11 @@ void loop_uring_close(struct loop *loop)
 		return;
 	io_uring_queue_exit(&u->ring); /* cancels what is left in flight */
 	/* A receive still in flight (a drain that timed out) could yet fill
-	 * its buffer: those stay with the pool until it is destroyed. */
-	for (unsigned i = 0; i < u->max_bufs && u->in_flight == 0; i++)
-		if (u->bufs[i])
-			bufpool_revert(u->pool, u->bufs[i]);
+	 * its buffer: then they stay with the pool until it is destroyed. */
+	if (u->in_flight == 0)
+		for (unsigned i = 0; i < u->max_bufs; i++)
+			if (u->bufs[i])
+				bufpool_revert(u->pool, u->bufs[i]);
 	while (u->watches) {
 		struct watch *wt = u->watches;
 		u->watches = wt->next;

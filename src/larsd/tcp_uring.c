@@ -18,8 +18,9 @@
  * TCP_READ_MAX bytes wait, the receive is cancelled and the connection is
  * on the stuck list; it receives again once its send completes.  When the
  * ring ran out of buffers and the pool is at MEM_LIMIT the receive ends
- * with ENOBUFS and the connection waits on the starved list.  A closed connection's requests are cancelled, and its struct is
- * freed when the last of their completions is in.
+ * with ENOBUFS and the connection waits on the starved list.  A closed
+ * connection's requests are cancelled, and its struct is freed when the
+ * last of their completions is in.
  */
 #include "config.h"
 
