@@ -448,18 +448,30 @@ static void put_decimal(char *p, long n)
 	*p = '\0';
 }
 
-/* In the child: io_uring_setup() fails with EPERM from now on (the other
+/* In the child: io_uring_setup() fails with EPERM from now on (above 0),
+ * or with ENOMEM for rings of more than `above` entries (the other
  * io_uring calls need its descriptor).  False if the filter is refused. */
-static bool deny_io_uring(void)
+static bool deny_io_uring(unsigned above)
 {
-	struct sock_filter code[] = {
+	struct sock_filter all[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
-	struct sock_fprog prog = {.len = sizeof(code) / sizeof(code[0]), .filter = code};
+	struct sock_filter larger[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 3),
+		/* the low half of the first argument, the entries (x86-64) */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+		BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, above, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOMEM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {.len = sizeof(all) / sizeof(all[0]), .filter = all};
 
+	if (above > 0)
+		prog = (struct sock_fprog){.len = sizeof(larger) / sizeof(larger[0]), .filter = larger};
 	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
 	       prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0;
 }
@@ -536,7 +548,8 @@ void lh_spawn(struct lh_daemon *d, bool pass_fds, const char *const *args)
 		close_range((unsigned)(3 + n_pass), ~0U, 0);
 		if (n_pass > 0)
 			put_decimal(pid_env + strlen("LISTEN_PID="), (long)getpid());
-		if (d->deny_io_uring && !deny_io_uring())
+		if ((d->deny_io_uring || d->deny_io_uring_above) &&
+		    !deny_io_uring(d->deny_io_uring ? 0 : d->deny_io_uring_above))
 			_exit(126);
 		execve(argv[0], (char *const *)argv, envp);
 		_exit(127);

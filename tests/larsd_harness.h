@@ -67,6 +67,9 @@ struct lh_daemon {
 	                         with EPERM, as systemd's SystemCallFilter,
 	                         a container's profile or
 	                         kernel.io_uring_disabled would */
+	unsigned deny_io_uring_above; /* nonzero: io_uring_setup() of a ring
+	                         of more entries fails with ENOMEM, as a
+	                         memory cgroup would refuse a worker's ring */
 
 	/* Files in the daemon's own temporary directory. */
 	char dir[PATH_MAX / 2];

@@ -153,6 +153,17 @@ tests_test_larsd_LDADD = src/stamp/libstampwire.la $(CHECK_LIBS)
 # The tests run the daemon: build it first.
 EXTRA_tests_test_larsd_DEPENDENCIES = src/larsd/larsd src/larsctl/larsctl
 
+# larsd's memory contract (src/larsd/tcp.h): every scenario on each
+# backend, epoll and io_uring, through the same code.
+check_PROGRAMS += tests/test_contract
+TESTS += tests/test_contract
+tests_test_contract_SOURCES = tests/test_contract.c $(LARSD_HARNESS)
+tests_test_contract_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DLARSD_PATH='"$(abs_top_builddir)/src/larsd/larsd"'
+tests_test_contract_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_contract_LDADD = $(CHECK_LIBS)
+EXTRA_tests_test_contract_DEPENDENCIES = src/larsd/larsd
+
 # larsd-bench end to end: tests/test_larsd_bench.c runs the built larsd-bench against
 # the built larsd (through tests/larsd_harness.c, on free loopback ports)
 # and against misbehaving servers on its own threads, and unit-tests the

@@ -224,6 +224,7 @@ static const struct metric metrics[] = {
 	{"pool_bytes_owned", true, "Buffer bytes the pool holds"},
 	{"pool_bytes_in_use", true, "Buffer bytes handed out"},
 	{"pool_bytes_idle", true, "Buffer bytes ready for reuse"},
+	{"pool_bytes_ring", true, "Buffer bytes the io_uring rings hold for idle connections (part of in use)"},
 	{"pool_allocs", false, "Buffers handed out"},
 	{"pool_fresh", false, "Buffers newly taken from the system"},
 	{"pool_failures", false, "Buffer requests refused at MEM_LIMIT"},

@@ -136,6 +136,17 @@ static void ctl_reset(struct ctl_state *st)
 
 /* ---- stats ------------------------------------------------------------ */
 
+/* What the workers' io_uring rings hold for idle connections (in use,
+ * as the pool counts it). */
+static uint64_t ring_bytes(struct daemon *d)
+{
+	uint64_t sum = 0;
+
+	for (unsigned i = 0; i < d->n_workers; i++)
+		sum += atomic_load_explicit(&d->workers[i].ring_bytes, memory_order_relaxed);
+	return sum;
+}
+
 static void ctl_stats(struct ctl_state *st, struct ctl_out *o)
 {
 	struct daemon *d = st->d;
@@ -160,6 +171,7 @@ static void ctl_stats(struct ctl_state *st, struct ctl_out *o)
 	stat_u64(o, "pool_bytes_owned", ps.bytes_owned);
 	stat_u64(o, "pool_bytes_in_use", ps.bytes_in_use);
 	stat_u64(o, "pool_bytes_idle", ps.bytes_idle);
+	stat_u64(o, "pool_bytes_ring", ring_bytes(d));
 	stat_u64(o, "pool_allocs", since(ps.allocs, b->allocs));
 	stat_u64(o, "pool_fresh", since(ps.fresh, b->fresh));
 	stat_u64(o, "pool_failures", since(ps.failures, b->failures));

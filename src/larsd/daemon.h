@@ -38,7 +38,6 @@ struct daemon {
 	unsigned n_workers;
 	int io_backend;               /* enum conf_io as read at start */
 	bool io_uring;                /* workers run on io_uring (loop_uring.h) */
-	unsigned ring_bufs;           /* provided buffers per worker's ring */
 };
 
 /* Claim the sockets systemd passed (LISTEN_FDS); their count, or -1. */

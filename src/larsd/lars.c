@@ -5,7 +5,6 @@
 
 #include "lars.h"
 
-#include <string.h>
 
 static int32_t lars_le32(const unsigned char *p)
 {
@@ -36,40 +35,6 @@ enum lars_status lars_scan(const unsigned char *p, size_t len, uint32_t max_mess
 		(*frames)++;
 	}
 	*complete = off;
-	return LARS_OK;
-}
-
-enum lars_status lars_stream_feed(struct lars_stream *s, const unsigned char *p, size_t len,
-				  uint32_t max_message, size_t *end, size_t *frames)
-{
-	size_t off = 0;
-
-	*end = 0;
-	*frames = 0;
-	while (off < len) {
-		if (s->header_have < LARS_HEADER_SIZE) {
-			size_t k = LARS_HEADER_SIZE - s->header_have;
-			if (k > len - off)
-				k = len - off;
-			memcpy(s->header + s->header_have, p + off, k);
-			s->header_have += k;
-			off += k;
-			if (s->header_have < LARS_HEADER_SIZE)
-				break;
-			int32_t msglen = lars_le32(s->header + 4);
-			if (msglen < 0 || (uint32_t)msglen > max_message)
-				return LARS_TOO_LONG;
-			s->body_left = (size_t)msglen;
-		}
-		size_t k = s->body_left < len - off ? s->body_left : len - off;
-		off += k;
-		s->body_left -= k;
-		if (s->body_left == 0) {
-			(*frames)++;
-			*end = off;
-			s->header_have = 0;
-		}
-	}
 	return LARS_OK;
 }
 

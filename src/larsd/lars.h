@@ -28,22 +28,6 @@ enum lars_status {
 enum lars_status lars_scan(const unsigned char *p, size_t len, uint32_t max_message,
 			   size_t *complete, size_t *frames, size_t *next_frame);
 
-/* The same scan over a stream that arrives in pieces (the io_uring path
- * keeps each received buffer as it is): the state between pieces.  Start
- * zeroed. */
-struct lars_stream {
-	unsigned char header[LARS_HEADER_SIZE];
-	size_t header_have; /* bytes of the current frame's header seen */
-	size_t body_left;   /* bytes of its body still to come */
-};
-
-/* Feed the next len bytes.  *end gets the offset in p just after the last
- * frame that ends in these bytes (0 if none does), *frames how many end
- * here.  LARS_TOO_LONG: a header announces a body above max_message (or
- * < 0); *end and *frames count the frames before it. */
-enum lars_status lars_stream_feed(struct lars_stream *s, const unsigned char *p, size_t len,
-				  uint32_t max_message, size_t *end, size_t *frames);
-
 /* Is this datagram exactly one valid frame? */
 enum lars_status lars_check_datagram(const unsigned char *p, size_t len,
 				     uint32_t max_message);

@@ -11,9 +11,8 @@ src_larsd_larsd_SOURCES = \
 	src/larsd/memwatch.c src/larsd/memwatch.h \
 	src/larsd/worker.c src/larsd/worker.h \
 	src/larsd/loop.c src/larsd/loop_epoll.c src/larsd/loop.h \
-	src/larsd/loop_uring.c src/larsd/loop_uring.h \
 	src/larsd/tcp.c src/larsd/tcp.h src/larsd/tcp_conn.h \
-	src/larsd/tcp_uring.c \
+	src/larsd/tcp_buf.c src/larsd/tcp_epoll.c \
 	src/larsd/udp.c src/larsd/udp.h \
 	src/larsd/stamp.c src/larsd/stamp.h \
 	src/larsd/ratelimit.c src/larsd/ratelimit.h \
@@ -27,3 +26,7 @@ src_larsd_larsd_SOURCES = \
 src_larsd_larsd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/stamp
 src_larsd_larsd_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(LIBURING_CFLAGS)
 src_larsd_larsd_LDADD = src/stamp/libstampwire.la lib/libbufpool.la $(LIBCONFIG_LIBS) $(LIBSYSTEMD_LIBS) $(LIBURING_LIBS)
+# The io_uring backend: its loop and its TCP data path, with liburing only.
+if HAVE_LIBURING
+src_larsd_larsd_SOURCES += src/larsd/loop_uring.c src/larsd/loop_uring.h src/larsd/tcp_uring.c
+endif

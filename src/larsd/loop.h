@@ -7,20 +7,21 @@
  * and loop_wait() calls that handler's function with what happened.  The
  * caller finds its struct again with loop_container_of().
  *
- * The interface is three calls (watch, unwatch, wait) over a backend that
- * the operating system provides; loop.c is the part every backend shares
- * (time and dispatch), loop_epoll.c is Linux's epoll, as redis's
- * ae_epoll.c sits beside ae.c.  One loop belongs to one thread.
- *
- * A loop may also own an io_uring (loop_uring.h): then it waits in
- * io_uring_enter(), its plain readers are polled by the ring, the epoll
- * set (edge-triggered and exclusive watches) is itself one of the ring's
- * polls, and the TCP data path submits its receives and sends to the
- * same ring, so one system call per turn submits and waits.
+ * The interface is three calls (watch, unwatch, wait) over one of two
+ * implementations, chosen when the loop is opened and kept in a table of
+ * operations, as redis keeps ae_epoll.c beside ae.c:
+ *   - loop_epoll.c, Linux's epoll: every kind of watch;
+ *   - loop_uring.c (loop_uring.h), an io_uring that polls the readers
+ *     itself (LOOP_READ, with LOOP_EXCLUSIVE) and also carries the
+ *     requests of the TCP data path on the ring (tcp_uring.c), so one
+ *     system call per turn submits and waits.
+ * loop.c is what both share: the clock after each wait, and calling the
+ * handlers.  One loop belongs to one thread.
  */
 #ifndef LARSD_LOOP_H
 #define LARSD_LOOP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,24 +52,42 @@ struct loop_fired {
 	unsigned events;
 };
 
+/* One implementation of the loop. */
+struct loop_ops {
+	const char *name; /* "epoll", "io_uring": what larsd says it runs on */
+	int (*watch)(struct loop *loop, int fd, unsigned events, struct loop_handler *h);
+	void (*unwatch)(struct loop *loop, int fd);
+	/* Wait, set now_ms, call the handlers; events handled or -1. */
+	int (*wait)(struct loop *loop, int timeout_ms);
+	void (*close)(struct loop *loop);
+};
+
 struct loop_uring;
 
 struct loop {
-	int fd;          /* the backend's own descriptor */
+	const struct loop_ops *ops;
+	int fd;          /* the epoll descriptor, or the ring's */
 	uint64_t now_ms; /* CLOCK_MONOTONIC at the end of the last wait */
-	struct loop_uring *uring; /* NULL: epoll alone (loop_uring.h) */
+	struct loop_uring *uring; /* the io_uring loop's state, else NULL */
 	struct loop_fired fired[LOOP_MAX_EVENTS];
 };
 
 #define loop_container_of(ptr, type, member) \
 	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
-/* 0, or -1 with errno. */
-int loop_open(struct loop *loop);
+/* An epoll loop (loop_epoll.c).  0, or -1 with errno.  The io_uring loop
+ * is opened by loop_uring_open() (loop_uring.h). */
+int loop_open_epoll(struct loop *loop);
 void loop_close(struct loop *loop);
 
+static inline bool loop_is_uring(const struct loop *loop)
+{
+	return loop->uring != NULL;
+}
+
 /* Watch fd for `events` (LOOP_READ, LOOP_WRITE, with LOOP_EDGE or
- * LOOP_EXCLUSIVE) and call h on each.  0, or -1 with errno. */
+ * LOOP_EXCLUSIVE) and call h on each.  0, or -1 with errno (EINVAL for
+ * what the implementation cannot watch: io_uring polls readers only). */
 int loop_watch(struct loop *loop, int fd, unsigned events, struct loop_handler *h);
 /* Closing a descriptor also stops watching it. */
 void loop_unwatch(struct loop *loop, int fd);
@@ -78,15 +97,10 @@ void loop_unwatch(struct loop *loop, int fd);
  * (EINTR counts as 0 events). */
 int loop_wait(struct loop *loop, int timeout_ms);
 
-/* ---- what a backend provides (loop_epoll.c) ---------------------------- */
-int loop_backend_open(struct loop *loop);
-void loop_backend_close(struct loop *loop);
-int loop_backend_watch(struct loop *loop, int fd, unsigned events, struct loop_handler *h);
-void loop_backend_unwatch(struct loop *loop, int fd);
-/* Fill loop->fired (from index `at` on, at most LOOP_MAX_EVENTS - at);
- * the number filled, 0 on EINTR, or -1 with errno. */
-int loop_backend_poll(struct loop *loop, int at, int timeout_ms);
-/* Call the handlers of loop->fired[0 .. n-1]. */
+/* For the implementations, after each wait: set now_ms (handlers read
+ * the time of this turn, not of the previous one); call the handlers of
+ * loop->fired[0 .. n-1]. */
+void loop_tick(struct loop *loop);
 void loop_dispatch(struct loop *loop, int n);
 
 #endif /* LARSD_LOOP_H */

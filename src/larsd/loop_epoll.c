@@ -1,5 +1,5 @@
 /*
- * loop_epoll.c - the epoll backend of the event loop (see loop.h).
+ * loop_epoll.c - the epoll implementation of the event loop (see loop.h).
  *
  * A reader is watched for EPOLLRDHUP too, so a FIN that arrives with the
  * last data is seen (as LOOP_HUP) even by an edge-triggered reader that
@@ -14,20 +14,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-int loop_backend_open(struct loop *loop)
-{
-	loop->fd = epoll_create1(EPOLL_CLOEXEC);
-	return loop->fd < 0 ? -1 : 0;
-}
-
-void loop_backend_close(struct loop *loop)
-{
-	if (loop->fd >= 0)
-		close(loop->fd);
-	loop->fd = -1;
-}
-
-int loop_backend_watch(struct loop *loop, int fd, unsigned events, struct loop_handler *h)
+static int epoll_watch(struct loop *loop, int fd, unsigned events, struct loop_handler *h)
 {
 	struct epoll_event ev = {.events = 0, .data.ptr = h};
 
@@ -42,18 +29,21 @@ int loop_backend_watch(struct loop *loop, int fd, unsigned events, struct loop_h
 	return epoll_ctl(loop->fd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-void loop_backend_unwatch(struct loop *loop, int fd)
+static void epoll_unwatch(struct loop *loop, int fd)
 {
 	epoll_ctl(loop->fd, EPOLL_CTL_DEL, fd, NULL);
 }
 
-int loop_backend_poll(struct loop *loop, int at, int timeout_ms)
+static int epoll_wait_turn(struct loop *loop, int timeout_ms)
 {
 	struct epoll_event evs[LOOP_MAX_EVENTS];
-	int n = epoll_wait(loop->fd, evs, LOOP_MAX_EVENTS - at, timeout_ms);
+	int n = epoll_wait(loop->fd, evs, LOOP_MAX_EVENTS, timeout_ms);
 
-	if (n < 0)
-		return errno == EINTR ? 0 : -1;
+	if (n < 0) {
+		if (errno != EINTR)
+			return -1;
+		n = 0;
+	}
 	for (int i = 0; i < n; i++) {
 		uint32_t e = evs[i].events;
 		unsigned events = 0;
@@ -64,8 +54,36 @@ int loop_backend_poll(struct loop *loop, int at, int timeout_ms)
 			events |= LOOP_WRITE;
 		if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 			events |= LOOP_HUP;
-		loop->fired[at + i].h = evs[i].data.ptr;
-		loop->fired[at + i].events = events;
+		loop->fired[i].h = evs[i].data.ptr;
+		loop->fired[i].events = events;
 	}
+	loop_tick(loop);
+	loop_dispatch(loop, n);
 	return n;
+}
+
+static void epoll_close(struct loop *loop)
+{
+	if (loop->fd >= 0)
+		close(loop->fd);
+	loop->fd = -1;
+}
+
+static const struct loop_ops epoll_ops = {
+	.name = "epoll",
+	.watch = epoll_watch,
+	.unwatch = epoll_unwatch,
+	.wait = epoll_wait_turn,
+	.close = epoll_close,
+};
+
+int loop_open_epoll(struct loop *loop)
+{
+	loop->uring = NULL;
+	loop->fd = epoll_create1(EPOLL_CLOEXEC);
+	if (loop->fd < 0)
+		return -1;
+	loop->ops = &epoll_ops;
+	loop_tick(loop);
+	return 0;
 }

@@ -1,30 +1,28 @@
 /*
- * loop_uring.c - a loop's io_uring (see loop_uring.h).
+ * loop_uring.c - the io_uring implementation of the loop (see
+ * loop_uring.h).
  *
  * Every request carries a struct loop_op pointer as its user_data (0 for
- * requests whose completion nobody waits for).  One turn: submit what was
- * queued and wait in the same io_uring_enter(), copy the completions out
- * of the CQ, call their functions (the TCP data path runs there), then the
- * readiness handlers that fired (polled readers, the epoll set), then
- * re-arm the one-shot polls whose handler ran and top the buffer ring up.
+ * requests whose completion nobody waits for).  One turn: top the buffer
+ * ring up, submit what was queued and wait in the same io_uring_enter(),
+ * copy the completions out of the CQ, call their functions (the TCP data
+ * path runs there), then the handlers of the polls that fired, then
+ * re-arm those polls.
  *
  * Written from liburing 2.3's man pages.  liburing 2.3 has no
- * io_uring_setup_buf_ring(), so the buffer ring is registered by hand.
+ * io_uring_setup_buf_ring() nor io_uring_enable_rings(), so the buffer
+ * ring is registered and the ring enabled by hand.
  */
 #include "config.h"
 
 #include "loop_uring.h"
-#include "clock.h"
 
 #include <errno.h>
-#include <stdio.h>
-#include <string.h>
-
-#ifdef HAVE_LIBURING
-
 #include <liburing.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -40,12 +38,12 @@
 #define RING_FLAGS (IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | \
 		    IORING_SETUP_R_DISABLED | IORING_SETUP_CQSIZE)
 
-/* A plain reader polled by the ring (one-shot, re-armed after its
- * handler ran), or the loop's epoll set. */
+/* A watched reader, polled one-shot and re-armed after its handler ran. */
 struct watch {
 	struct loop_op op;
 	int fd;
-	struct loop_handler *h; /* NULL: the epoll set */
+	unsigned poll_mask;     /* POLLIN, with EPOLLEXCLUSIVE for LOOP_EXCLUSIVE */
+	struct loop_handler *h;
 	bool armed;             /* a poll is in flight */
 	bool fired;             /* its handler runs this turn: re-arm after */
 	bool gone;              /* unwatched: free once the poll is over */
@@ -56,19 +54,23 @@ struct loop_uring {
 	struct io_uring ring;
 	bufpool_t *pool;
 	struct watch *watches;
-	struct watch epoll;     /* the epoll set, polled like a reader */
 	int n_fired;            /* loop->fired[] filled this turn */
-	unsigned long turn;
+	unsigned in_flight;     /* requests with an op whose last completion is to come */
+	bool draining;          /* loop_uring_drain(): arm nothing new */
+
 	/* Provided buffers: bufs[bid] is in the kernel's ring, or NULL and
 	 * its bid on the free stack. */
 	struct io_uring_buf_ring *br;
 	struct io_buf *bufs[LOOP_URING_MAX_BUFS];
 	uint16_t free_bids[LOOP_URING_MAX_BUFS];
 	unsigned n_free;
-	unsigned max_bufs, want_bufs;
-	bool skip_fill;         /* loop_uring_skip_fill() */
-	unsigned in_flight;     /* requests with an op whose last completion is to come */
-	bool draining;          /* loop_uring_drain(): arm nothing new */
+	unsigned cap;           /* loop_uring_bufs_cap() */
+	unsigned users;         /* receives waiting on the ring */
+	bool hold;              /* loop_uring_bufs_hold() */
+	/* The need: buffers taken (or missed) in one turn, the most of this
+	 * trim period and of the one before. */
+	unsigned turn_need, peak_need, last_peak_need;
+	struct io_buf *cqe_buf; /* the buffer of the completion in hand */
 };
 
 static void say(char *why, size_t whylen, const char *what, int err)
@@ -86,54 +88,9 @@ static void say(char *why, size_t whylen, const char *what, int err)
 	snprintf(why, whylen, "%s: %s%s", what, strerror(err), hint);
 }
 
-static int ring_init(struct io_uring *ring, unsigned entries, char *why, size_t whylen)
+static unsigned held(const struct loop_uring *u)
 {
-	struct io_uring_params p = {.flags = RING_FLAGS, .cq_entries = CQ_ENTRIES};
-	int r = io_uring_queue_init_params(entries, ring, &p);
-
-	if (r < 0) {
-		say(why, whylen, "io_uring_setup", -r);
-		return -1;
-	}
-	return 0;
-}
-
-/* Register a buffer ring of `entries` for LOOP_URING_BGID; NULL with why. */
-static struct io_uring_buf_ring *buf_ring_register(struct io_uring *ring, unsigned entries,
-						  char *why, size_t whylen)
-{
-	size_t size = entries * sizeof(struct io_uring_buf);
-	struct io_uring_buf_reg reg = {.ring_entries = entries, .bgid = LOOP_URING_BGID};
-	void *br = NULL;
-	int r;
-
-	if ((r = posix_memalign(&br, (size_t)sysconf(_SC_PAGESIZE), size)) != 0) {
-		say(why, whylen, "buffer ring", r);
-		return NULL;
-	}
-	memset(br, 0, size);
-	reg.ring_addr = (uintptr_t)br;
-	r = io_uring_register_buf_ring(ring, &reg, 0);
-	if (r < 0) {
-		say(why, whylen, "io_uring_register_buf_ring", -r);
-		free(br);
-		return NULL;
-	}
-	io_uring_buf_ring_init(br);
-	return br;
-}
-
-int loop_uring_probe(char *why, size_t whylen)
-{
-	struct io_uring ring;
-	struct io_uring_buf_ring *br;
-
-	if (ring_init(&ring, 8, why, whylen) < 0)
-		return -1;
-	br = buf_ring_register(&ring, 8, why, whylen);
-	io_uring_queue_exit(&ring);
-	free(br);
-	return br ? 0 : -1;
+	return LOOP_URING_MAX_BUFS - u->n_free;
 }
 
 /* ---- requests ------------------------------------------------------------ */
@@ -151,54 +108,169 @@ struct io_uring_sqe *loop_uring_sqe(struct loop *loop, struct loop_op *op)
 	return sqe;
 }
 
-unsigned long loop_uring_turn(const struct loop *loop)
+void loop_uring_submit(struct loop *loop)
 {
-	return loop->uring->turn;
+	if (io_uring_sq_ready(&loop->uring->ring) > 0)
+		io_uring_submit(&loop->uring->ring);
+}
+
+void loop_uring_cancel(struct loop *loop, struct loop_op *op)
+{
+	io_uring_prep_cancel(loop_uring_sqe(loop, NULL), op, 0);
+}
+
+void loop_uring_cancel_now(struct loop *loop, struct loop_op *op)
+{
+	struct io_uring_sync_cancel_reg reg = {
+		.addr = (uint64_t)(uintptr_t)op,
+		.fd = -1,
+		.timeout = {.tv_sec = -1, .tv_nsec = -1},
+	};
+
+	/* A request still in the SQ is not the kernel's yet: submit it, so
+	 * that it runs (a send completes at once) or can be found. */
+	loop_uring_submit(loop);
+	/* 0: cancelled; -ENOENT: it had completed.  Either way the kernel is
+	 * done with its memory, and its completion is in the CQ or comes
+	 * when the loop next waits. */
+	io_uring_register_sync_cancel(&loop->uring->ring, &reg);
 }
 
 /* ---- provided buffers ---------------------------------------------------- */
 
-struct io_buf *loop_uring_take_buf(struct loop *loop, unsigned cqe_flags)
+/* A completion filled buffer bid: it is no longer the ring's. */
+static struct io_buf *take_bid(struct loop_uring *u, unsigned cqe_flags)
 {
-	struct loop_uring *u = loop->uring;
 	unsigned bid = cqe_flags >> IORING_CQE_BUFFER_SHIFT;
 	struct io_buf *b = u->bufs[bid];
 
 	u->bufs[bid] = NULL;
 	u->free_bids[u->n_free++] = (uint16_t)bid;
+	u->turn_need++;
 	b->head = 0;
 	b->length = 0;
 	return b;
 }
 
-void loop_uring_want_bufs(struct loop *loop, unsigned n)
+struct io_buf *loop_uring_take_buf(struct loop *loop, unsigned cqe_flags)
 {
-	loop->uring->want_bufs = n < loop->uring->max_bufs ? n : loop->uring->max_bufs;
+	struct io_buf *b = loop->uring->cqe_buf;
+
+	(void)cqe_flags;
+	loop->uring->cqe_buf = NULL;
+	return b;
 }
 
-bool loop_uring_fill(struct loop *loop)
+void loop_uring_bufs_missed(struct loop *loop)
 {
-	struct loop_uring *u = loop->uring;
-	unsigned held = u->max_bufs - u->n_free, added = 0;
+	loop->uring->turn_need++;
+}
 
-	while (held + added < u->want_bufs && u->n_free > 0) {
+void loop_uring_bufs_users(struct loop *loop, int delta)
+{
+	loop->uring->users += (unsigned)delta;
+}
+
+void loop_uring_bufs_cap(struct loop *loop, unsigned cap)
+{
+	loop->uring->cap = cap < LOOP_URING_MAX_BUFS ? cap : LOOP_URING_MAX_BUFS;
+}
+
+void loop_uring_bufs_hold(struct loop *loop, bool hold)
+{
+	loop->uring->hold = hold;
+}
+
+unsigned loop_uring_bufs_held(const struct loop *loop)
+{
+	return held(loop->uring);
+}
+
+/* How many buffers the ring should hold now. */
+static unsigned bufs_target(const struct loop_uring *u)
+{
+	unsigned need = u->peak_need > u->last_peak_need ? u->peak_need : u->last_peak_need;
+	unsigned t = 2 * need > LOOP_URING_MIN_BUFS ? 2 * need : LOOP_URING_MIN_BUFS;
+
+	if (t > u->users)
+		t = u->users;
+	return t < u->cap ? t : u->cap;
+}
+
+static void bufs_fill(struct loop_uring *u)
+{
+	unsigned target = bufs_target(u), added = 0;
+
+	while (held(u) < target) {
 		struct io_buf *b = bufpool_alloc(u->pool, LOOP_URING_BUF_SIZE);
 		if (!b)
 			break;
 		uint16_t bid = u->free_bids[--u->n_free];
 		u->bufs[bid] = b;
 		io_uring_buf_ring_add(u->br, b->data, (unsigned)b->capacity, bid,
-				      io_uring_buf_ring_mask(u->max_bufs), (int)added);
+				      io_uring_buf_ring_mask(LOOP_URING_MAX_BUFS), (int)added);
 		added++;
 	}
 	if (added)
 		io_uring_buf_ring_advance(u->br, (int)added);
-	return held + added > 0;
 }
 
-void loop_uring_skip_fill(struct loop *loop)
+static int buf_ring_register(struct loop_uring *u)
 {
-	loop->uring->skip_fill = true;
+	struct io_uring_buf_reg reg = {
+		.ring_addr = (uintptr_t)u->br,
+		.ring_entries = LOOP_URING_MAX_BUFS,
+		.bgid = LOOP_URING_BGID,
+	};
+	int r = io_uring_register_buf_ring(&u->ring, &reg, 0);
+
+	if (r == 0)
+		io_uring_buf_ring_init(u->br);
+	return r;
+}
+
+unsigned loop_uring_bufs_trim(struct loop *loop, bool all)
+{
+	struct loop_uring *u = loop->uring;
+	unsigned keep = all ? 0 : bufs_target(u), given = 0;
+
+	u->last_peak_need = u->peak_need;
+	u->peak_need = 0;
+	if (held(u) <= keep)
+		return 0;
+	/* The kernel takes a buffer only while the loop waits (deferred task
+	 * work), and each one it took is in a completion: with none unread,
+	 * every buffer held is still in the kernel's ring.  Unregistering
+	 * hands them all back; the receives waiting on the ring find the new
+	 * one by its group when their bytes come. */
+	if (io_uring_cq_ready(&u->ring) > 0 || io_uring_cq_has_overflow(&u->ring))
+		return 0;
+	if (io_uring_unregister_buf_ring(&u->ring, LOOP_URING_BGID) < 0)
+		return 0;
+	memset(u->br, 0, LOOP_URING_MAX_BUFS * sizeof(struct io_uring_buf));
+	bool registered = buf_ring_register(u) == 0;
+	unsigned added = 0;
+	for (unsigned bid = 0; bid < LOOP_URING_MAX_BUFS; bid++) {
+		struct io_buf *b = u->bufs[bid];
+		if (!b)
+			continue;
+		if (registered && added < keep) {
+			io_uring_buf_ring_add(u->br, b->data, (unsigned)b->capacity, bid,
+					      io_uring_buf_ring_mask(LOOP_URING_MAX_BUFS), (int)added);
+			added++;
+			continue;
+		}
+		bufpool_revert(u->pool, b);
+		u->bufs[bid] = NULL;
+		u->free_bids[u->n_free++] = (uint16_t)bid;
+		given++;
+	}
+	if (added)
+		io_uring_buf_ring_advance(u->br, (int)added);
+	/* Not registered again (it cannot fail short of the kernel's memory):
+	 * the receives waiting on the ring end with ENOBUFS and receive into
+	 * buffers of their own. */
+	return given;
 }
 
 /* ---- polled readers ------------------------------------------------------ */
@@ -207,26 +279,13 @@ static void watch_arm(struct loop *loop, struct watch *wt)
 {
 	if (loop->uring->draining)
 		return;
-	io_uring_prep_poll_add(loop_uring_sqe(loop, &wt->op), wt->fd, POLLIN);
+	io_uring_prep_poll_add(loop_uring_sqe(loop, &wt->op), wt->fd, wt->poll_mask);
 	wt->armed = true;
-}
-
-static void watch_fire(struct loop *loop, struct watch *wt, unsigned events)
-{
-	struct loop_uring *u = loop->uring;
-
-	if (u->n_fired == LOOP_MAX_EVENTS) {
-		watch_arm(loop, wt); /* still ready: it fires again next turn */
-		return;
-	}
-	loop->fired[u->n_fired].h = wt->h;
-	loop->fired[u->n_fired].events = events;
-	u->n_fired++;
-	wt->fired = true;
 }
 
 static void watch_done(struct loop *loop, struct loop_op *op, int res, unsigned flags)
 {
+	struct loop_uring *u = loop->uring;
 	struct watch *wt = loop_container_of(op, struct watch, op);
 	unsigned events = 0;
 
@@ -234,38 +293,32 @@ static void watch_done(struct loop *loop, struct loop_op *op, int res, unsigned 
 	wt->armed = false;
 	if (wt->gone || res < 0)
 		return; /* unwatched (freed by watches_tidy()), or drained */
+	if (u->n_fired == LOOP_MAX_EVENTS) {
+		watch_arm(loop, wt); /* still ready: it fires again next turn */
+		return;
+	}
 	if (res & POLLIN)
 		events |= LOOP_READ;
 	if (res & (POLLHUP | POLLERR | POLLRDHUP))
 		events |= LOOP_HUP;
-	watch_fire(loop, wt, events);
+	loop->fired[u->n_fired].h = wt->h;
+	loop->fired[u->n_fired].events = events;
+	u->n_fired++;
+	wt->fired = true;
 }
 
-/* The epoll set is readable: take its events after the ones in hand. */
-static void epoll_done(struct loop *loop, struct loop_op *op, int res, unsigned flags)
+static int uring_watch(struct loop *loop, int fd, unsigned events, struct loop_handler *h)
 {
-	struct loop_uring *u = loop->uring;
-
-	(void)op;
-	(void)flags;
-	u->epoll.armed = false;
-	u->epoll.fired = true; /* re-armed after the handlers, as a reader */
-	if (res < 0 || u->n_fired == LOOP_MAX_EVENTS)
-		return;
-	int n = loop_backend_poll(loop, u->n_fired, 0);
-	if (n > 0)
-		u->n_fired += n;
-}
-
-int loop_uring_watch(struct loop *loop, int fd, unsigned events, struct loop_handler *h)
-{
+	if (events & (LOOP_WRITE | LOOP_EDGE)) {
+		errno = EINVAL; /* the TCP data path on a ring does not ask */
+		return -1;
+	}
 	struct watch *wt = calloc(1, sizeof(*wt));
-
-	(void)events; /* LOOP_READ: loop_watch() sends the rest to epoll */
 	if (!wt)
 		return -1;
 	wt->op.fn = watch_done;
 	wt->fd = fd;
+	wt->poll_mask = POLLIN | (events & LOOP_EXCLUSIVE ? EPOLLEXCLUSIVE : 0);
 	wt->h = h;
 	wt->next = loop->uring->watches;
 	loop->uring->watches = wt;
@@ -273,7 +326,7 @@ int loop_uring_watch(struct loop *loop, int fd, unsigned events, struct loop_han
 	return 0;
 }
 
-bool loop_uring_unwatch(struct loop *loop, int fd)
+static void uring_unwatch(struct loop *loop, int fd)
 {
 	for (struct watch *wt = loop->uring->watches; wt; wt = wt->next) {
 		if (wt->fd != fd || wt->gone)
@@ -282,9 +335,8 @@ bool loop_uring_unwatch(struct loop *loop, int fd)
 		if (wt->armed)
 			io_uring_prep_poll_remove(loop_uring_sqe(loop, NULL),
 						  (uint64_t)(uintptr_t)&wt->op);
-		return true;
+		return;
 	}
-	return false;
 }
 
 /* Re-arm the polls whose handler ran; free the watches that are over. */
@@ -304,70 +356,78 @@ static void watches_tidy(struct loop *loop)
 		wt->fired = false;
 		p = &wt->next;
 	}
-	if (u->epoll.fired && !u->epoll.armed)
-		watch_arm(loop, &u->epoll);
-	u->epoll.fired = false;
 }
 
 /* ---- the loop ------------------------------------------------------------ */
 
-int loop_uring_open(struct loop *loop, bufpool_t *pool, unsigned max_bufs,
-		    char *why, size_t whylen)
+static int uring_wait(struct loop *loop, int timeout_ms)
 {
-	struct loop_uring *u = calloc(1, sizeof(*u));
-	unsigned n = 1;
+	struct loop_uring *u = loop->uring;
+	struct io_uring_cqe *cqe;
+	struct __kernel_timespec ts = {
+		.tv_sec = timeout_ms / 1000, .tv_nsec = (long long)(timeout_ms % 1000) * 1000000,
+	};
+	struct { void *data; int res; unsigned flags; struct io_buf *buf; } done[CQE_BATCH];
+	int r, n = 0;
 
-	if (!u) {
-		say(why, whylen, "io_uring", ENOMEM);
+	if (!u->hold && !u->draining)
+		bufs_fill(u);
+	u->hold = false;
+	if (timeout_ms < 0)
+		r = io_uring_submit_and_wait(&u->ring, 1);
+	else
+		r = io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, NULL);
+	if (r < 0 && r != -ETIME && r != -EINTR && r != -EBUSY) {
+		errno = -r;
 		return -1;
 	}
-	if (ring_init(&u->ring, RING_ENTRIES, why, whylen) < 0) {
-		free(u);
-		return -1;
+	/* Copy the completions out first: their functions queue requests,
+	 * and a full SQ submits, which may post completions.  The buffers
+	 * they filled leave the ring's books now, so that a trim during
+	 * their functions sees only buffers still in the kernel's ring. */
+	unsigned head;
+	u->turn_need = 0;
+	io_uring_for_each_cqe(&u->ring, head, cqe) {
+		done[n].data = io_uring_cqe_get_data(cqe);
+		done[n].res = cqe->res;
+		done[n].flags = cqe->flags;
+		done[n].buf = cqe->flags & IORING_CQE_F_BUFFER ? take_bid(u, cqe->flags) : NULL;
+		if (++n == CQE_BATCH)
+			break;
 	}
-	/* A buffer ring's size is a power of 2: the largest within max_bufs,
-	 * so the ring never holds more of MEM_LIMIT than its share. */
-	while (n * 2 <= max_bufs && n * 2 <= LOOP_URING_MAX_BUFS)
-		n <<= 1;
-	u->max_bufs = n;
-	if (!(u->br = buf_ring_register(&u->ring, n, why, whylen))) {
-		io_uring_queue_exit(&u->ring);
-		free(u);
-		return -1;
+	io_uring_cq_advance(&u->ring, (unsigned)n);
+
+	loop_tick(loop);
+	u->n_fired = 0;
+	for (int i = 0; i < n; i++) {
+		struct loop_op *op = done[i].data;
+		u->cqe_buf = done[i].buf;
+		if (op) {
+			if (!(done[i].flags & IORING_CQE_F_MORE))
+				u->in_flight--; /* its last completion */
+			op->fn(loop, op, done[i].res, done[i].flags);
+		}
+		if (u->cqe_buf) /* not taken: nobody wanted it */
+			bufpool_revert(u->pool, u->cqe_buf);
+		u->cqe_buf = NULL;
 	}
-	for (unsigned i = 0; i < n; i++)
-		u->free_bids[i] = (uint16_t)(n - 1 - i);
-	u->n_free = n;
-	u->pool = pool;
-	u->epoll.op.fn = epoll_done;
-	u->epoll.fd = loop->fd;
-	loop->uring = u;
-	return 0;
+	if (u->turn_need > u->peak_need)
+		u->peak_need = u->turn_need;
+	int fired = u->n_fired;
+	loop_dispatch(loop, fired);
+	watches_tidy(loop);
+	return n;
 }
 
-int loop_uring_start(struct loop *loop)
-{
-	if (!loop->uring)
-		return 0;
-	/* liburing 2.3 has no io_uring_enable_rings(). */
-	if (syscall(__NR_io_uring_register, loop->uring->ring.ring_fd,
-		    IORING_REGISTER_ENABLE_RINGS, NULL, 0) < 0)
-		return -1;
-	watch_arm(loop, &loop->uring->epoll);
-	return 0;
-}
-
-void loop_uring_close(struct loop *loop)
+static void uring_close(struct loop *loop)
 {
 	struct loop_uring *u = loop->uring;
 
-	if (!u)
-		return;
 	io_uring_queue_exit(&u->ring); /* cancels what is left in flight */
 	/* A receive still in flight (a drain that timed out) could yet fill
 	 * its buffer: then they stay with the pool until it is destroyed. */
 	if (u->in_flight == 0)
-		for (unsigned i = 0; i < u->max_bufs; i++)
+		for (unsigned i = 0; i < LOOP_URING_MAX_BUFS; i++)
 			if (u->bufs[i])
 				bufpool_revert(u->pool, u->bufs[i]);
 	while (u->watches) {
@@ -378,126 +438,78 @@ void loop_uring_close(struct loop *loop)
 	free(u->br);
 	free(u);
 	loop->uring = NULL;
+	loop->fd = -1;
+}
+
+static const struct loop_ops uring_ops = {
+	.name = "io_uring",
+	.watch = uring_watch,
+	.unwatch = uring_unwatch,
+	.wait = uring_wait,
+	.close = uring_close,
+};
+
+int loop_uring_open(struct loop *loop, bufpool_t *pool, char *why, size_t whylen)
+{
+	struct loop_uring *u = calloc(1, sizeof(*u));
+	struct io_uring_params p = {.flags = RING_FLAGS, .cq_entries = CQ_ENTRIES};
+	int r;
+
+	if (!u) {
+		say(why, whylen, "io_uring", ENOMEM);
+		return -1;
+	}
+	if ((r = io_uring_queue_init_params(RING_ENTRIES, &u->ring, &p)) < 0) {
+		say(why, whylen, "io_uring_setup", -r);
+		free(u);
+		return -1;
+	}
+	size_t size = LOOP_URING_MAX_BUFS * sizeof(struct io_uring_buf);
+	void *br = NULL;
+	if ((r = posix_memalign(&br, (size_t)sysconf(_SC_PAGESIZE), size)) != 0) {
+		say(why, whylen, "buffer ring", r);
+		io_uring_queue_exit(&u->ring);
+		free(u);
+		return -1;
+	}
+	memset(br, 0, size);
+	u->br = br;
+	if ((r = buf_ring_register(u)) < 0) {
+		say(why, whylen, "io_uring_register_buf_ring", -r);
+		io_uring_queue_exit(&u->ring);
+		free(br);
+		free(u);
+		return -1;
+	}
+	for (unsigned i = 0; i < LOOP_URING_MAX_BUFS; i++)
+		u->free_bids[i] = (uint16_t)(LOOP_URING_MAX_BUFS - 1 - i);
+	u->n_free = LOOP_URING_MAX_BUFS;
+	u->cap = LOOP_URING_MAX_BUFS;
+	u->pool = pool;
+	loop->uring = u;
+	loop->fd = u->ring.ring_fd;
+	loop->ops = &uring_ops;
+	loop_tick(loop);
+	return 0;
+}
+
+int loop_uring_start(struct loop *loop)
+{
+	/* liburing 2.3 has no io_uring_enable_rings(). */
+	return (int)syscall(__NR_io_uring_register, loop->uring->ring.ring_fd,
+			    IORING_REGISTER_ENABLE_RINGS, NULL, 0);
 }
 
 bool loop_uring_drain(struct loop *loop, int timeout_ms)
 {
 	struct loop_uring *u = loop->uring;
 
-	if (!u)
-		return true;
 	u->draining = true;
 	io_uring_prep_cancel64(loop_uring_sqe(loop, NULL), 0,
 			       IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL);
-	uint64_t end = clock_ms() + (uint64_t)timeout_ms;
-	while (u->in_flight > 0 && clock_ms() < end)
-		if (loop_uring_wait(loop, 10) < 0)
+	uint64_t end = loop->now_ms + (uint64_t)timeout_ms;
+	while (u->in_flight > 0 && loop->now_ms < end)
+		if (uring_wait(loop, 10) < 0)
 			break;
 	return u->in_flight == 0;
 }
-
-int loop_uring_wait(struct loop *loop, int timeout_ms)
-{
-	struct loop_uring *u = loop->uring;
-	struct io_uring_cqe *cqe;
-	struct __kernel_timespec ts = {
-		.tv_sec = timeout_ms / 1000, .tv_nsec = (long long)(timeout_ms % 1000) * 1000000,
-	};
-	struct { void *data; int res; unsigned flags; } done[CQE_BATCH];
-	int r, n = 0;
-
-	if (!u->skip_fill && !u->draining)
-		loop_uring_fill(loop);
-	u->skip_fill = false;
-	if (timeout_ms < 0)
-		r = io_uring_submit_and_wait(&u->ring, 1);
-	else
-		r = io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, NULL);
-	if (r < 0 && r != -ETIME && r != -EINTR && r != -EBUSY) {
-		errno = -r;
-		return -1;
-	}
-	/* Copy the completions out first: their functions queue requests,
-	 * and a full SQ submits, which may post completions. */
-	unsigned head;
-	io_uring_for_each_cqe(&u->ring, head, cqe) {
-		done[n].data = io_uring_cqe_get_data(cqe);
-		done[n].res = cqe->res;
-		done[n].flags = cqe->flags;
-		if (++n == CQE_BATCH)
-			break;
-	}
-	io_uring_cq_advance(&u->ring, (unsigned)n);
-
-	/* Handlers read the time of this turn, not of the previous one. */
-	loop->now_ms = clock_ms();
-	u->n_fired = 0;
-	u->turn++;
-	for (int i = 0; i < n; i++) {
-		struct loop_op *op = done[i].data;
-		if (!op)
-			continue;
-		if (!(done[i].flags & IORING_CQE_F_MORE))
-			u->in_flight--; /* its last completion */
-		op->fn(loop, op, done[i].res, done[i].flags);
-	}
-	int fired = u->n_fired;
-	loop_dispatch(loop, fired);
-	watches_tidy(loop);
-	return n;
-}
-
-#else /* !HAVE_LIBURING */
-
-int loop_uring_probe(char *why, size_t whylen)
-{
-	snprintf(why, whylen, "larsd was built without liburing");
-	return -1;
-}
-
-int loop_uring_open(struct loop *loop, bufpool_t *pool, unsigned max_bufs,
-		    char *why, size_t whylen)
-{
-	(void)loop;
-	(void)pool;
-	(void)max_bufs;
-	return loop_uring_probe(why, whylen);
-}
-
-int loop_uring_start(struct loop *loop) { (void)loop; return 0; }
-bool loop_uring_drain(struct loop *loop, int timeout_ms) { (void)loop; (void)timeout_ms; return true; }
-void loop_uring_close(struct loop *loop) { (void)loop; }
-
-int loop_uring_watch(struct loop *loop, int fd, unsigned events, struct loop_handler *h)
-{
-	return loop_backend_watch(loop, fd, events, h);
-}
-
-bool loop_uring_unwatch(struct loop *loop, int fd)
-{
-	(void)loop;
-	(void)fd;
-	return false;
-}
-
-int loop_uring_wait(struct loop *loop, int timeout_ms)
-{
-	(void)loop;
-	(void)timeout_ms;
-	errno = ENOSYS;
-	return -1;
-}
-
-struct io_buf *loop_uring_take_buf(struct loop *loop, unsigned cqe_flags)
-{
-	(void)loop;
-	(void)cqe_flags;
-	return NULL;
-}
-
-void loop_uring_want_bufs(struct loop *loop, unsigned n) { (void)loop; (void)n; }
-unsigned long loop_uring_turn(const struct loop *loop) { (void)loop; return 0; }
-bool loop_uring_fill(struct loop *loop) { (void)loop; return false; }
-void loop_uring_skip_fill(struct loop *loop) { (void)loop; }
-
-#endif /* HAVE_LIBURING */

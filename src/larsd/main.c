@@ -12,7 +12,6 @@
 #include "control.h"
 #include "daemon.h"
 #include "log.h"
-#include "loop_uring.h"
 #include "memwatch.h"
 #include "notify.h"
 #include "ratelimit.h"
@@ -60,29 +59,45 @@ static int setup_pool(struct daemon *d, const struct conf *c)
 	return 0;
 }
 
-/* io_backend: io_uring where asked and possible.  "auto" falls back to
- * epoll in one notice saying why; "io_uring" that cannot run is an error.
- * Each worker's ring may hold a quarter of its share of MEM_LIMIT in
- * receive buffers, LOOP_URING_MAX_BUFS at most. */
-static int choose_io(struct daemon *d, const struct conf *c)
+static void unprepare_workers(struct daemon *d, unsigned n, unsigned from)
+{
+	for (unsigned i = from; i < n; i++)
+		worker_unprepare(&d->workers[i]);
+}
+
+/* Make every worker's loop, before anything is opened.  io_backend:
+ * io_uring where asked and possible, every worker's ring made here (not a
+ * probe: the rings themselves).  Under "auto", if one cannot be made, all
+ * workers run on epoll, said in one notice with the reason; "io_uring"
+ * that cannot be had is an error. */
+static int prepare_workers(struct daemon *d, const struct conf *c)
 {
 	char why[160];
+	bool uring = c->io_backend != CONF_IO_EPOLL;
 
+	d->workers = calloc(c->threads, sizeof(*d->workers));
+	if (!d->workers) {
+		log_err("out of memory for %u workers", c->threads);
+		return -1;
+	}
 	d->io_backend = c->io_backend;
-	d->io_uring = false;
-	if (c->io_backend == CONF_IO_EPOLL)
-		return 0;
-	if (loop_uring_probe(why, sizeof(why)) < 0) {
+	for (unsigned i = 0; i < c->threads; i++) {
+		if (worker_prepare(&d->workers[i], d, i, uring, why, sizeof(why)) == 0)
+			continue;
+		unprepare_workers(d, i, 0);
+		if (!uring) {
+			log_err("cannot make worker %u's event loop: %s", i, why);
+			return -1;
+		}
 		if (c->io_backend == CONF_IO_URING) {
 			log_err("io_backend \"io_uring\" cannot run here: %s", why);
 			return -1;
 		}
 		log_notice("io_backend \"auto\": using epoll, as io_uring cannot run here: %s", why);
-		return 0;
+		uring = false;
+		i = (unsigned)-1; /* again from the first, on epoll */
 	}
-	size_t bufs = c->mem_limit / 4 / c->threads / LOOP_URING_BUF_SIZE;
-	d->ring_bufs = bufs < 8 ? 8 : bufs > LOOP_URING_MAX_BUFS ? LOOP_URING_MAX_BUFS : (unsigned)bufs;
-	d->io_uring = true;
+	d->io_uring = uring;
 	return 0;
 }
 
@@ -127,17 +142,14 @@ static void stop_workers(struct daemon *d, unsigned started)
 		worker_join(&d->workers[i]);
 }
 
+/* Start the n prepared workers; d->n_workers counts those running. */
 static int start_workers(struct daemon *d, unsigned n)
 {
-	d->workers = calloc(n, sizeof(*d->workers));
-	if (!d->workers) {
-		log_err("out of memory for %u workers", n);
-		return -1;
-	}
 	for (unsigned i = 0; i < n; i++) {
-		if (worker_start(&d->workers[i], d, i) < 0) {
+		if (worker_start(&d->workers[i]) < 0) {
 			log_err("cannot start worker %u: %s", i, strerror(errno));
 			stop_workers(d, i);
+			unprepare_workers(d, n, i);
 			return -1;
 		}
 		d->n_workers = i + 1;
@@ -157,15 +169,17 @@ static int run(struct conf *c)
 	log_set_level(c->log_level);
 	if (control_block_signals(&sigs) < 0)
 		return EXIT_FAILURE;
-	if (choose_io(&d, c) < 0) /* before anything is opened */
+	/* The workers' loops (and io_uring rings) before anything is opened. */
+	if (setup_pool(&d, c) < 0 || prepare_workers(&d, c) < 0)
 		return EXIT_FAILURE;
 	/* Before the listeners: a second larsd on the same socket stops here. */
 	if (ctlsock_open(&cs, c->control, err, sizeof(err)) < 0) {
 		log_err("%s", err);
+		unprepare_workers(&d, c->threads, 0);
 		return EXIT_FAILURE;
 	}
-	if (setup_pool(&d, c) < 0 || setup_ratelimit(&d) < 0 ||
-	    setup_listeners(&d, c) < 0) {
+	if (setup_ratelimit(&d) < 0 || setup_listeners(&d, c) < 0) {
+		unprepare_workers(&d, c->threads, 0);
 		ratelimit_free(d.ratelimit);
 		ctlsock_close(&cs);
 		return EXIT_FAILURE;

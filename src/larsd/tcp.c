@@ -1,19 +1,14 @@
 /*
- * tcp.c - TCP connections (see tcp.h).
- *
- * The read path: tcp_on_conn() (the loop's handler) -> tcp_run() ->
- * conn_read() -> conn_get_room() for a buffer, read(), conn_frame() for
- * what may be echoed, then conn_flush() sends it.  Sockets are
- * edge-triggered: can_read and can_write remember what the loop last said,
- * and tcp_run() does as much as it can until conn_read() says why it
- * stops (enum conn_read).  A read shorter than the room offered means the
- * socket is drained, which saves the read that would only return EAGAIN.
+ * tcp.c - the core of TCP connections (see tcp.h, tcp_conn.h): accept
+ * and admit, the lists of a worker's connections (idle, stuck, starved),
+ * eviction at MEM_LIMIT, closing and freeing, and stopping.  The bytes
+ * move in the worker's data path (tcp_epoll.c or tcp_uring.c); the
+ * connection's buffer is decided in tcp_buf.c.
  */
 #include "config.h"
 
 #include "tcp_conn.h"
 #include "guard.h"
-#include "lars.h"
 #include "log.h"
 #include "worker.h"
 
@@ -25,35 +20,22 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Growing read sizes (tcp_conn.h) make bulk transfers take few large
- * reads while chatty connections hold little memory.  A lars frame gets a
- * buffer that holds it whole. */
+/* Connections one listener wake-up accepts at most, so one busy listener
+ * does not starve the rest of the loop. */
 #define TCP_ACCEPT_BUDGET 64
 
-/* Why conn_get_room() gave no room. */
-enum conn_room { ROOM_OK, ROOM_NO_MEMORY, ROOM_BROKEN };
-
-/* What one read did (in the spirit of nginx's NGX_OK / NGX_AGAIN / ...). */
-enum conn_read {
-	READ_DATA,    /* bytes arrived: more may follow */
-	READ_AGAIN,   /* the socket is drained until the loop says otherwise */
-	READ_EOF,     /* the peer closed its side */
-	READ_BLOCKED, /* no room: the pool is at MEM_LIMIT, or the buffer is
-	                 full of output the peer has not taken */
-	READ_CLOSE,   /* the connection broke: close it */
-};
-
-static struct log_limit nomem_limit = LOG_LIMIT_INIT(10000);
 static struct log_limit emfile_limit = LOG_LIMIT_INIT(10000);
 
 /* ---- the lists of a worker's connections -------------------------------- */
 
-void tcp_init(struct tcp_conns *t)
+void tcp_init(struct tcp_conns *t, const struct tcp_path *path)
 {
+	t->path = path;
 	TAILQ_INIT(&t->lru);
+	TAILQ_INIT(&t->starved_frames);
+	TAILQ_INIT(&t->starved);
 	TAILQ_INIT(&t->stuck);
-	t->n = 0;
-	t->starved = NULL;
+	t->n = t->holding = t->n_starved_frames = t->n_starved = t->closing = 0;
 	t->closed = NULL;
 	t->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
@@ -74,26 +56,39 @@ void conn_touch(struct worker *w, struct conn *c)
 	}
 }
 
-static void conn_starve(struct worker *w, struct conn *c)
+/* The starved lists: a connection that holds a buffer holds part of a
+ * frame (an empty buffer is given back before a read waits), and goes
+ * first (contract point 3). */
+void conn_starve(struct worker *w, struct conn *c)
 {
+	struct tcp_conns *t = &w->tcp;
+
 	if (c->starved)
 		return;
 	c->starved = true;
-	c->starved_next = w->tcp.starved;
-	w->tcp.starved = c;
+	if (c->buf) {
+		TAILQ_INSERT_TAIL(&t->starved_frames, c, starved_link);
+		t->n_starved_frames++;
+	} else {
+		TAILQ_INSERT_TAIL(&t->starved, c, starved_link);
+		t->n_starved++;
+	}
 }
 
 static void conn_unstarve(struct worker *w, struct conn *c)
 {
-	for (struct conn **p = &w->tcp.starved; *p; p = &(*p)->starved_next) {
-		if (*p == c) {
-			*p = c->starved_next;
-			c->starved_next = NULL;
-			break;
-		}
+	struct tcp_conns *t = &w->tcp;
+
+	if (!c->starved)
+		return;
+	/* A connection does not gain or lose its buffer while starved. */
+	if (c->buf) {
+		TAILQ_REMOVE(&t->starved_frames, c, starved_link);
+		t->n_starved_frames--;
+	} else {
+		TAILQ_REMOVE(&t->starved, c, starved_link);
+		t->n_starved--;
 	}
-	/* Not found: it is on the list tcp_retry_starved() is walking, which
-	 * goes on through c->starved_next and skips it. */
 	c->starved = false;
 }
 
@@ -108,41 +103,45 @@ void stuck_unlink(struct worker *w, struct conn *c)
 
 void stuck_append(struct worker *w, struct conn *c)
 {
+	if (c->stuck)
+		return;
 	c->stuck = true;
 	c->stuck_since_ms = w->loop.now_ms;
 	TAILQ_INSERT_TAIL(&w->tcp.stuck, c, stuck_link);
 }
 
-static void conn_release_buf(struct worker *w, struct conn *c)
-{
-	if (c->buf) {
-		bufpool_revert(w->d->pool, c->buf);
-		c->buf = NULL;
-	}
-	c->ready = 0;
-	c->next_frame = 0;
-}
-
-/* Close now; free at tcp_reap(), since an event of this turn may still
- * name the connection (one closed to make room for another, say).  On
- * the io_uring path its requests must end first (tcp_uring_close). */
 void conn_close(struct worker *w, struct conn *c)
 {
-	if (c->starved)
-		conn_unstarve(w, c);
+	struct tcp_conns *t = &w->tcp;
+
+	if (c->closed)
+		return;
+	c->closed = true;
+	conn_unstarve(w, c);
 	stuck_unlink(w, c);
-	conn_release_buf(w, c);
-	TAILQ_REMOVE(&w->tcp.lru, c, lru_link);
-	w->tcp.n--;
+	TAILQ_REMOVE(&t->lru, c, lru_link);
+	t->n--;
 	atomic_fetch_sub_explicit(&w->d->connections, 1, memory_order_relaxed);
-	if (c->u.on) {
-		tcp_uring_close(w, c);
+	if (c->reset) {
+		/* A protocol error: an abortive close (RST), whatever is unread. */
+		struct linger abort_now = {.l_onoff = 1, .l_linger = 0};
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &abort_now, sizeof(abort_now));
+	}
+	bool later = t->path->close(w, c);
+	conn_release_buf(w, c); /* usable at once (contract point 4) */
+	c->fd = -1;
+	if (later) {
+		t->closing++;
 		return;
 	}
-	close(c->fd); /* also stops the loop watching it */
-	c->fd = -1;
-	c->closed_next = w->tcp.closed;
-	w->tcp.closed = c;
+	c->closed_next = t->closed;
+	t->closed = c;
+}
+
+void tcp_conn_free(struct worker *w, struct conn *c)
+{
+	w->tcp.closing--;
+	free(c);
 }
 
 void tcp_reap(struct tcp_conns *t)
@@ -188,32 +187,27 @@ static bool tcp_admit(struct worker *w, int fd, const struct sockaddr *peer)
 	return true;
 }
 
-static void tcp_on_conn(struct loop *loop, struct loop_handler *h, unsigned events);
-
-/* A new connection: its struct, watched edge-triggered, or receiving on
- * the worker's ring.  False if it was closed instead. */
+/* A new connection, handed to the data path.  False if it could not be. */
 static bool conn_open(struct worker *w, int fd, struct port *p)
 {
-	struct conn *c = calloc(1, sizeof(*c));
+	struct tcp_conns *t = &w->tcp;
+	struct conn *c = calloc(1, t->path->conn_size);
 
 	if (!c)
 		return false;
-	c->handler.fn = tcp_on_conn;
 	c->fd = fd;
 	c->mode = p->listener->mode;
 	c->port = p;
-	c->can_write = true;
 	c->read_size = TCP_READ_MIN;
 	c->last_ms = w->loop.now_ms;
-	if (!w->loop.uring &&
-	    loop_watch(&w->loop, fd, LOOP_READ | LOOP_WRITE | LOOP_EDGE, &c->handler) < 0) {
+	TAILQ_INSERT_TAIL(&t->lru, c, lru_link);
+	t->n++;
+	if (t->path->open(w, c) < 0) {
+		TAILQ_REMOVE(&t->lru, c, lru_link);
+		t->n--;
 		free(c);
 		return false;
 	}
-	TAILQ_INSERT_TAIL(&w->tcp.lru, c, lru_link);
-	w->tcp.n++;
-	if (w->loop.uring)
-		tcp_uring_open(w, c);
 	return true;
 }
 
@@ -236,6 +230,8 @@ void tcp_on_listener(struct loop *loop, struct loop_handler *h, unsigned events)
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE)
 				tcp_refuse_emfile(w, p->fd);
+			else if (i == 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				stats_add(&w->stats.tcp_accept_empty, 1); /* another worker took it */
 			return; /* EAGAIN, or a connection that died on the way */
 		}
 		if (!tcp_admit(w, fd, (struct sockaddr *)&peer)) {
@@ -250,251 +246,67 @@ void tcp_on_listener(struct loop *loop, struct loop_handler *h, unsigned events)
 	}
 }
 
-/* ---- reading and echoing ------------------------------------------------- */
+/* ---- memory ---------------------------------------------------------------- */
 
-/* Does the connection's own buffer hold `need` bytes?  Then make room at
- * its end if all of it was sent. */
-static bool conn_room_in_own(struct conn *c, size_t need)
+void tcp_reclaim(struct worker *w)
 {
-	if (!c->buf || c->buf->capacity < need)
-		return false;
-	if (io_buf_space(c->buf) == 0)
-		io_buf_adjust(c->buf);
-	return true;
-}
-
-/* Move the connection's bytes into nb, a larger buffer: it outgrew its
- * own, by a lars frame or by reads that fill it. */
-static bool conn_move_to(struct worker *w, struct conn *c, struct io_buf *nb)
-{
-	if (c->buf && io_buf_copy(nb, c->buf) < 0) {
-		bufpool_revert(w->d->pool, nb);
-		return false;
-	}
-	if (c->buf)
-		bufpool_revert(w->d->pool, c->buf);
-	c->buf = nb;
-	return true;
-}
-
-/* The pool said no: wait on the starved list, ask the others for memory. */
-void conn_wait_for_memory(struct worker *w, struct conn *c)
-{
-	stats_add(&w->stats.tcp_stalled_nomem, 1);
-	log_limited(&nomem_limit, LOG_WARNING,
-		    "buffer pool at MEM_LIMIT (%zu bytes): pausing reads",
-		    bufpool_mem_limit(w->d->pool));
-	worker_request_memory(w);
-	conn_starve(w, c);
-}
-
-/* Give the connection a buffer with room for the next read (and, in lars
- * mode, for the whole partial frame): the size its reads have earned, or,
- * short of memory, the least that will do. */
-static enum conn_room conn_get_room(struct worker *w, struct conn *c)
-{
-	size_t least = c->next_frame > TCP_READ_MIN ? c->next_frame : TCP_READ_MIN;
-	size_t want = c->read_size > least ? c->read_size : least;
-	struct io_buf *nb;
-
-	if (conn_room_in_own(c, want))
-		return ROOM_OK;
-	nb = bufpool_alloc(w->d->pool, want);
-	if (!nb && want > least) {
-		c->read_size = TCP_READ_MIN; /* no big reads for now */
-		if (conn_room_in_own(c, least))
-			return ROOM_OK;
-		nb = bufpool_alloc(w->d->pool, least);
-	}
-	if (!nb && tcp_evict_stuck(w))
-		nb = bufpool_alloc(w->d->pool, least);
-	if (!nb) {
-		conn_wait_for_memory(w, c);
-		return ROOM_NO_MEMORY;
-	}
-	if (!conn_move_to(w, c, nb)) {
-		log_err("tcp: cannot move %zu bytes to a %zu-byte buffer",
-			c->buf->length, nb->capacity);
-		return ROOM_BROKEN;
-	}
-	return ROOM_OK;
-}
-
-/* New bytes arrived: how many of them may be echoed now?  A frame above
- * max_message ends the reading as if the peer had closed. */
-static void conn_frame(struct worker *w, struct conn *c)
-{
-	struct io_buf *b = c->buf;
-
-	if (c->mode == CONF_MODE_ECHO) {
-		stats_add(&w->stats.tcp_replies, 1);
-		stats_add(&c->port->stats.replies, 1);
-		c->ready = b->length;
-		return;
-	}
-	size_t complete, frames, next;
-	const unsigned char *start = (const unsigned char *)b->data + b->head + c->ready;
-	enum lars_status st = lars_scan(start, b->length - c->ready, w->conf.max_message,
-					&complete, &frames, &next);
-	stats_add(&w->stats.tcp_replies, frames);
-	stats_add(&c->port->stats.replies, frames);
-	c->ready += complete;
-	c->next_frame = next;
-	if (st == LARS_TOO_LONG) {
-		/* Echo the whole frames before it, read no more, then close. */
-		stats_add(&w->stats.tcp_closed_oversize, 1);
-		c->next_frame = 0;
-		c->peer_closed = true;
-		c->can_read = false;
-	}
-}
-
-/* Send what is ready.  False if the connection broke. */
-static bool conn_flush(struct worker *w, struct conn *c)
-{
-	while (c->ready > 0 && c->can_write) {
-		struct io_buf *b = c->buf;
-		ssize_t n = send(c->fd, b->data + b->head, c->ready, MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				c->can_write = false;
-				if (!c->stuck)
-					stuck_append(w, c);
-				return true;
-			}
-			if (errno == EINTR)
-				continue;
-			return false;
-		}
-		stats_add(&w->stats.bytes_out, (uint64_t)n);
-		stats_add(&c->port->stats.bytes_out, (uint64_t)n);
-		stuck_unlink(w, c); /* the peer reads: not stuck */
-		io_buf_pop(b, (size_t)n);
-		c->ready -= (size_t)n;
-		if (b->length == 0)
-			c->next_frame = 0;
-	}
-	return true;
-}
-
-/* Read once into the buffer, and say why the reading stops if it does. */
-static enum conn_read conn_read(struct worker *w, struct conn *c)
-{
-	switch (conn_get_room(w, c)) {
-	case ROOM_OK:
-		break;
-	case ROOM_NO_MEMORY:
-		return READ_BLOCKED;
-	case ROOM_BROKEN:
-		return READ_CLOSE;
-	}
-	size_t room = io_buf_space(c->buf);
-	if (room == 0) /* full of unsent output: back pressure */
-		return READ_BLOCKED;
-	ssize_t n;
-	do
-		n = read(c->fd, io_buf_tail(c->buf), room);
-	while (n < 0 && errno == EINTR);
-	if (n > 0) {
-		c->buf->length += (size_t)n;
-		stats_add(&w->stats.bytes_in, (uint64_t)n);
-		stats_add(&c->port->stats.bytes_in, (uint64_t)n);
-		if ((size_t)n < room && !c->peer_hup)
-			c->can_read = false; /* drained; with a FIN seen, read on to EOF */
-		else if ((size_t)n == c->buf->capacity && c->read_size < TCP_READ_MAX)
-			c->read_size *= 4; /* the next buffer, one tier up */
-		conn_frame(w, c);
-		return READ_DATA;
-	}
-	if (n == 0) {
-		c->peer_closed = true;
-		c->can_read = false;
-		return READ_EOF;
-	}
-	if (errno == EAGAIN || errno == EWOULDBLOCK) {
-		c->can_read = false;
-		return READ_AGAIN;
-	}
-	return READ_CLOSE;
-}
-
-/* Do all that can be done on this connection now: send what is ready,
- * read while the socket has input and there is room, until the socket
- * says EAGAIN, the peer closed, or the reading is blocked (no memory,
- * or output the peer has not taken yet). */
-static void tcp_run(struct worker *w, struct conn *c)
-{
-	for (;;) {
-		if (!conn_flush(w, c)) {
-			conn_close(w, c);
-			return;
-		}
-		if (c->ready > 0 && !c->can_write)
-			break; /* wait for LOOP_WRITE */
-		if (!c->can_read || c->peer_closed)
-			break;
-		enum conn_read r = conn_read(w, c);
-		if (r == READ_CLOSE) {
-			conn_close(w, c);
-			return;
-		}
-		if (r == READ_BLOCKED)
-			break; /* retried when memory or room comes */
-		/* READ_DATA, READ_AGAIN, READ_EOF: flush what they made ready */
-	}
-	if (c->peer_closed && c->ready == 0)
-		conn_close(w, c); /* echoed all whole frames the client sent */
-	else if (c->buf && c->buf->length == 0)
-		conn_release_buf(w, c); /* idle connections hold no buffer */
-}
-
-static void tcp_on_conn(struct loop *loop, struct loop_handler *h, unsigned events)
-{
-	struct worker *w = worker_of(loop);
-	struct conn *c = loop_container_of(h, struct conn, handler);
-
-	if (c->fd < 0)
-		return; /* closed earlier in this turn */
-	if (events & (LOOP_READ | LOOP_HUP))
-		c->can_read = true;
-	if (events & LOOP_HUP)
-		c->peer_hup = true;
-	if (events & (LOOP_WRITE | LOOP_HUP))
-		c->can_write = true;
-	if (atomic_load_explicit(&w->d->stopping, memory_order_relaxed))
-		return; /* tcp_drain_all() takes it from here */
-	conn_touch(w, c);
-	tcp_run(w, c);
-}
-
-void tcp_retry_starved(struct worker *w)
-{
-	struct conn *list = w->tcp.starved;
-
-	w->tcp.starved = NULL;
-	while (list) {
-		struct conn *c = list;
-		list = c->starved_next;
-		if (!c->starved || c->fd < 0 || c->u.closed)
-			continue; /* closed, or unstarved, by a retry before it */
-		c->starved = false;
-		c->starved_next = NULL;
-		if (c->u.on)
-			tcp_uring_retry(w, c);
-		else
-			tcp_run(w, c); /* may starve again, or close c */
-	}
+	if (w->tcp.path->reclaim)
+		w->tcp.path->reclaim(w);
 }
 
 bool tcp_evict_stuck(struct worker *w)
 {
 	struct conn *c = TAILQ_FIRST(&w->tcp.stuck);
 
-	if (!c || w->loop.now_ms - c->stuck_since_ms < TCP_STUCK_EVICT_MS)
+	if (!c || w->loop.now_ms - c->stuck_since_ms < TCP_EVICT_MS)
 		return false;
 	stats_add(&w->stats.tcp_closed_stuck, 1);
 	conn_close(w, c);
 	return true;
+}
+
+/* Every connection of this worker that holds memory waits for more, the
+ * longest for TCP_EVICT_MS: none can finish its frame, so none would
+ * give memory back.  Close the one that waited longest (point 3). */
+static void tcp_evict_starved(struct worker *w)
+{
+	struct tcp_conns *t = &w->tcp;
+	struct conn *oldest = NULL, *c;
+
+	if (t->n_starved_frames == 0 || t->n_starved_frames < t->holding)
+		return;
+	TAILQ_FOREACH(c, &t->starved_frames, starved_link)
+		if (!oldest || c->hungry_since_ms < oldest->hungry_since_ms)
+			oldest = c;
+	if (w->loop.now_ms - oldest->hungry_since_ms < TCP_EVICT_MS)
+		return;
+	stats_add(&w->stats.tcp_closed_starved, 1);
+	conn_close(w, oldest);
+}
+
+/* Resume the first n of a starved list (those that starve again go to
+ * its end). */
+static void retry_list(struct worker *w, struct conn_list *list, size_t n)
+{
+	struct conn *c;
+
+	while (n-- > 0 && (c = TAILQ_FIRST(list))) {
+		conn_unstarve(w, c);
+		w->tcp.path->resume(w, c); /* may starve c again, or close it */
+	}
+}
+
+void tcp_retry_starved(struct worker *w)
+{
+	struct tcp_conns *t = &w->tcp;
+
+	/* Frames in progress first: while one still waits, the memory that
+	 * frees up is theirs, and new reads wait behind them. */
+	retry_list(w, &t->starved_frames, t->n_starved_frames);
+	if (t->n_starved_frames == 0)
+		retry_list(w, &t->starved, t->n_starved);
+	else
+		tcp_evict_starved(w);
 }
 
 void tcp_close_idle(struct worker *w)
@@ -509,53 +321,25 @@ void tcp_close_idle(struct worker *w)
 	}
 }
 
-/* ---- stopping ------------------------------------------------------------ */
-
-/* Flush what was read, then half-close and wait for the client to close,
- * discarding its further input: closing with unread input would send a
- * reset that can destroy replies still in flight. */
-static void conn_drain(struct worker *w, struct conn *c)
+void tcp_after_turn(struct worker *w, bool second)
 {
-	char sink[4096];
-
-	if (c->u.on) {
-		if (c->starved)
-			conn_unstarve(w, c); /* draining needs no new memory first */
-		tcp_uring_drain(w, c);
-		return;
-	}
-	if (!conn_flush(w, c)) {
-		conn_close(w, c);
-		return;
-	}
-	if (c->ready > 0)
-		return; /* wait for LOOP_WRITE */
-	if (!c->shut_wr) {
-		conn_release_buf(w, c);
-		shutdown(c->fd, SHUT_WR);
-		c->shut_wr = true;
-	}
-	for (;;) {
-		ssize_t n = read(c->fd, sink, sizeof(sink));
-		if (n > 0)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n < 0 && errno == EINTR)
-			continue;
-		conn_close(w, c); /* EOF or error: done */
-		return;
-	}
+	if (w->tcp.path->after_turn)
+		w->tcp.path->after_turn(w, second);
 }
+
+/* ---- stopping ------------------------------------------------------------ */
 
 bool tcp_drain_all(struct worker *w)
 {
+	struct tcp_conns *t = &w->tcp;
 	struct conn *c, *next;
-	for (c = TAILQ_FIRST(&w->tcp.lru); c; c = next) {
+
+	for (c = TAILQ_FIRST(&t->lru); c; c = next) {
 		next = TAILQ_NEXT(c, lru_link);
-		conn_drain(w, c);
+		conn_unstarve(w, c); /* draining needs no new memory */
+		t->path->drain(w, c);
 	}
-	return w->tcp.n == 0;
+	return t->n == 0;
 }
 
 void tcp_close_all(struct worker *w)

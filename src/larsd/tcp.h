@@ -1,101 +1,83 @@
 /*
  * tcp.h - TCP connections: accept, echo (RFC 862) and lars framing.
  *
- * A connection holds at most one buffer, taken from the pool when there is
- * something to read and given back as soon as everything in it was sent,
- * so an idle connection holds no buffer memory.  Output that cannot be sent
- * stops reading (back pressure): a client that never reads costs one
- * buffer, never a growing queue.  When the pool is at MEM_LIMIT the
- * connection waits on the starved list and is retried; and a connection
- * whose output has been stuck for TCP_STUCK_EVICT_MS (its peer sends but
- * does not read) is closed to free its buffer for the others.
+ * The memory contract, the same on every data path (larsd(8) MEMORY says
+ * it to users; tests/test_contract.c checks each point on each backend):
+ *
+ *  1. The cap.  Every byte a connection reads or sends is in a buffer of
+ *     the pool, and the pool never holds more than MEM_LIMIT.
+ *  2. One buffer a connection.  A connection holds at most one buffer:
+ *     none while idle; 16K for its next read, a tier up (to 256K at most,
+ *     TCP_READ_MAX) once its reads fill their buffer; for a lars frame, one
+ *     that holds the whole frame (max_message bounds it).  Output the peer
+ *     does not take stops the reading, so a client that sends and never
+ *     reads costs that one buffer, never a queue.  The io_uring path adds
+ *     a worker's ring of idle receive buffers, bounded apart
+ *     (loop_uring.h), and given back first when memory is short.
+ *  3. Frames finish.  At MEM_LIMIT a connection that holds part of a
+ *     frame gets memory before any that holds none.  If every connection
+ *     of a worker that holds memory has waited TCP_EVICT_MS for more, the
+ *     one that waited longest is closed (tcp_closed_starved) so the others
+ *     can go on: a frame in progress completes, or its connection is
+ *     closed and counted; it never stalls the rest.
+ *  4. Who is evicted, and how many.  When the pool refuses a buffer, idle
+ *     memory goes back first (the ring's buffers; the other workers' thread
+ *     caches); then, if its output has waited TCP_EVICT_MS or more for a
+ *     peer that does not read, the connection stuck longest is closed
+ *     (tcp_closed_stuck): one per refused buffer, and its memory is usable
+ *     at once.  Otherwise the connection waits (tcp_stalled_nomem) on the
+ *     starved list, retried every few milliseconds.
+ *  5. Memory comes back.  A connection's buffer goes back to the pool when
+ *     it is empty and when the connection closes; the ring gives back what
+ *     it holds beyond the need within about a second (none once no
+ *     connection is left).
+ *  6. Reload.  A lower mem_limit holds for every buffer taken after it;
+ *     buffers in use above it come back as their connections empty them or
+ *     close, and the ring's cap follows it.
  *
  * The worker owns one struct tcp_conns and calls the tcp_* functions
- * below; the loop calls tcp_on_listener() and each connection's handler.
+ * below; the loop calls tcp_on_listener().  Each connection is served by
+ * the worker's data path (tcp_conn.h): tcp_epoll.c or tcp_uring.c.
  */
 #ifndef LARSD_TCP_H
 #define LARSD_TCP_H
 
-#include "conf.h"
-#include "lars.h"
 #include "loop.h"
-#include "loop_uring.h"
 
-#include <bufpool.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/queue.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
-
-/* The most buffers one send of the io_uring path gathers. */
-#define TCP_URING_IOV 8
 
 struct worker;
-struct port;
-
-struct conn {
-	struct loop_handler handler;
-	int fd;           /* -1 once closed, until tcp_reap() frees it */
-	enum conf_mode mode;
-	struct port *port;/* the listener slot it came from: its counters */
-	struct io_buf *buf;
-	size_t ready;     /* bytes at buf->head that may be sent: for lars, whole frames */
-	size_t next_frame;/* size of the partial lars frame after them, if known */
-	size_t read_size; /* the buffer size the next read asks for */
-	bool can_read;    /* the socket may have input (edge-triggered) */
-	bool can_write;   /* the socket had room at the last try */
-	bool peer_closed; /* read returned 0 (or a bad frame ended reading) */
-	bool peer_hup;    /* the loop saw the peer's FIN: read on to EOF */
-	bool shut_wr;     /* shutdown sent while stopping */
-	bool starved;
-	bool stuck;       /* output waits for a peer that does not read */
-	uint64_t last_ms;
-	uint64_t stuck_since_ms;
-	TAILQ_ENTRY(conn) lru_link;   /* tcp_conns.lru */
-	TAILQ_ENTRY(conn) stuck_link; /* tcp_conns.stuck, while stuck */
-	struct conn *starved_next;    /* tcp_conns.starved */
-	struct conn *closed_next;     /* tcp_conns.closed */
-
-	/* The io_uring data path (tcp_uring.c); unused under epoll, where
-	 * buf, ready and next_frame above hold the connection's bytes. */
-	struct conn_uring {
-		struct loop_op recv_op;   /* a multishot receive */
-		struct loop_op send_op;   /* one send in flight at most */
-		struct io_buf *out;       /* received buffers to echo, oldest first */
-		struct io_buf *out_tail;  /* the last of them, where small receives land */
-		size_t out_len;           /* bytes in out; the first `ready` may go */
-		struct lars_stream frames;
-		struct msghdr msg;        /* the send in flight */
-		struct iovec iov[TCP_URING_IOV];
-		unsigned long send_turn;  /* the loop turn the send was queued in */
-		bool on;                  /* this connection runs on the ring */
-		bool recv_armed;
-		bool recv_cancelled;      /* a cancel of the receive is queued */
-		bool sending;
-		bool closed;              /* closed: freed once no request is left */
-	} u;
-};
+struct conn;
+struct tcp_path;
 
 TAILQ_HEAD(conn_list, conn);
 
 /* One worker's connections. */
 struct tcp_conns {
-	struct conn_list lru;  /* least recently active first (idle_timeout) */
+	const struct tcp_path *path; /* its data path, chosen with its loop */
+	struct conn_list lru;        /* least recently active first (idle_timeout) */
 	size_t n;
-	struct conn *starved;  /* waiting for a buffer: the pool was at MEM_LIMIT */
-	struct conn_list stuck;/* output waits for a peer that does not read,
-	                          longest waiting first */
-	struct conn *closed;   /* closed this turn; freed by tcp_reap(), as an
-	                          event for them may still be in hand */
-	int spare_fd;          /* given up to refuse connections past EMFILE */
-	size_t closing;        /* io_uring: closed, waiting for their requests */
+	size_t holding;              /* connections that hold a buffer */
+	/* Waiting for memory (the pool was at MEM_LIMIT), oldest first: those
+	 * that hold part of a frame, then those that hold nothing. */
+	struct conn_list starved_frames, starved;
+	size_t n_starved_frames, n_starved;
+	struct conn_list stuck;      /* output waits for a peer that does not
+	                                read, longest waiting first */
+	struct conn *closed;         /* closed; freed by tcp_reap(), as an event
+	                                for them may still be in hand */
+	size_t closing;              /* closed, freed by the data path once its
+	                                requests in flight are over */
+	int spare_fd;                /* given up to refuse connections past EMFILE */
 };
 
-/* Output stuck this long makes a connection the first to go at MEM_LIMIT. */
-#define TCP_STUCK_EVICT_MS 500
+/* Waited this long at MEM_LIMIT, a connection may be evicted (point 3, 4). */
+#define TCP_EVICT_MS 500
 
-void tcp_init(struct tcp_conns *t);
+void tcp_init(struct tcp_conns *t, const struct tcp_path *path);
 void tcp_fini(struct tcp_conns *t);
 
 /* Loop handler of a TCP listener (a struct port). */
@@ -103,17 +85,25 @@ void tcp_on_listener(struct loop *loop, struct loop_handler *h, unsigned events)
 
 static inline bool tcp_starving(const struct tcp_conns *t)
 {
-	return t->starved != NULL;
+	return t->n_starved_frames + t->n_starved > 0;
 }
 
 void tcp_retry_starved(struct worker *w);
 void tcp_close_idle(struct worker *w);
 /* At MEM_LIMIT: close the connection stuck longest, if stuck long enough. */
 bool tcp_evict_stuck(struct worker *w);
+/* Give idle memory back to the pool (the io_uring ring's buffers). */
+void tcp_reclaim(struct worker *w);
+/* After each loop turn, and once a second (second: the ring's trim). */
+void tcp_after_turn(struct worker *w, bool second);
 /* Stopping: stop reading, flush, half-close; true once all are closed. */
 bool tcp_drain_all(struct worker *w);
 void tcp_close_all(struct worker *w);
 /* Free the connections closed since the last call.  Between loop turns. */
 void tcp_reap(struct tcp_conns *t);
+
+/* The data paths (tcp_conn.h); tcp_uring_path only with liburing. */
+extern const struct tcp_path tcp_epoll_path;
+extern const struct tcp_path tcp_uring_path;
 
 #endif /* LARSD_TCP_H */

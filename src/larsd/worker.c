@@ -14,9 +14,12 @@
 #include "worker.h"
 #include "clock.h"
 #include "log.h"
+#ifdef HAVE_LIBURING
 #include "loop_uring.h"
+#endif
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -120,15 +123,14 @@ static void worker_stop(struct worker *w)
 	for (size_t i = 0; i < CONF_MAX_LISTENERS; i++)
 		if (w->ports[i].listener)
 			worker_unwatch_port(w, &w->ports[i]);
-	while (!tcp_drain_all(w) && clock_ms() < deadline) {
-		worker_turn(w, tcp_starving(&w->tcp) ? STARVED_RETRY_MS : 50);
-		if (tcp_starving(&w->tcp))
-			tcp_retry_starved(w);
-	}
+	while (!tcp_drain_all(w) && clock_ms() < deadline)
+		worker_turn(w, 50);
 	tcp_close_all(w);
-	if (!loop_uring_drain(&w->loop, DRAIN_MS))
+#ifdef HAVE_LIBURING
+	if (loop_is_uring(&w->loop) && !loop_uring_drain(&w->loop, DRAIN_MS))
 		log_warn("worker %u: io_uring requests still in flight %d ms after stopping; "
 			 "%zu connections not freed", w->index, DRAIN_MS, w->tcp.closing);
+#endif
 	tcp_reap(&w->tcp);
 }
 
@@ -137,32 +139,35 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 
 	atomic_store(&w->tid, gettid());
-	if (loop_uring_start(&w->loop) < 0) {
-		/* Cannot happen once loop_uring_open() succeeded; say so loudly. */
+#ifdef HAVE_LIBURING
+	/* A ring made with SINGLE_ISSUER belongs to the thread that enables
+	 * it: this one. */
+	if (loop_is_uring(&w->loop) && loop_uring_start(&w->loop) < 0) {
 		log_err("worker %u: cannot enable its io_uring: %s", w->index, strerror(errno));
 		atomic_store(&w->finished, true);
 		return NULL;
 	}
+#endif
 	while (!atomic_load_explicit(&w->d->stopping, memory_order_relaxed)) {
 		worker_turn(w, tcp_starving(&w->tcp) ? STARVED_RETRY_MS : IDLE_CHECK_MS);
 		if (atomic_load_explicit(&w->trim_requested, memory_order_relaxed)) {
 			atomic_store(&w->trim_requested, false);
-			/* Evict first, so the evicted output goes back too; and
-			 * leave it to the worker that asked, not to this one's
-			 * buffer ring, for a turn. */
+			/* Evict first, so the evicted output goes back too; then
+			 * the idle memory of the thread caches and of the ring. */
 			tcp_evict_stuck(w);
 			bufpool_trim(w->d->pool);
-			if (w->loop.uring)
-				loop_uring_skip_fill(&w->loop);
+			tcp_reclaim(w);
 		}
 		if (tcp_starving(&w->tcp))
 			tcp_retry_starved(w);
-		if (w->loop.now_ms >= w->next_idle_check_ms) {
+		bool second = w->loop.now_ms >= w->next_idle_check_ms;
+		if (second) {
 			tcp_close_idle(w);
 			w->next_idle_check_ms = w->loop.now_ms + IDLE_CHECK_MS;
 		}
 		tcp_reap(&w->tcp);
 		worker_sync(w);
+		tcp_after_turn(w, second);
 		stats_add(&w->loop_turns, 1);
 		atomic_store_explicit(&w->conns_open, w->tcp.n, memory_order_relaxed);
 		atomic_store_explicit(&w->heartbeat_ms, w->loop.now_ms, memory_order_relaxed);
@@ -173,24 +178,45 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-int worker_start(struct worker *w, struct daemon *d, unsigned index)
+int worker_prepare(struct worker *w, struct daemon *d, unsigned index, bool uring,
+		   char *why, size_t whylen)
 {
+	const struct tcp_path *path = &tcp_epoll_path;
+
 	w->d = d;
 	w->index = index;
-	w->wake.fn = worker_on_wake;
 	w->wakefd = -1;
 	w->loop.fd = -1;
-	tcp_init(&w->tcp);
-	if (loop_open(&w->loop) < 0)
-		return -1;
-	if (d->io_uring) {
-		char why[160];
-		if (loop_uring_open(&w->loop, d->pool, d->ring_bufs, why, sizeof(why)) < 0) {
-			log_err("worker %u: %s", index, why);
-			errno = EOPNOTSUPP;
+	w->loop.ops = NULL;
+#ifdef HAVE_LIBURING
+	if (uring) {
+		if (loop_uring_open(&w->loop, d->pool, why, whylen) < 0)
 			return -1;
-		}
+		path = &tcp_uring_path;
 	}
+#else
+	if (uring) {
+		snprintf(why, whylen, "larsd was built without liburing");
+		return -1;
+	}
+#endif
+	if (!uring && loop_open_epoll(&w->loop) < 0) {
+		snprintf(why, whylen, "epoll_create1: %s", strerror(errno));
+		return -1;
+	}
+	tcp_init(&w->tcp, path);
+	return 0;
+}
+
+void worker_unprepare(struct worker *w)
+{
+	loop_close(&w->loop);
+	tcp_fini(&w->tcp);
+}
+
+int worker_start(struct worker *w)
+{
+	w->wake.fn = worker_on_wake;
 	atomic_store(&w->heartbeat_ms, w->loop.now_ms);
 	w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (w->wakefd < 0 || loop_watch(&w->loop, w->wakefd, LOOP_READ, &w->wake) < 0)
@@ -241,7 +267,6 @@ void worker_wake(struct worker *w)
 void worker_join(struct worker *w)
 {
 	pthread_join(w->thread, NULL);
-	loop_close(&w->loop);
 	close(w->wakefd);
-	tcp_fini(&w->tcp);
+	worker_unprepare(w);
 }

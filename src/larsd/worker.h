@@ -61,6 +61,7 @@ struct worker {
 	struct stats stats;
 	_Atomic uint64_t loop_turns;   /* loop iterations (stats workers) */
 	_Atomic uint64_t conns_open;   /* its TCP connections, as of the last turn */
+	_Atomic uint64_t ring_bytes;   /* pool bytes its io_uring ring holds, likewise */
 	_Atomic uint64_t heartbeat_ms; /* end of the last loop iteration */
 	_Atomic bool trim_requested;   /* another worker is short of memory */
 	_Atomic bool finished;
@@ -71,7 +72,14 @@ static inline struct worker *worker_of(struct loop *loop)
 	return loop_container_of(loop, struct worker, loop);
 }
 
-int worker_start(struct worker *w, struct daemon *d, unsigned index);
+/* Make the worker's loop: on io_uring if uring, else on epoll.  0, or -1
+ * with a one-line reason in why (nothing is left open then). */
+int worker_prepare(struct worker *w, struct daemon *d, unsigned index, bool uring,
+		   char *why, size_t whylen);
+/* Close the loop of a prepared worker that will not start. */
+void worker_unprepare(struct worker *w);
+/* Start a prepared worker's thread.  0, or -1 with errno. */
+int worker_start(struct worker *w);
 void worker_wake(struct worker *w);
 
 /* The pool is at MEM_LIMIT: ask the other workers to give the idle buffers

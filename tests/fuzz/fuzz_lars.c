@@ -22,9 +22,7 @@
  *
  * lars_scan() over the whole stream and lars_check_datagram() over the
  * stream and over every delivered chunk are compared with reference
- * implementations as well, and so is lars_stream_feed() (the io_uring
- * path's scanner, src/larsd/tcp_uring.c) fed the stream in the pieces
- * the read events deliver.
+ * implementations as well.
  */
 #include "config.h"
 
@@ -235,33 +233,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* lars_stream_feed() over the stream in pieces: the same frames, the
- * same end of the last whole frame, the same verdict as the reference. */
-static void check_stream(const uint8_t *stream, size_t len, const uint8_t *events,
-			 size_t n_events, uint32_t max, const struct ref *ref)
-{
-	struct lars_stream ls;
-	size_t pos = 0, frames = 0, last_end = 0, i = 0;
-	bool too_long = false;
-
-	memset(&ls, 0, sizeof(ls));
-	while (pos < len && !too_long) {
-		size_t want = i < n_events ? event_size(events[i++]) : len - pos;
-		if (want > len - pos)
-			want = len - pos;
-		size_t end, n;
-		too_long = lars_stream_feed(&ls, stream + pos, want, max, &end, &n) == LARS_TOO_LONG;
-		if (n > 0)
-			last_end = pos + end;
-		frames += n;
-		pos += want;
-	}
-	FUZZ_CHECK(frames == ref->n_frames && last_end == ref->end && too_long == ref->too_long,
-		   "lars_stream_feed: %zu frames ending at %zu, too_long %d; reference %zu "
-		   "frames ending at %zu, too_long %d", frames, last_end, (int)too_long,
-		   ref->n_frames, ref->end, (int)ref->too_long);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_in in = {data, size};
@@ -288,7 +259,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		   len, max, (int)st, complete, next, (int)ref.too_long, ref.end,
 		   ref.next_frame);
 	check_datagram(stream, len, max);
-	check_stream(stream, len, events, n_events, max, &ref);
 
 	/* The same stream through a connection, in pieces. */
 	struct conn c = {.max_message = max};

@@ -1,0 +1,733 @@
+/*
+ * test_contract.c - larsd's memory contract (src/larsd/tcp.h, larsd(8)
+ * MEMORY), the same scenarios on every backend.
+ *
+ * Each scenario is one function of the backend; the suite adds it once per
+ * backend ("frames_at_cap_epoll", "frames_at_cap_io_uring"), so both data
+ * paths run the same code and must meet the same numbers.  Where io_uring
+ * cannot run (an old kernel, a seccomp filter, larsd built without
+ * liburing), the io_uring cases run on io_backend = "auto" instead, which
+ * is the default a user gets there, and say so.  LARSD_TEST_IO_BACKEND does
+ * not apply here: every case names its backend.
+ *
+ * The scenarios, and the contract point of tcp.h each pins:
+ *   frames_at_cap      24 lars clients send 50000 of a 60008-byte frame,
+ *                      pause, then the rest, at 1M: all echoed (3)
+ *   frames_at_defaults the same, 1500 clients, the shipped 64M (3)
+ *   frames_starved     100 such clients at 1M, more than the pool can give
+ *                      a first buffer each: every frame is echoed or its
+ *                      connection closed and counted, none hangs (3)
+ *   pipelined_mixed    60 clients stream 300 KB of pipelined frames of
+ *                      0 to 65000 bytes at 512K: all byte-exact (3)
+ *   never_reading      40 clients that never read, 8K socket buffers: one
+ *                      16K buffer each; with the kernel's own buffers, at
+ *                      most 256K each (2)
+ *   evictions          64 never-reading clients fill 1M, then 10 new
+ *                      clients are served, at the cost of one eviction (4)
+ *   burst_returns      600 connections echo 16K and close: nothing in use
+ *                      within 2 s (5)
+ *   reload_lowers      600 idle connections at 64M, reload to 2M, close:
+ *                      the pool owns no more than 2M (6)
+ *   accept_wakeups     300 spaced connections, 2 workers: an accept wakes
+ *                      one of them, or both when one is busy (on epoll),
+ *                      never both every time
+ *   oversize           a frame above max_message: the frames before it
+ *                      echoed, then a reset (RST), counted
+ * and, for io_uring alone, ring_fails_at_start: the start-up rings fail
+ * (ENOMEM from a seccomp filter on the ring size): "auto" runs on epoll
+ * with one notice, "io_uring" refuses to start.
+ */
+#include "config.h"
+
+#include "larsd_harness.h"
+
+#include <check.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define KIB 1024L
+#define FRAME_BODY 60000u
+#define FRAME_SIZE (8u + FRAME_BODY)
+#define FRAME_FIRST 50000u /* sent before the pause */
+#define PAUSE_MS 300
+/* More than larsd's TCP_EVICT_MS: stuck this long, a client may go. */
+#define TCP_EVICT_WAIT_MS 600
+
+/* ---- the backends --------------------------------------------------------- */
+
+static bool uring_checked, uring_here;
+
+/* Can larsd run its io_uring backend here?  Asked of larsd itself. */
+static bool io_uring_here(void)
+{
+	if (uring_checked)
+		return uring_here;
+	struct lh_daemon d;
+	lh_init(&d);
+	snprintf(d.settings, sizeof(d.settings), "  threads = 1;\n  io_backend = \"io_uring\";\n");
+	lh_add(&d, "tcp", "127.0.0.1", "echo", true);
+	uring_here = lh_start(&d);
+	if (uring_here)
+		lh_stop_ok(&d);
+	lh_cleanup(&d);
+	uring_checked = true;
+	return uring_here;
+}
+
+/* The io_backend word for a scenario's backend. */
+static const char *backend_word(const char *backend)
+{
+	if (strcmp(backend, "io_uring") == 0 && !io_uring_here()) {
+		printf("# io_uring cannot run here: this case runs on io_backend = \"auto\"\n");
+		return "auto";
+	}
+	return backend;
+}
+
+/* A daemon on backend with threads workers and mem_limit, no prealloc. */
+static void contract_init(struct lh_daemon *d, const char *backend, unsigned threads,
+			  const char *mem_limit)
+{
+	lh_init(d);
+	snprintf(d->settings, sizeof(d->settings), "  threads = %u;\n  io_backend = \"%s\";\n",
+		 threads, backend_word(backend));
+	snprintf(d->bufpool, sizeof(d->bufpool),
+		 "mem_limit = \"%s\"; prealloc = { tier_4K = 0; tier_16K = 0; tier_64K = 0; };",
+		 mem_limit);
+}
+
+/* A listener whose queue holds many connections at once. */
+static size_t add_listener(struct lh_daemon *d, const char *mode)
+{
+	size_t l = lh_add(d, "tcp", "127.0.0.1", mode, true);
+	ck_assert_int_eq(listen(d->ls[l].fd, 4096), 0);
+	return l;
+}
+
+/* Room for n client sockets here and n connections in larsd, which
+ * inherits the limit. */
+static void want_fds(size_t n)
+{
+	struct rlimit r;
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &r), 0);
+	if (r.rlim_cur < n * 2 + 64) {
+		r.rlim_cur = r.rlim_max;
+		ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &r), 0);
+	}
+	ck_assert_msg(r.rlim_cur >= n * 2 + 64, "RLIMIT_NOFILE %llu is too low for %zu clients",
+		      (unsigned long long)r.rlim_cur, n);
+}
+
+static const char *pool_state(struct lh_daemon *d)
+{
+	static char text[320];
+	snprintf(text, sizeof(text),
+		 "connections=%lld pool_bytes_owned=%lld pool_bytes_in_use=%lld pool_bytes_ring=%lld "
+		 "tcp_stalled_nomem=%lld tcp_closed_stuck=%lld tcp_closed_starved=%lld",
+		 lh_stat(d, "connections"), lh_stat(d, "pool_bytes_owned"),
+		 lh_stat(d, "pool_bytes_in_use"), lh_stat(d, "pool_bytes_ring"),
+		 lh_stat(d, "tcp_stalled_nomem"), lh_stat(d, "tcp_closed_stuck"),
+		 lh_stat(d, "tcp_closed_starved"));
+	return text;
+}
+
+/* Wait up to ms for counter name to be at most max; its last value. */
+static long long stat_settles(struct lh_daemon *d, const char *name, long long max, int ms)
+{
+	uint64_t end = lh_now_ms() + (uint64_t)ms;
+	long long v;
+	while ((v = lh_stat(d, name)) > max && lh_now_ms() < end)
+		lh_sleep_ms(100);
+	return v;
+}
+
+/* ---- lars clients --------------------------------------------------------- */
+
+/* One client of a frame scenario: its frame goes out, the same comes back. */
+struct fclient {
+	int fd;
+	size_t got;
+	bool done;   /* echoed whole and exact */
+	bool closed; /* larsd closed it (EOF or reset) first */
+	bool wrong;  /* a byte came back that was not sent */
+};
+
+static void frame_of(unsigned char *out, size_t i)
+{
+	unsigned char body[FRAME_BODY];
+	lh_pattern(body, sizeof(body), 1000 + i, 0);
+	lh_lars_frame(out, (int32_t)i, body, FRAME_BODY);
+}
+
+/* Send bytes [from, to) of client i's frame; false if larsd closed it. */
+static bool frame_send(struct fclient *c, size_t i, size_t from, size_t to)
+{
+	static unsigned char frame[FRAME_SIZE];
+	frame_of(frame, i);
+	return !c->closed && lh_send_all(c->fd, frame + from, to - from);
+}
+
+/* Read every client's echo until all are done or closed, or ms passed. */
+static void frames_collect(struct fclient *cl, size_t n, int ms)
+{
+	static unsigned char frame[FRAME_SIZE], in[65536];
+	struct pollfd *p = calloc(n, sizeof(*p));
+	uint64_t end = lh_now_ms() + (uint64_t)ms;
+
+	ck_assert_ptr_nonnull(p);
+	for (;;) {
+		size_t k = 0;
+		for (size_t i = 0; i < n; i++)
+			if (!cl[i].done && !cl[i].closed)
+				p[k++] = (struct pollfd){.fd = cl[i].fd, .events = POLLIN};
+		uint64_t now = lh_now_ms();
+		if (k == 0 || now >= end)
+			break;
+		if (poll(p, k, (int)(end - now)) <= 0)
+			continue;
+		for (size_t j = 0; j < k; j++) {
+			if (!p[j].revents)
+				continue;
+			size_t i = 0;
+			while (cl[i].fd != p[j].fd)
+				i++;
+			ssize_t r = recv(cl[i].fd, in, sizeof(in), MSG_DONTWAIT);
+			if (r <= 0) {
+				if (r == 0 || (errno != EAGAIN && errno != EINTR))
+					cl[i].closed = true;
+				continue;
+			}
+			frame_of(frame, i);
+			if (cl[i].got + (size_t)r > FRAME_SIZE ||
+			    memcmp(in, frame + cl[i].got, (size_t)r) != 0)
+				cl[i].wrong = true;
+			cl[i].got += (size_t)r;
+			if (cl[i].got >= FRAME_SIZE)
+				cl[i].done = true;
+		}
+	}
+	free(p);
+}
+
+struct frames_result {
+	size_t done, closed, hung, wrong;
+};
+
+/* n clients each send FRAME_FIRST bytes of their frame, pause, send the
+ * rest, and read the echo back. */
+static struct frames_result frames_run(struct lh_daemon *d, size_t l, size_t n, int ms)
+{
+	struct fclient *cl = calloc(n, sizeof(*cl));
+	struct frames_result r = {0};
+
+	ck_assert_ptr_nonnull(cl);
+	for (size_t i = 0; i < n; i++) {
+		cl[i].fd = lh_tcp_connect_listener(&d->ls[l]);
+		ck_assert_msg(cl[i].fd >= 0, "connect %zu: %s", i, strerror(errno));
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!frame_send(&cl[i], i, 0, FRAME_FIRST))
+			cl[i].closed = true;
+	lh_sleep_ms(PAUSE_MS);
+	for (size_t i = 0; i < n; i++)
+		if (!frame_send(&cl[i], i, FRAME_FIRST, FRAME_SIZE))
+			cl[i].closed = true;
+	frames_collect(cl, n, ms);
+	for (size_t i = 0; i < n; i++) {
+		r.done += cl[i].done && !cl[i].wrong;
+		r.closed += cl[i].closed && !cl[i].done;
+		r.hung += !cl[i].done && !cl[i].closed;
+		r.wrong += cl[i].wrong;
+		close(cl[i].fd);
+	}
+	free(cl);
+	return r;
+}
+
+/* Frames in progress at the cap: every one is echoed. */
+static void frames_all_echoed(const char *backend, size_t n, const char *mem_limit)
+{
+	struct lh_daemon d;
+
+	want_fds(n);
+	contract_init(&d, backend, 1, mem_limit);
+	size_t l = add_listener(&d, "lars");
+	lh_start_ok(&d);
+	struct frames_result r = frames_run(&d, l, n, 30000);
+	ck_assert_msg(r.done == n && r.wrong == 0,
+		      "%zu of %zu frames echoed (%zu closed, %zu hung, %zu wrong): %s", r.done, n,
+		      r.closed, r.hung, r.wrong, pool_state(&d));
+	ck_assert_int_eq(lh_stat(&d, "tcp_closed_starved"), 0);
+	ck_assert_int_eq(lh_stat(&d, "tcp_closed_stuck"), 0);
+	lh_stop_ok(&d);
+	lh_cleanup(&d);
+}
+
+static void frames_at_cap(const char *backend)
+{
+	frames_all_echoed(backend, 24, "1M");
+}
+
+static void frames_at_defaults(const char *backend)
+{
+	frames_all_echoed(backend, 1500, "64M");
+}
+
+/* More frames in progress than the pool has first buffers for: every
+ * connection either gets its frame back or is closed and counted (never
+ * left hanging until idle_timeout), and larsd serves afterwards. */
+static void frames_starved(const char *backend)
+{
+	const size_t n = 100;
+	struct lh_daemon d;
+
+	contract_init(&d, backend, 1, "1M");
+	size_t l = add_listener(&d, "lars");
+	lh_start_ok(&d);
+	struct frames_result r = frames_run(&d, l, n, 20000);
+	long long starved = lh_stat(&d, "tcp_closed_starved");
+	ck_assert_msg(r.hung == 0 && r.wrong == 0,
+		      "%zu frames hung (%zu echoed, %zu closed, %zu wrong): %s", r.hung, r.done,
+		      r.closed, r.wrong, pool_state(&d));
+	ck_assert_msg((long long)r.closed == starved,
+		      "%zu connections closed, %lld counted as starved", r.closed, starved);
+	ck_assert_msg(r.done >= n - 10, "only %zu of %zu frames echoed: %s", r.done, n,
+		      pool_state(&d));
+	int fd = lh_tcp_connect_listener(&d.ls[l]);
+	unsigned char msg[64];
+	size_t len = lh_lars_frame(msg, 7, "after", 5);
+	ck_assert_msg(lh_tcp_roundtrip(fd, msg, len), "no reply after the starved frames");
+	close(fd);
+	lh_stop_ok(&d);
+	lh_cleanup(&d);
+}
+
+/* ---- pipelined frames of mixed sizes ------------------------------------------ */
+
+struct pclient {
+	int fd;
+	unsigned char *stream;
+	size_t len, out, in;
+	bool failed;
+};
+
+static uint64_t xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* Client i's stream: frames of 0 to 65000 bytes of body until `total`. */
+static size_t make_stream(unsigned char **out, size_t i, size_t total)
+{
+	unsigned char *s = malloc(total + 8 + 65000);
+	uint64_t seed = 0x9e3779b97f4a7c15ull ^ (i + 1);
+	size_t len = 0;
+
+	ck_assert_ptr_nonnull(s);
+	for (int32_t id = 0; len < total; id++) {
+		uint32_t body = (uint32_t)(xorshift(&seed) % 65001);
+		lh_lars_header(s + len, id, (int32_t)body);
+		lh_pattern(s + len + 8, body, (uint64_t)i << 32 | (uint32_t)id, 0);
+		len += 8 + body;
+	}
+	*out = s;
+	return len;
+}
+
+static void pipelined_mixed(const char *backend)
+{
+	enum { N = 60 };
+	static unsigned char in[65536];
+	struct pclient cl[N];
+	struct pollfd p[N];
+	struct lh_daemon d;
+
+	contract_init(&d, backend, 1, "512K");
+	size_t l = add_listener(&d, "lars");
+	lh_start_ok(&d);
+	for (size_t i = 0; i < N; i++) {
+		cl[i] = (struct pclient){.fd = lh_tcp_connect_listener(&d.ls[l])};
+		ck_assert_int_ge(cl[i].fd, 0);
+		lh_nonblock(cl[i].fd);
+		cl[i].len = make_stream(&cl[i].stream, i, 300000);
+	}
+	uint64_t end = lh_now_ms() + 60000;
+	size_t finished = 0;
+	while (finished < N && lh_now_ms() < end) {
+		for (size_t i = 0; i < N; i++)
+			p[i] = (struct pollfd){
+				.fd = cl[i].in == cl[i].len || cl[i].failed ? -1 : cl[i].fd,
+				.events = (short)(POLLIN | (cl[i].out < cl[i].len ? POLLOUT : 0)),
+			};
+		if (poll(p, N, 200) <= 0)
+			continue;
+		for (size_t i = 0; i < N; i++) {
+			struct pclient *c = &cl[i];
+			if ((p[i].revents & POLLOUT) && c->out < c->len) {
+				ssize_t k = send(c->fd, c->stream + c->out, c->len - c->out,
+						 MSG_NOSIGNAL | MSG_DONTWAIT);
+				if (k > 0)
+					c->out += (size_t)k;
+			}
+			if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			ssize_t k = recv(c->fd, in, sizeof(in), MSG_DONTWAIT);
+			if (k <= 0) {
+				if (k == 0 || (errno != EAGAIN && errno != EINTR))
+					c->failed = true;
+			} else if (c->in + (size_t)k > c->len ||
+				   memcmp(in, c->stream + c->in, (size_t)k) != 0) {
+				c->failed = true;
+			} else {
+				c->in += (size_t)k;
+			}
+			if (c->failed || c->in == c->len)
+				finished++;
+		}
+	}
+	size_t exact = 0;
+	for (size_t i = 0; i < N; i++) {
+		exact += cl[i].in == cl[i].len && !cl[i].failed;
+		close(cl[i].fd);
+		free(cl[i].stream);
+	}
+	ck_assert_msg(exact == N, "%zu of %d clients got their stream back byte for byte: %s",
+		      exact, N, pool_state(&d));
+	lh_stop_ok(&d);
+	lh_cleanup(&d);
+}
+
+/* ---- clients that never read -------------------------------------------------- */
+
+static size_t push_all(const int *fds, size_t n, size_t cap)
+{
+	static char chunk[65536];
+	memset(chunk, 'h', sizeof(chunk));
+	return lh_push_until_stalled(fds, n, chunk, sizeof(chunk), cap, 600, 8000);
+}
+
+/* n clients send and never read, with socket buffers of buf bytes on
+ * both sides (0: the kernel's).  Pool bytes per client, less the ring. */
+static long per_client(const char *backend, size_t n, int buf)
+{
+	struct lh_daemon d;
+	int *fds = calloc(n, sizeof(*fds));
+
+	ck_assert_ptr_nonnull(fds);
+	contract_init(&d, backend, 1, "16M");
+	size_t l = add_listener(&d, "echo");
+	if (buf > 0) { /* accepted sockets inherit them, as with a socket unit's */
+		ck_assert_int_eq(setsockopt(d.ls[l].fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf)), 0);
+		ck_assert_int_eq(setsockopt(d.ls[l].fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf)), 0);
+	}
+	lh_start_ok(&d);
+	for (size_t i = 0; i < n; i++) {
+		fds[i] = lh_tcp_connect_nb("127.0.0.1", d.ls[l].port, buf);
+		ck_assert_int_ge(fds[i], 0);
+	}
+	size_t pushed = push_all(fds, n, (size_t)64 << 20);
+	long long in_use = lh_stat(&d, "pool_bytes_in_use");
+	long long ring = lh_stat(&d, "pool_bytes_ring");
+	long long conns = lh_stat(&d, "connections");
+	printf("# %s, %zu clients, buffers %d: pushed %zu, in use %lld, ring %lld\n", backend, n,
+	       buf, pushed, in_use, ring);
+	ck_assert_int_eq(conns, (long long)n);
+	ck_assert(in_use >= 0 && ring >= 0);
+	/* The ring gives back what no receive waits for (point 5). */
+	ck_assert_msg(stat_settles(&d, "pool_bytes_ring", 4 * 16 * KIB, 2500) <= 4 * 16 * KIB,
+		      "the ring kept its buffers: %s", pool_state(&d));
+	int late = lh_tcp_connect_listener(&d.ls[l]);
+	ck_assert_msg(lh_tcp_roundtrip(late, "late", 4), "a reading client was not served");
+	close(late);
+	for (size_t i = 0; i < n; i++)
+		close(fds[i]);
+	free(fds);
+	lh_stop_ok(&d);
+	lh_cleanup(&d);
+	return (long)((in_use - ring) / (long long)n);
+}
+
+static void never_reading(const char *backend)
+{
+	long each = per_client(backend, 40, 8192);
+	ck_assert_msg(each <= 16 * KIB, "a never-reading client costs %ld bytes of pool, not 16 KiB",
+		      each);
+	each = per_client(backend, 10, 0);
+	ck_assert_msg(each <= 256 * KIB,
+		      "with the kernel's buffers a never-reading client costs %ld bytes, over 256 KiB",
+		      each);
+}
+
+/* 64 never-reading clients with 8K socket buffers hold one 16K buffer
+ * each: a 1M pool, full.  Ten new clients, one after the other, are each
+ * served, and all of it costs one eviction (the client stuck longest):
+ * the evicted buffer is usable at once, and comes back after each reply. */
+static void evictions(const char *backend)
+{
+	enum { HOGS = 64, NEW = 10 };
+	struct lh_daemon d;
+	int hogs[HOGS], small = 8192;
+
+	contract_init(&d, backend, 1, "1M");
+	size_t l = add_listener(&d, "echo");
+	ck_assert_int_eq(setsockopt(d.ls[l].fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+	ck_assert_int_eq(setsockopt(d.ls[l].fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+	lh_start_ok(&d);
+	for (size_t i = 0; i < HOGS; i++) {
+		hogs[i] = lh_tcp_connect_nb("127.0.0.1", d.ls[l].port, small);
+		ck_assert_int_ge(hogs[i], 0);
+	}
+	push_all(hogs, HOGS, (size_t)8 << 20);
+	/* The ring gives back what no receive waits for: the hogs hold all. */
+	stat_settles(&d, "pool_bytes_ring", 0, 2500);
+	long long in_use = lh_stat(&d, "pool_bytes_in_use");
+	ck_assert_msg(in_use == 1024 * KIB, "the hogs do not hold the pool: %s", pool_state(&d));
+	lh_sleep_ms(TCP_EVICT_WAIT_MS);
+	for (int i = 0; i < NEW; i++) {
+		int fd = lh_tcp_connect_listener(&d.ls[l]);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_msg(lh_tcp_roundtrip(fd, "new client", 10), "new client %d not served: %s",
+			      i, pool_state(&d));
+		close(fd);
+	}
+	long long evicted = lh_stat(&d, "tcp_closed_stuck");
+	ck_assert_msg(evicted == 1, "%lld never-reading clients evicted for %d new ones: %s",
+		      evicted, NEW, pool_state(&d));
+	for (size_t i = 0; i < HOGS; i++)
+		close(hogs[i]);
+	lh_stop_ok(&d);
+	lh_cleanup(&d);
+}
+
+/* ---- memory comes back ------------------------------------------------------- */
+
+/* n connections, each echoes 16K once. */
+static void open_and_echo(struct lh_daemon *d, size_t l, int *fds, size_t n)
+{
+	static char msg[16384], back[16384];
+	memset(msg, 'b', sizeof(msg));
+	for (size_t i = 0; i < n; i++) {
+		fds[i] = lh_tcp_connect_listener(&d->ls[l]);
+		ck_assert_int_ge(fds[i], 0);
+	}
+	for (size_t i = 0; i < n; i++)
+		ck_assert(lh_send_all(fds[i], msg, sizeof(msg)));
+	for (size_t i = 0; i < n; i++)
+		ck_assert_msg(lh_recv_exact(fds[i], back, sizeof(back), 5000) == sizeof(back),
+			      "connection %zu got no echo", i);
+}
+
+static void burst_returns(const char *backend)
+{
+	enum { N = 600 };
+	struct lh_daemon d;
+	int fds[N];
+
+	want_fds(N);
+	contract_init(&d, backend, 1, "64M");
+	size_t l = add_listener(&d, "echo");
+	lh_start_ok(&d);
+	open_and_echo(&d, l, fds, N);
+	for (size_t i = 0; i < N; i++)
+		close(fds[i]);
+	long long in_use = stat_settles(&d, "pool_bytes_in_use", 0, 2500);
+	ck_assert_msg(in_use == 0, "%lld bytes still in use 2.5 s after the burst: %s", in_use,
+		      pool_state(&d));
+	lh_stop_ok(&d);
+	lh_cleanup(&d);
+}
+
+static void reload_lowers(const char *backend)
+{
+	enum { N = 600 };
+	struct lh_daemon d;
+	int fds[N];
+
+	want_fds(N);
+	contract_init(&d, backend, 1, "64M");
+	size_t l = add_listener(&d, "echo");
+	lh_start_ok(&d);
+	open_and_echo(&d, l, fds, N);
+	snprintf(d.bufpool, sizeof(d.bufpool),
+		 "mem_limit = \"2M\"; prealloc = { tier_4K = 0; tier_16K = 0; tier_64K = 0; };");
+	lh_write_conf(&d);
+	size_t from = lh_note_count(&d);
+	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
+	ck_assert_msg(lh_wait_note(&d, "READY=1", from, 3000) >= 0, "the reload did not end");
+	long long owned = stat_settles(&d, "pool_bytes_owned", 2048 * KIB, 2500);
+	ck_assert_msg(owned <= 2048 * KIB, "the pool owns %lld bytes after the reload to 2M: %s",
+		      owned, pool_state(&d));
+	for (size_t i = 0; i < N; i++)
+		close(fds[i]);
+	owned = stat_settles(&d, "pool_bytes_owned", 2048 * KIB, 2500);
+	ck_assert_msg(owned <= 2048 * KIB, "the pool owns %lld bytes once all closed: %s", owned,
+		      pool_state(&d));
+	ck_assert_int_eq(stat_settles(&d, "pool_bytes_in_use", 0, 2500), 0);
+	lh_stop_ok(&d);
+	lh_cleanup(&d);
+}
+
+/* ---- accepting, and bad frames ------------------------------------------------- */
+
+static void accept_wakeups(const char *backend)
+{
+	enum { N = 300 };
+	struct lh_daemon d;
+
+	contract_init(&d, backend, 2, "8M");
+	size_t l = add_listener(&d, "echo");
+	lh_start_ok(&d);
+	for (int i = 0; i < N; i++) {
+		int fd = lh_tcp_connect_listener(&d.ls[l]);
+		ck_assert_int_ge(fd, 0);
+		lh_sleep_ms(3);
+		close(fd);
+	}
+	stat_settles(&d, "connections", 0, 2000);
+	long long accepted = lh_stat(&d, "tcp_accepted");
+	long long empty = lh_stat(&d, "tcp_accept_empty");
+	printf("# %s: %lld accepted, %lld wake-ups found nothing\n", backend, accepted, empty);
+	ck_assert_int_eq(accepted, N);
+	/* io_uring's exclusive poll wakes one ring; epoll's EPOLLEXCLUSIVE
+	 * wakes a second worker when the first is busy, not asleep in
+	 * epoll_wait() (measured here: 4 to 35 % of accepts). */
+	ck_assert_msg(empty >= 0 && empty <= N / 2, "%lld of %d accepts woke a worker for nothing",
+		      empty, N);
+	lh_stop_ok(&d);
+	lh_cleanup(&d);
+}
+
+static void oversize(const char *backend)
+{
+	unsigned char msg[64], back[64], hdr[8 + 16];
+	struct lh_daemon d;
+
+	contract_init(&d, backend, 1, "8M");
+	size_t l = add_listener(&d, "lars");
+	lh_start_ok(&d);
+	int fd = lh_tcp_connect_listener(&d.ls[l]);
+	ck_assert_int_ge(fd, 0);
+	size_t len = lh_lars_frame(msg, 1, "before", 6);
+	lh_lars_header(hdr, 2, 65528); /* max_message is 65527 */
+	memset(hdr + 8, 'x', 16);
+	ck_assert(lh_send_all(fd, msg, len));
+	ck_assert(lh_send_all(fd, hdr, sizeof(hdr)));
+	ck_assert_msg(lh_recv_exact(fd, back, len, 3000) == len && memcmp(back, msg, len) == 0,
+		      "the frame before the oversize one was not echoed");
+	ssize_t r;
+	while ((r = recv(fd, back, sizeof(back), 0)) < 0 && errno == EINTR)
+		;
+	ck_assert_msg(r < 0 && errno == ECONNRESET, "not reset after the oversize frame (%zd, %s)",
+		      r, r < 0 ? strerror(errno) : "EOF");
+	close(fd);
+	ck_assert_int_eq(lh_stat(&d, "tcp_closed_oversize"), 1);
+	lh_stop_ok(&d);
+	lh_cleanup(&d);
+}
+
+/* ---- io_uring alone: its rings cannot be made ---------------------------------- */
+
+START_TEST(test_ring_fails_at_start)
+{
+	struct lh_daemon d;
+
+	if (!io_uring_here()) {
+		printf("# io_uring cannot run here: nothing to fail\n");
+		return;
+	}
+	/* "auto": one notice with the reason, then epoll, serving. */
+	contract_init(&d, "auto", 2, "8M");
+	d.deny_io_uring_above = 8;
+	size_t l = add_listener(&d, "echo");
+	lh_start_ok(&d);
+	ck_assert_msg(lh_wait_stderr(&d, "2 workers on epoll", 2000), "not on epoll");
+	ck_assert_int_eq(lh_stderr_count(&d, "<5>io_backend \"auto\": using epoll, as io_uring "
+					     "cannot run here: io_uring_setup: Cannot allocate "
+					     "memory"),
+			 1);
+	int fd = lh_tcp_connect_listener(&d.ls[l]);
+	ck_assert(lh_tcp_roundtrip(fd, "on epoll", 8));
+	close(fd);
+	lh_stop_ok(&d);
+	lh_cleanup(&d);
+
+	/* "io_uring": exit 1, one line, nothing bound. */
+	contract_init(&d, "io_uring", 2, "8M");
+	d.deny_io_uring_above = 8;
+	size_t t = lh_add(&d, "tcp", "127.0.0.1", "echo", false);
+	ck_assert_msg(!lh_start(&d), "started without its rings");
+	ck_assert_int_eq(lh_wait_exit(&d, 2000), 1);
+	char *err = lh_read_file(d.err_path);
+	ck_assert_msg(strstr(err, "<3>io_backend \"io_uring\" cannot run here: io_uring_setup: "
+				  "Cannot allocate memory") && strchr(err, '\n') == strrchr(err, '\n'),
+		      "stderr: %s", err);
+	free(err);
+	fd = lh_tcp_connect(d.ls[t].address, d.ls[t].port, NULL);
+	ck_assert_msg(fd < 0 && errno == ECONNREFUSED, "the port is served after the refusal");
+	lh_cleanup(&d);
+}
+END_TEST
+
+/* ---- the suite: each scenario on each backend ---------------------------------- */
+
+#define ON_EACH_BACKEND(name)                        \
+	START_TEST(test_##name##_epoll)              \
+	{                                            \
+		name("epoll");                       \
+	}                                            \
+	END_TEST                                     \
+	START_TEST(test_##name##_io_uring)           \
+	{                                            \
+		name("io_uring");                    \
+	}                                            \
+	END_TEST
+
+ON_EACH_BACKEND(frames_at_cap)
+ON_EACH_BACKEND(frames_at_defaults)
+ON_EACH_BACKEND(frames_starved)
+ON_EACH_BACKEND(pipelined_mixed)
+ON_EACH_BACKEND(never_reading)
+ON_EACH_BACKEND(evictions)
+ON_EACH_BACKEND(burst_returns)
+ON_EACH_BACKEND(reload_lowers)
+ON_EACH_BACKEND(accept_wakeups)
+ON_EACH_BACKEND(oversize)
+
+#define ADD_ON_EACH(s, name, timeout)                                          \
+	do {                                                                   \
+		testutil_add(s, #name "_epoll", test_##name##_epoll, timeout);  \
+		testutil_add(s, #name "_io_uring", test_##name##_io_uring, timeout); \
+	} while (0)
+
+static Suite *contract_suite(void)
+{
+	Suite *s = suite_create("contract");
+
+	ADD_ON_EACH(s, frames_at_cap, 30);
+	ADD_ON_EACH(s, frames_at_defaults, 60);
+	ADD_ON_EACH(s, frames_starved, 40);
+	ADD_ON_EACH(s, pipelined_mixed, 70);
+	ADD_ON_EACH(s, never_reading, 40);
+	ADD_ON_EACH(s, evictions, 40);
+	ADD_ON_EACH(s, burst_returns, 30);
+	ADD_ON_EACH(s, reload_lowers, 30);
+	ADD_ON_EACH(s, accept_wakeups, 20);
+	ADD_ON_EACH(s, oversize, 10);
+	testutil_add(s, "ring_fails_at_start", test_ring_fails_at_start, 15);
+	return s;
+}
+
+int main(void)
+{
+	return testutil_main(contract_suite(), &lh_testutil_run);
+}
