@@ -35,7 +35,8 @@ struct daemon {
 	struct ratelimit *ratelimit;  /* per-source UDP limits, all workers */
 
 	struct worker *workers;
-	unsigned n_workers;
+	unsigned threads;             /* workers made at start (set before any runs) */
+	unsigned n_workers;           /* of them running: the main thread's count */
 	int io_backend;               /* enum conf_io as read at start */
 	bool io_uring;                /* workers run on io_uring (loop_uring.h) */
 };

@@ -81,6 +81,7 @@ static int prepare_workers(struct daemon *d, const struct conf *c)
 		return -1;
 	}
 	d->io_backend = c->io_backend;
+	d->threads = c->threads;
 	for (unsigned i = 0; i < c->threads; i++) {
 		if (worker_prepare(&d->workers[i], d, i, uring, why, sizeof(why)) == 0)
 			continue;

@@ -18,7 +18,9 @@
  *     whose last receive said more bytes wait (IORING_CQE_F_SOCK_NONEMPTY),
  *     receives into its own buffer's tail (conn_get_room(): the whole-frame
  *     buffer, or starved at MEM_LIMIT); any other gives its empty buffer
- *     back and waits on the ring again.
+ *     back and waits on the ring again.  A client that waits for its
+ *     reply gets that receive beside the send (recv_beside()), bounded so
+ *     that what it brings always fits in the one buffer.
  * A receive that finds the ring empty (ENOBUFS) means bytes are there: the
  * connection then takes a buffer of its own from the pool.  A closed
  * connection's requests are cancelled (the one that could write into its
@@ -34,8 +36,12 @@
 #include <errno.h>
 #include <liburing.h>
 #include <poll.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+/* Receive beside a send only with at least this much room. */
+#define RECV_BESIDE_MIN 512
 
 enum uring_in {
 	IN_NONE,
@@ -68,11 +74,13 @@ static bool stopping(const struct worker *w)
 	return atomic_load_explicit(&w->d->stopping, memory_order_relaxed);
 }
 
-static void recv_ring(struct worker *w, struct uconn *u)
+/* A receive into one of the ring's buffers, of at most max bytes (0: the
+ * whole buffer). */
+static void recv_ring(struct worker *w, struct uconn *u, size_t max)
 {
 	struct io_uring_sqe *sqe = loop_uring_sqe(&w->loop, &u->in_op);
 
-	io_uring_prep_recv(sqe, u->c.fd, NULL, 0, 0);
+	io_uring_prep_recv(sqe, u->c.fd, NULL, max, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = LOOP_URING_BGID;
 	sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
@@ -130,7 +138,25 @@ static void drain_step(struct worker *w, struct uconn *u)
 	if (c->peer_closed)
 		conn_close(w, c);
 	else
-		recv_ring(w, u);
+		recv_ring(w, u, 0);
+}
+
+/* A client that waits for its reply (its last receive left nothing
+ * behind) sends again once it has it: receive from the ring beside the
+ * send, which saves the turn between them.  At most the room the buffer
+ * is sure to have after the send, its capacity less what is sent, so that
+ * if the send does not take everything the new bytes still fit behind
+ * what is left (in_done): one buffer, as ever.  Not beside a send to a
+ * client that was stuck: there, reading waits. */
+static void recv_beside(struct worker *w, struct uconn *u)
+{
+	struct conn *c = &u->c;
+	size_t room = c->buf->capacity - c->ready;
+
+	if (u->in != IN_NONE || u->more_input || c->ready != c->buf->length || c->peer_closed ||
+	    c->stuck || room < RECV_BESIDE_MIN || stopping(w))
+		return;
+	recv_ring(w, u, room < LOOP_URING_BUF_SIZE ? room : 0);
 }
 
 /* Do the next thing the connection needs, if nothing is in flight. */
@@ -140,8 +166,12 @@ static void pump(struct worker *w, struct uconn *u)
 
 	if (c->closed)
 		return;
-	if (c->ready > 0 && u->out == OUT_NONE)
+	if (c->ready > 0 && u->out == OUT_NONE) {
 		send_ready(w, u);
+		recv_beside(w, u);
+	}
+	if (c->buf && c->buf->length == 0 && u->out == OUT_NONE && u->in != IN_OWN)
+		conn_release_buf(w, c); /* idle connections hold no buffer */
 	if (u->out != OUT_NONE || u->in != IN_NONE)
 		return; /* reading waits until the send is over, as on epoll */
 	if (stopping(w)) {
@@ -152,9 +182,8 @@ static void pump(struct worker *w, struct uconn *u)
 		conn_close(w, c); /* echoed all whole frames the client sent */
 		return;
 	}
-	if (!(c->buf && c->buf->length > 0) && !u->more_input) {
-		conn_release_buf(w, c); /* idle connections hold no buffer */
-		recv_ring(w, u);
+	if (!c->buf && !u->more_input) {
+		recv_ring(w, u, 0);
 		return;
 	}
 	switch (conn_get_room(w, c)) {
@@ -188,6 +217,23 @@ static void drain_discard(struct worker *w, struct uconn *u, int res)
 	pump(w, u);
 }
 
+/* Bytes received beside a send that did not take everything: behind what
+ * is left, where recv_beside() made sure they fit. */
+static void merge(struct worker *w, struct uconn *u, struct io_buf *b, size_t n)
+{
+	struct io_buf *own = u->c.buf;
+
+	if (io_buf_space(own) < n) {
+		/* A send queued this turn refers to the bytes where they are:
+		 * out first (it completes at once), then move them. */
+		loop_uring_submit(&w->loop);
+		io_buf_adjust(own);
+	}
+	memcpy(io_buf_tail(own), b->data, n);
+	bufpool_revert(w->d->pool, b);
+	/* conn_received() counts the n bytes in. */
+}
+
 static void in_done(struct loop *loop, struct loop_op *op, int res, unsigned flags)
 {
 	struct worker *w = worker_of(loop);
@@ -206,7 +252,9 @@ static void in_done(struct loop *loop, struct loop_op *op, int res, unsigned fla
 		return;
 	}
 	if (res > 0) {
-		if (b)
+		if (b && c->buf)
+			merge(w, u, b, (size_t)res); /* received beside a send */
+		else if (b)
 			conn_adopt_buf(w, c, b); /* it had none: it waited on the ring */
 		/* Only the kernel's word: a guess would pin a buffer on a
 		 * connection that then goes idle. */
@@ -258,7 +306,7 @@ static int uring_open(struct worker *w, struct conn *c)
 
 	u->in_op.fn = in_done;
 	u->out_op.fn = out_done;
-	recv_ring(w, u);
+	recv_ring(w, u, 0);
 	return 0;
 }
 
@@ -316,7 +364,7 @@ static void uring_reclaim(struct worker *w)
  * reload may have lowered). */
 static unsigned ring_cap(const struct worker *w)
 {
-	size_t bufs = bufpool_mem_limit(w->d->pool) / 4 / w->d->n_workers / LOOP_URING_BUF_SIZE;
+	size_t bufs = bufpool_mem_limit(w->d->pool) / 4 / w->d->threads / LOOP_URING_BUF_SIZE;
 
 	return bufs < 1 ? 1 : bufs > LOOP_URING_MAX_BUFS ? LOOP_URING_MAX_BUFS : (unsigned)bufs;
 }

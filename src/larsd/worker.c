@@ -204,6 +204,15 @@ int worker_prepare(struct worker *w, struct daemon *d, unsigned index, bool urin
 		snprintf(why, whylen, "epoll_create1: %s", strerror(errno));
 		return -1;
 	}
+	w->wake.fn = worker_on_wake;
+	w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (w->wakefd < 0 || loop_watch(&w->loop, w->wakefd, LOOP_READ, &w->wake) < 0) {
+		snprintf(why, whylen, "eventfd: %s", strerror(errno));
+		if (w->wakefd >= 0)
+			close(w->wakefd);
+		loop_close(&w->loop);
+		return -1;
+	}
 	tcp_init(&w->tcp, path);
 	return 0;
 }
@@ -211,16 +220,13 @@ int worker_prepare(struct worker *w, struct daemon *d, unsigned index, bool urin
 void worker_unprepare(struct worker *w)
 {
 	loop_close(&w->loop);
+	close(w->wakefd);
 	tcp_fini(&w->tcp);
 }
 
 int worker_start(struct worker *w)
 {
-	w->wake.fn = worker_on_wake;
 	atomic_store(&w->heartbeat_ms, w->loop.now_ms);
-	w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (w->wakefd < 0 || loop_watch(&w->loop, w->wakefd, LOOP_READ, &w->wake) < 0)
-		return -1;
 	worker_sync(w); /* the configuration and listeners before the first event */
 	int err = pthread_create(&w->thread, NULL, worker_main, w);
 	if (err) {
@@ -239,7 +245,8 @@ void worker_request_memory(struct worker *w)
 	if (w->loop.now_ms - w->memory_request_ms < STARVED_RETRY_MS)
 		return;
 	w->memory_request_ms = w->loop.now_ms;
-	for (unsigned i = 0; i < d->n_workers; i++) {
+	/* All d->threads workers exist (and their wakefd) before any runs. */
+	for (unsigned i = 0; i < d->threads; i++) {
 		struct worker *o = &d->workers[i];
 		if (o != w && !atomic_exchange(&o->trim_requested, true))
 			worker_wake(o);
@@ -267,6 +274,5 @@ void worker_wake(struct worker *w)
 void worker_join(struct worker *w)
 {
 	pthread_join(w->thread, NULL);
-	close(w->wakefd);
 	worker_unprepare(w);
 }
