@@ -19,7 +19,6 @@
 	X(tcp_closed_oversize, "TCP connections closed for a frame above max_message") \
 	X(tcp_stalled_nomem, "TCP reads postponed at MEM_LIMIT") \
 	X(tcp_closed_stuck, "TCP connections closed at MEM_LIMIT: peer not reading") \
-	X(tcp_closed_starved, "TCP connections closed at MEM_LIMIT: a frame in progress waited too long for memory") \
 	X(tcp_accept_empty, "TCP listener wake-ups that found no connection to accept") \
 	X(tcp_replies, "TCP replies written (echo: reads echoed; lars: frames)") \
 	X(bytes_in, "bytes received") \

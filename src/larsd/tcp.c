@@ -265,25 +265,6 @@ bool tcp_evict_stuck(struct worker *w)
 	return true;
 }
 
-/* Every connection of this worker that holds memory waits for more, the
- * longest for TCP_EVICT_MS: none can finish its frame, so none would
- * give memory back.  Close the one that waited longest (point 3). */
-static void tcp_evict_starved(struct worker *w)
-{
-	struct tcp_conns *t = &w->tcp;
-	struct conn *oldest = NULL, *c;
-
-	if (t->n_starved_frames == 0 || t->n_starved_frames < t->holding)
-		return;
-	TAILQ_FOREACH(c, &t->starved_frames, starved_link)
-		if (!oldest || c->hungry_since_ms < oldest->hungry_since_ms)
-			oldest = c;
-	if (w->loop.now_ms - oldest->hungry_since_ms < TCP_EVICT_MS)
-		return;
-	stats_add(&w->stats.tcp_closed_starved, 1);
-	conn_close(w, oldest);
-}
-
 /* Resume the first n of a starved list (those that starve again go to
  * its end). */
 static void retry_list(struct worker *w, struct conn_list *list, size_t n)
@@ -305,8 +286,6 @@ void tcp_retry_starved(struct worker *w)
 	retry_list(w, &t->starved_frames, t->n_starved_frames);
 	if (t->n_starved_frames == 0)
 		retry_list(w, &t->starved, t->n_starved);
-	else
-		tcp_evict_starved(w);
 }
 
 void tcp_close_idle(struct worker *w)

@@ -14,12 +14,14 @@
  *     reads costs that one buffer, never a queue.  The io_uring path adds
  *     a worker's ring of idle receive buffers, bounded apart
  *     (loop_uring.h), and given back first when memory is short.
- *  3. Frames finish.  At MEM_LIMIT a connection that holds part of a
- *     frame gets memory before any that holds none.  If every connection
- *     of a worker that holds memory has waited TCP_EVICT_MS for more, the
- *     one that waited longest is closed (tcp_closed_starved) so the others
- *     can go on: a frame in progress completes, or its connection is
- *     closed and counted; it never stalls the rest.
+ *  3. Frames finish.  A frame in progress gets, once its header is in, a
+ *     buffer that holds it whole, so it never needs more memory than that
+ *     one buffer; at MEM_LIMIT a connection that holds part of a frame
+ *     gets memory before any that holds none (new reads wait behind it).
+ *     So frames in progress finish as memory comes back, in turn, and
+ *     none is left waiting while new reads take what frees up.  Memory
+ *     held by a frame whose client stopped sending comes back at
+ *     idle_timeout (tcp_closed_idle).
  *  4. Who is evicted, and how many.  When the pool refuses a buffer, idle
  *     memory goes back first (the ring's buffers; the other workers' thread
  *     caches); then, if its output has waited TCP_EVICT_MS or more for a
@@ -74,7 +76,7 @@ struct tcp_conns {
 	int spare_fd;                /* given up to refuse connections past EMFILE */
 };
 
-/* Waited this long at MEM_LIMIT, a connection may be evicted (point 3, 4). */
+/* Stuck this long at MEM_LIMIT, a connection may be evicted (point 4). */
 #define TCP_EVICT_MS 500
 
 void tcp_init(struct tcp_conns *t, const struct tcp_path *path);

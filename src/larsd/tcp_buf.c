@@ -58,10 +58,12 @@ static bool move_to(struct worker *w, struct conn *c, struct io_buf *nb)
 		bufpool_revert(w->d->pool, nb);
 		return false;
 	}
-	if (c->buf)
+	if (c->buf) {
 		bufpool_revert(w->d->pool, c->buf);
-	c->buf = NULL;
-	conn_set_buf(w, c, nb);
+		c->buf = nb; /* still one buffer held */
+	} else {
+		conn_set_buf(w, c, nb);
+	}
 	return true;
 }
 
@@ -102,8 +104,6 @@ enum conn_room conn_get_room(struct worker *w, struct conn *c)
 			    "buffer pool at MEM_LIMIT (%zu bytes): pausing reads",
 			    bufpool_mem_limit(w->d->pool));
 		worker_request_memory(w);
-		if (c->hungry_since_ms == 0)
-			c->hungry_since_ms = w->loop.now_ms;
 		conn_starve(w, c);
 		return ROOM_NO_MEMORY;
 	}
@@ -113,7 +113,6 @@ enum conn_room conn_get_room(struct worker *w, struct conn *c)
 		return ROOM_BROKEN;
 	}
 ok:
-	c->hungry_since_ms = 0;
 	return ROOM_OK;
 }
 

@@ -36,7 +36,6 @@ struct conn {
 	bool starved, stuck;
 	uint64_t last_ms;          /* last activity (idle_timeout) */
 	uint64_t stuck_since_ms;
-	uint64_t hungry_since_ms;  /* first refused buffer since it last got one, or 0 */
 	TAILQ_ENTRY(conn) lru_link;     /* tcp_conns.lru */
 	TAILQ_ENTRY(conn) stuck_link;   /* tcp_conns.stuck, while stuck */
 	TAILQ_ENTRY(conn) starved_link; /* tcp_conns.starved(_frames), while starved */
