@@ -172,6 +172,20 @@ static size_t count_of(const char *hay, const char *needle)
 	return n;
 }
 
+const char *lh_pool_state(struct lh_daemon *d)
+{
+	static char text[320];
+
+	snprintf(text, sizeof(text),
+		 "connections=%lld pool_bytes_owned=%lld pool_bytes_in_use=%lld pool_bytes_ring=%lld "
+		 "tcp_stalled_nomem=%lld tcp_closed_stuck=%lld tcp_closed_idle=%lld",
+		 lh_stat(d, "connections"), lh_stat(d, "pool_bytes_owned"),
+		 lh_stat(d, "pool_bytes_in_use"), lh_stat(d, "pool_bytes_ring"),
+		 lh_stat(d, "tcp_stalled_nomem"), lh_stat(d, "tcp_closed_stuck"),
+		 lh_stat(d, "tcp_closed_idle"));
+	return text;
+}
+
 long long lh_stat(struct lh_daemon *d, const char *name)
 {
 	const char *end_mark = "stats: connections=";

@@ -187,6 +187,10 @@ bool lh_wait_stderr(struct lh_daemon *d, const char *text, int timeout_ms);
  * "pool_bytes_owned", ...); -1 if it did not show up. */
 long long lh_stat(struct lh_daemon *d, const char *name);
 
+/* The pool's and the connections' counters in one line, for a failure
+ * message (a static buffer). */
+const char *lh_pool_state(struct lh_daemon *d);
+
 /* VmRSS of a process in KiB, -1 if unknown. */
 long lh_rss_kib(pid_t pid);
 

@@ -95,18 +95,6 @@ START_TEST(test_never_reading_clients)
 }
 END_TEST
 
-/* What the pool and the connections look like, for a failure message. */
-static const char *pool_state(struct lh_daemon *d)
-{
-	static char text[256];
-	snprintf(text, sizeof(text),
-		 "connections=%lld pool_bytes_owned=%lld pool_bytes_in_use=%lld "
-		 "tcp_stalled_nomem=%lld",
-		 lh_stat(d, "connections"), lh_stat(d, "pool_bytes_owned"),
-		 lh_stat(d, "pool_bytes_in_use"), lh_stat(d, "tcp_stalled_nomem"));
-	return text;
-}
-
 /* More never-reading clients than MEM_LIMIT has buffers for: reads stall
  * (counted), the pool stays within its limit, larsd stays up, and a
  * client that waited for memory is served once the hogs go away. */
@@ -139,7 +127,7 @@ START_TEST(test_pool_exhaustion_recovers)
 	 * many reads stalled. */
 	const char *warning = "buffer pool at 90% of mem_limit";
 	ck_assert_msg(lh_wait_stderr(&d, warning, 2000), "no pressure warning: %s",
-		      pool_state(&d));
+		      lh_pool_state(&d));
 	char *log = lh_read_file(d.err_path);
 	const char *first = strstr(log, warning);
 	ck_assert_msg(first && !strstr(first + 1, warning), "the pressure warning came twice");
@@ -157,12 +145,12 @@ START_TEST(test_pool_exhaustion_recovers)
 		close(hogs[i]);
 	bool served = lh_recv_exact(late, back, 4, 3000) == 4 && memcmp(back, "late", 4) == 0;
 	ck_assert_msg(served, "the waiting client was not served after the hogs left: %s",
-		      pool_state(&d));
+		      lh_pool_state(&d));
 	close(late);
 	int again = lh_tcp_connect_listener(&d.ls[l]);
 	ck_assert_int_ge(again, 0);
 	served = lh_tcp_roundtrip(again, "again", 5);
-	ck_assert_msg(served, "a new client was not served after the hogs left: %s", pool_state(&d));
+	ck_assert_msg(served, "a new client was not served after the hogs left: %s", lh_pool_state(&d));
 	close(again);
 	lh_stop_ok(&d);
 	lh_cleanup(&d);

@@ -125,19 +125,6 @@ static void want_fds(size_t n)
 		      (unsigned long long)r.rlim_cur, n);
 }
 
-static const char *pool_state(struct lh_daemon *d)
-{
-	static char text[320];
-	snprintf(text, sizeof(text),
-		 "connections=%lld pool_bytes_owned=%lld pool_bytes_in_use=%lld pool_bytes_ring=%lld "
-		 "tcp_stalled_nomem=%lld tcp_closed_stuck=%lld tcp_closed_idle=%lld",
-		 lh_stat(d, "connections"), lh_stat(d, "pool_bytes_owned"),
-		 lh_stat(d, "pool_bytes_in_use"), lh_stat(d, "pool_bytes_ring"),
-		 lh_stat(d, "tcp_stalled_nomem"), lh_stat(d, "tcp_closed_stuck"),
-		 lh_stat(d, "tcp_closed_idle"));
-	return text;
-}
-
 /* Wait up to ms for counter name to be at most max; its last value. */
 static long long stat_settles(struct lh_daemon *d, const char *name, long long max, int ms)
 {
@@ -263,7 +250,7 @@ static void frames_all_echoed(const char *backend, size_t n, const char *mem_lim
 	struct frames_result r = frames_run(&d, l, n, 30000);
 	ck_assert_msg(r.done == n && r.wrong == 0,
 		      "%zu of %zu frames echoed (%zu closed, %zu hung, %zu wrong): %s", r.done, n,
-		      r.closed, r.hung, r.wrong, pool_state(&d));
+		      r.closed, r.hung, r.wrong, lh_pool_state(&d));
 	ck_assert_int_eq(lh_stat(&d, "tcp_closed_stuck"), 0);
 	lh_stop_ok(&d);
 	lh_cleanup(&d);
@@ -295,7 +282,7 @@ static void frames_starved(const char *backend)
 	       r.done, r.closed, r.hung, lh_stat(&d, "tcp_stalled_nomem"));
 	ck_assert_msg(r.done == n && r.wrong == 0,
 		      "%zu of %zu frames echoed (%zu closed, %zu hung, %zu wrong): %s", r.done, n,
-		      r.closed, r.hung, r.wrong, pool_state(&d));
+		      r.closed, r.hung, r.wrong, lh_pool_state(&d));
 	ck_assert_msg(lh_stat(&d, "tcp_stalled_nomem") > 0, "the pool never ran short");
 	int fd = lh_tcp_connect_listener(&d.ls[l]);
 	unsigned char msg[64];
@@ -399,7 +386,7 @@ static void pipelined_mixed(const char *backend)
 		free(cl[i].stream);
 	}
 	ck_assert_msg(exact == N, "%zu of %d clients got their stream back byte for byte: %s",
-		      exact, N, pool_state(&d));
+		      exact, N, lh_pool_state(&d));
 	lh_stop_ok(&d);
 	lh_cleanup(&d);
 }
@@ -442,7 +429,7 @@ static long per_client(const char *backend, size_t n, int buf)
 	ck_assert(in_use >= 0 && ring >= 0);
 	/* The ring gives back what no receive waits for (point 5). */
 	ck_assert_msg(stat_settles(&d, "pool_bytes_ring", 4 * 16 * KIB, 2500) <= 4 * 16 * KIB,
-		      "the ring kept its buffers: %s", pool_state(&d));
+		      "the ring kept its buffers: %s", lh_pool_state(&d));
 	int late = lh_tcp_connect_listener(&d.ls[l]);
 	ck_assert_msg(lh_tcp_roundtrip(late, "late", 4), "a reading client was not served");
 	close(late);
@@ -488,18 +475,18 @@ static void evictions(const char *backend)
 	/* The ring gives back what no receive waits for: the hogs hold all. */
 	stat_settles(&d, "pool_bytes_ring", 0, 2500);
 	long long in_use = lh_stat(&d, "pool_bytes_in_use");
-	ck_assert_msg(in_use == 1024 * KIB, "the hogs do not hold the pool: %s", pool_state(&d));
+	ck_assert_msg(in_use == 1024 * KIB, "the hogs do not hold the pool: %s", lh_pool_state(&d));
 	lh_sleep_ms(TCP_EVICT_WAIT_MS);
 	for (int i = 0; i < NEW; i++) {
 		int fd = lh_tcp_connect_listener(&d.ls[l]);
 		ck_assert_int_ge(fd, 0);
 		ck_assert_msg(lh_tcp_roundtrip(fd, "new client", 10), "new client %d not served: %s",
-			      i, pool_state(&d));
+			      i, lh_pool_state(&d));
 		close(fd);
 	}
 	long long evicted = lh_stat(&d, "tcp_closed_stuck");
 	ck_assert_msg(evicted == 1, "%lld never-reading clients evicted for %d new ones: %s",
-		      evicted, NEW, pool_state(&d));
+		      evicted, NEW, lh_pool_state(&d));
 	for (size_t i = 0; i < HOGS; i++)
 		close(hogs[i]);
 	lh_stop_ok(&d);
@@ -524,22 +511,28 @@ static void open_and_echo(struct lh_daemon *d, size_t l, int *fds, size_t n)
 			      "connection %zu got no echo", i);
 }
 
+/* A one-worker larsd at 64M, and n connections that each echoed 16K. */
+static void start_echoed(struct lh_daemon *d, const char *backend, int *fds, size_t n)
+{
+	want_fds(n);
+	contract_init(d, backend, 1, "64M");
+	size_t l = add_listener(d, "echo");
+	lh_start_ok(d);
+	open_and_echo(d, l, fds, n);
+}
+
 static void burst_returns(const char *backend)
 {
 	enum { N = 600 };
 	struct lh_daemon d;
 	int fds[N];
 
-	want_fds(N);
-	contract_init(&d, backend, 1, "64M");
-	size_t l = add_listener(&d, "echo");
-	lh_start_ok(&d);
-	open_and_echo(&d, l, fds, N);
+	start_echoed(&d, backend, fds, N);
 	for (size_t i = 0; i < N; i++)
 		close(fds[i]);
 	long long in_use = stat_settles(&d, "pool_bytes_in_use", 0, 2500);
 	ck_assert_msg(in_use == 0, "%lld bytes still in use 2.5 s after the burst: %s", in_use,
-		      pool_state(&d));
+		      lh_pool_state(&d));
 	lh_stop_ok(&d);
 	lh_cleanup(&d);
 }
@@ -550,11 +543,7 @@ static void reload_lowers(const char *backend)
 	struct lh_daemon d;
 	int fds[N];
 
-	want_fds(N);
-	contract_init(&d, backend, 1, "64M");
-	size_t l = add_listener(&d, "echo");
-	lh_start_ok(&d);
-	open_and_echo(&d, l, fds, N);
+	start_echoed(&d, backend, fds, N);
 	snprintf(d.bufpool, sizeof(d.bufpool),
 		 "mem_limit = \"2M\"; prealloc = { tier_4K = 0; tier_16K = 0; tier_64K = 0; };");
 	lh_write_conf(&d);
@@ -563,12 +552,12 @@ static void reload_lowers(const char *backend)
 	ck_assert_msg(lh_wait_note(&d, "READY=1", from, 3000) >= 0, "the reload did not end");
 	long long owned = stat_settles(&d, "pool_bytes_owned", 2048 * KIB, 2500);
 	ck_assert_msg(owned <= 2048 * KIB, "the pool owns %lld bytes after the reload to 2M: %s",
-		      owned, pool_state(&d));
+		      owned, lh_pool_state(&d));
 	for (size_t i = 0; i < N; i++)
 		close(fds[i]);
 	owned = stat_settles(&d, "pool_bytes_owned", 2048 * KIB, 2500);
 	ck_assert_msg(owned <= 2048 * KIB, "the pool owns %lld bytes once all closed: %s", owned,
-		      pool_state(&d));
+		      lh_pool_state(&d));
 	ck_assert_int_eq(stat_settles(&d, "pool_bytes_in_use", 0, 2500), 0);
 	lh_stop_ok(&d);
 	lh_cleanup(&d);
