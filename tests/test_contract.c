@@ -400,8 +400,24 @@ static size_t push_all(const int *fds, size_t n, size_t cap)
 	return lh_push_until_stalled(fds, n, chunk, sizeof(chunk), cap, 600, 8000);
 }
 
-/* n clients send and never read, with socket buffers of buf bytes on
- * both sides (0: the kernel's).  Pool bytes per client, less the ring. */
+/* Start d, then connect n clients that will never read, with socket
+ * buffers of buf bytes on both sides (0: the kernel's; larsd's accepted
+ * sockets inherit the listener's, as with a socket unit's SendBuffer=). */
+static void start_with_hogs(struct lh_daemon *d, size_t l, int *fds, size_t n, int buf)
+{
+	if (buf > 0) {
+		ck_assert_int_eq(setsockopt(d->ls[l].fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf)), 0);
+		ck_assert_int_eq(setsockopt(d->ls[l].fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf)), 0);
+	}
+	lh_start_ok(d);
+	for (size_t i = 0; i < n; i++) {
+		fds[i] = lh_tcp_connect_nb("127.0.0.1", d->ls[l].port, buf);
+		ck_assert_int_ge(fds[i], 0);
+	}
+}
+
+/* n clients send and never read, with socket buffers of buf bytes.  Pool
+ * bytes per client, less the ring. */
 static long per_client(const char *backend, size_t n, int buf)
 {
 	struct lh_daemon d;
@@ -410,15 +426,7 @@ static long per_client(const char *backend, size_t n, int buf)
 	ck_assert_ptr_nonnull(fds);
 	contract_init(&d, backend, 1, "16M");
 	size_t l = add_listener(&d, "echo");
-	if (buf > 0) { /* accepted sockets inherit them, as with a socket unit's */
-		ck_assert_int_eq(setsockopt(d.ls[l].fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf)), 0);
-		ck_assert_int_eq(setsockopt(d.ls[l].fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf)), 0);
-	}
-	lh_start_ok(&d);
-	for (size_t i = 0; i < n; i++) {
-		fds[i] = lh_tcp_connect_nb("127.0.0.1", d.ls[l].port, buf);
-		ck_assert_int_ge(fds[i], 0);
-	}
+	start_with_hogs(&d, l, fds, n, buf);
 	size_t pushed = push_all(fds, n, (size_t)64 << 20);
 	long long in_use = lh_stat(&d, "pool_bytes_in_use");
 	long long ring = lh_stat(&d, "pool_bytes_ring");
@@ -460,17 +468,11 @@ static void evictions(const char *backend)
 {
 	enum { HOGS = 64, NEW = 10 };
 	struct lh_daemon d;
-	int hogs[HOGS], small = 8192;
+	int hogs[HOGS];
 
 	contract_init(&d, backend, 1, "1M");
 	size_t l = add_listener(&d, "echo");
-	ck_assert_int_eq(setsockopt(d.ls[l].fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
-	ck_assert_int_eq(setsockopt(d.ls[l].fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
-	lh_start_ok(&d);
-	for (size_t i = 0; i < HOGS; i++) {
-		hogs[i] = lh_tcp_connect_nb("127.0.0.1", d.ls[l].port, small);
-		ck_assert_int_ge(hogs[i], 0);
-	}
+	start_with_hogs(&d, l, hogs, HOGS, 8192);
 	push_all(hogs, HOGS, (size_t)8 << 20);
 	/* The ring gives back what no receive waits for: the hogs hold all. */
 	stat_settles(&d, "pool_bytes_ring", 0, 2500);
