@@ -8,7 +8,8 @@
  * clock; the TTL the sender set (IP_TTL / IPV6_UNICAST_HOPS); the reply's
  * length and the bytes past the base packet; NTP and PTPv2 formats; the S
  * bit as the kernel reports the clock.  Then what must not be answered
- * (short packets, the reflection guard), a reload into mode "stamp", and
+ * (packets too short even for TWAMP-Light, the reflection guard), a
+ * reload into mode "stamp", and
  * the rate limit with one port, with rotating ports and from a second
  * address.  An independent sender (scapy) is tests/stamp_scapy.tap.
  */
@@ -100,14 +101,14 @@ static void check_exchange(const struct lh_listen *l, bool ptp, uint32_t seq)
 	lh_pattern(req + STAMP_BASE_LEN + 4, PAD - 4, seq, 0);
 	t1 = now_real();
 	s.ts = stamp_ts_from_timespec(&t1, ptp);
-	stamp_sender_encode(req, &s);
+	stamp_sender_encode(req, false, &s);
 	ssize_t n = lh_udp_xchg(fd, req, sizeof(req), back, sizeof(back), 2000);
 	t4 = now_real();
 	close(fd);
 
 	ck_assert_msg(n == (ssize_t)sizeof(req), "%s %s: reply of %zd bytes to %zu",
 		      l->address, ptp ? "PTP" : "NTP", n, sizeof(req));
-	ck_assert_int_eq(stamp_reflector_parse(back, (size_t)n, &r), 0);
+	ck_assert_int_eq(stamp_reflector_parse(back, (size_t)n, false, &r), 0);
 	ck_assert_uint_eq(r.seq, seq); /* stateless: the sender's number */
 	ck_assert_uint_eq(r.sender_seq, seq);
 	ck_assert_uint_eq(r.sender_ts, s.ts);
@@ -187,7 +188,8 @@ START_TEST(test_stamp_wildcard)
 }
 END_TEST
 
-/* Under 44 bytes: dropped and counted; 44 exactly: answered with 44.  The
+/* Under the 14 bytes of a TWAMP-Light packet: dropped and counted; 44
+ * exactly: answered with 44 (shorter ones: larsd_stamp_modes.c).  The
  * reflection guard applies as in the other modes. */
 START_TEST(test_stamp_drops)
 {
@@ -204,11 +206,11 @@ START_TEST(test_stamp_drops)
 		 (unsigned)blocked);
 	size_t i = lh_add(&d, "udp", "127.0.0.1", "stamp", true);
 	lh_start_ok(&d);
-	stamp_sender_encode(req, &s);
+	stamp_sender_encode(req, false, &s);
 
 	int fd = stamp_socket(&d.ls[i], NULL);
-	ck_assert_msg(lh_udp_xchg(fd, req, STAMP_BASE_LEN - 1, back, sizeof(back), 300) < 0,
-		      "a 43-byte test packet was answered");
+	ck_assert_msg(lh_udp_xchg(fd, req, STAMP_TWAMP_LIGHT_MIN - 1, back, sizeof(back), 300) < 0,
+		      "a 13-byte test packet was answered");
 	ck_assert_int_eq(lh_udp_xchg(fd, req, STAMP_BASE_LEN, back, sizeof(back), 2000),
 			 STAMP_BASE_LEN);
 	close(fd);
@@ -264,7 +266,7 @@ static int burst_replies(const int *fds, int nfd, int count, int quiet_ms)
 
 	for (int k = 0; k < count; k++) {
 		struct stamp_sender s = { .seq = (uint32_t)k, .err = 1 };
-		stamp_sender_encode(req, &s);
+		stamp_sender_encode(req, false, &s);
 		ck_assert_int_eq(send(fds[k % nfd], req, sizeof(req), 0), (ssize_t)sizeof(req));
 	}
 	for (int k = 0; k < nfd; k++)

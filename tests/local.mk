@@ -119,8 +119,9 @@ TESTS += tests/test_conf
 VALGRIND_TESTS += tests/test_conf
 
 tests_test_conf_SOURCES = tests/test_conf.c src/larsd/conf.c src/larsd/conf.h \
+	src/stamp/stamp_key.c src/stamp/stamp_key.h \
 	$(TEST_UTIL)
-tests_test_conf_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/larsd \
+tests_test_conf_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/larsd -I$(top_srcdir)/src/stamp \
 	-DTOP_SRCDIR='"$(abs_top_srcdir)"'
 tests_test_conf_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBCONFIG_CFLAGS)
 tests_test_conf_LDADD = lib/libbufpool.la $(CHECK_LIBS) $(LIBCONFIG_LIBS)

@@ -156,7 +156,7 @@ static void refl_answer(unsigned char *buf, size_t len, uint32_t seq)
 	struct stamp_sender s;
 	struct timespec t;
 
-	ck_assert_int_eq(stamp_sender_parse(buf, len, &s), 0);
+	ck_assert_int_eq(stamp_sender_parse(buf, len, false, &s), 0);
 	clock_gettime(CLOCK_REALTIME, &t);
 	bool ptp = stamp_err_ptp(s.err);
 	struct stamp_reflector r = {
@@ -170,7 +170,7 @@ static void refl_answer(unsigned char *buf, size_t len, uint32_t seq)
 		.sender_err = s.err,
 		.sender_ttl = 64,
 	};
-	stamp_reflector_encode(buf, &r);
+	stamp_reflector_encode(buf, false, &r);
 }
 
 static void *refl_main(void *arg)

@@ -131,7 +131,7 @@ START_TEST(test_sender_layout)
 				  .err = 0x8123u, .ssid = 0xabcdu }, p;
 
 	memset(buf, 0xee, sizeof buf);
-	stamp_sender_encode(buf, &s);
+	stamp_sender_encode(buf, false, &s);
 	static const uint8_t want[16] = { 1, 2, 3, 4, 0x11, 0x12, 0x13, 0x14, 0x15,
 					  0x16, 0x17, 0x18, 0x81, 0x23, 0xab, 0xcd };
 	ck_assert_mem_eq(buf, want, sizeof want);
@@ -139,13 +139,13 @@ START_TEST(test_sender_layout)
 		ck_assert_uint_eq(buf[i], 0);
 	ck_assert_uint_eq(buf[STAMP_BASE_LEN], 0xee); /* nothing past 44 */
 
-	ck_assert_int_eq(stamp_sender_parse(buf, STAMP_BASE_LEN, &p), 0);
+	ck_assert_int_eq(stamp_sender_parse(buf, STAMP_BASE_LEN, false, &p), 0);
 	ck_assert_uint_eq(p.seq, s.seq);
 	ck_assert_uint_eq(p.ts, s.ts);
 	ck_assert_uint_eq(p.err, s.err);
 	ck_assert_uint_eq(p.ssid, s.ssid);
 	errno = 0;
-	ck_assert_int_eq(stamp_sender_parse(buf, STAMP_BASE_LEN - 1, &p), -1);
+	ck_assert_int_eq(stamp_sender_parse(buf, STAMP_BASE_LEN - 1, false, &p), -1);
 	ck_assert_int_eq(errno, EMSGSIZE);
 }
 END_TEST
@@ -161,7 +161,7 @@ START_TEST(test_reflector_layout)
 	}, p;
 
 	memset(buf, 0xee, sizeof buf);
-	stamp_reflector_encode(buf, &r);
+	stamp_reflector_encode(buf, false, &r);
 	ck_assert_uint_eq(buf[0], 0xa0);
 	ck_assert_uint_eq(buf[11], 0x33);
 	ck_assert_uint_eq(buf[12], 0x01);
@@ -179,7 +179,7 @@ START_TEST(test_reflector_layout)
 	ck_assert_uint_eq(buf[41] | buf[42] | buf[43], 0);
 	ck_assert_uint_eq(buf[44], 0xee);
 
-	ck_assert_int_eq(stamp_reflector_parse(buf, sizeof buf, &p), 0);
+	ck_assert_int_eq(stamp_reflector_parse(buf, sizeof buf, false, &p), 0);
 	ck_assert_uint_eq(p.seq, r.seq);
 	ck_assert_uint_eq(p.ts, r.ts);
 	ck_assert_uint_eq(p.err, r.err);
@@ -189,7 +189,7 @@ START_TEST(test_reflector_layout)
 	ck_assert_uint_eq(p.sender_ts, r.sender_ts);
 	ck_assert_uint_eq(p.sender_err, r.sender_err);
 	ck_assert_uint_eq(p.sender_ttl, r.sender_ttl);
-	ck_assert_int_eq(stamp_reflector_parse(buf, 43, &p), -1);
+	ck_assert_int_eq(stamp_reflector_parse(buf, 43, false, &p), -1);
 }
 END_TEST
 

@@ -5,3 +5,5 @@ src_larsctl_larsctl_SOURCES = \
 	src/larsctl/reply.c src/larsctl/reply.h \
 	src/larsctl/format.c src/larsctl/format.h \
 	src/larsctl/watch.c src/larsctl/watch.h
+# conf.h, for CONF_DEFAULT_CONTROL, includes src/stamp's stamp_key.h.
+src_larsctl_larsctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/stamp

@@ -217,7 +217,7 @@ static bool stamp_send(struct worker *w, struct stamp_sock *s)
 	clock_gettime(CLOCK_REALTIME, &t1);
 	struct stamp_sender p = {(uint32_t)seq, stamp_ts_from_timespec(&t1, o->ptp), u->err,
 				 o->ssid};
-	stamp_sender_encode(u->tx, &p);
+	stamp_sender_encode(u->tx, false, &p);
 	*e = (struct stamp_entry){seq, w->now, stamp_ns(&t1), p.ts, p.err, ENTRY_FLIGHT};
 	s->busy++;
 	for (;;) {
@@ -335,7 +335,7 @@ static void stamp_absorb(struct worker *w, struct stamp_sock *s, const unsigned 
 	struct stamp_entry *e = NULL;
 	int64_t t2 = 0, t3 = 0;
 
-	if (trunc || stamp_reflector_parse(p, len, &r) < 0) {
+	if (trunc || stamp_reflector_parse(p, len, false, &r) < 0) {
 		worker_tell(w, "corrupt reply: socket %u: %zu%s bytes, not a STAMP reply of %zu",
 			    s->id, len, trunc ? " or more" : "", o->size);
 		w->counts.corrupt++;

@@ -444,6 +444,33 @@ const char *conf_io_name(enum conf_io io)
 	return "?";
 }
 
+static const struct word authentications[] = {
+	{ "none", 0 }, { "hmac-sha256", 1 }, { NULL, 0 },
+};
+
+/* key_file: read now (so a reload reads it again).  A relative path is
+ * one of systemd's credentials (LoadCredential=) when larsd has them,
+ * else relative to the configuration's folder. */
+static int parse_key_file(struct load *ld, const config_setting_t *s, void *base)
+{
+	struct conf_listener *l = base;
+	const char *text = NULL, *creds = getenv("CREDENTIALS_DIRECTORY");
+	char path[4096], why[160];
+
+	if (get_string(ld, s, "key_file", &text) < 0)
+		return -1;
+	if (text[0] == '\0')
+		return fail(ld, s, "'key_file' is empty");
+	int n = text[0] == '/'    ? snprintf(path, sizeof(path), "%s", text)
+		: creds && *creds ? snprintf(path, sizeof(path), "%s/%s", creds, text)
+				  : snprintf(path, sizeof(path), "%s/%s", ld->incdir, text);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return fail(ld, s, "'key_file' \"%s\" is too long", text);
+	if (stamp_key_read(path, &l->key, why, sizeof(why)) < 0)
+		return fail(ld, s, "'key_file' %s: %s", path, why);
+	return 0;
+}
+
 static const struct key listener_keys[] = {
 	WORD_KEY_REQUIRED("proto", struct conf_listener, proto, protos, "\"tcp\" or \"udp\"",
 			  "listener without 'proto' (\"tcp\" or \"udp\")"),
@@ -452,6 +479,11 @@ static const struct key listener_keys[] = {
 	WORD_KEY("mode", struct conf_listener, mode, modes,
 		 "\"echo\", \"lars\" or \"stamp\""),
 	BOOL_KEY("reuseport", struct conf_listener, reuseport),
+	WORD_KEY("authentication", struct conf_listener, stamp_auth, authentications,
+		 "\"none\" or \"hmac-sha256\""),
+	PARSE_KEY("key_file", parse_key_file, NULL),
+	BOOL_KEY("stateful", struct conf_listener, stateful),
+	UINT_KEY("session_timeout", struct conf_listener, session_timeout, 1, 86400),
 };
 
 static const struct section listener_section = {
@@ -466,11 +498,26 @@ static int parse_listener(struct load *ld, const config_setting_t *g,
 	memset(l, 0, sizeof(*l));
 	l->line = config_setting_source_line(g);
 	l->mode = CONF_MODE_ECHO;
+	l->session_timeout = CONF_DEFAULT_SESSION_TIMEOUT;
 	if (parse_section(ld, g, &listener_section, l) < 0)
 		return -1;
 	if (l->mode == CONF_MODE_STAMP && l->proto != CONF_PROTO_UDP)
 		return fail(ld, config_setting_lookup((config_setting_t *)g, "mode"),
 			    "'mode' \"stamp\" needs proto = \"udp\": STAMP (RFC 8762) runs over UDP only");
+	static const char *const stamp_only[] = {"authentication", "key_file", "stateful",
+						 "session_timeout"};
+	for (size_t i = 0; i < sizeof(stamp_only) / sizeof(stamp_only[0]); i++) {
+		config_setting_t *k = config_setting_lookup((config_setting_t *)g, stamp_only[i]);
+		if (k && l->mode != CONF_MODE_STAMP)
+			return fail(ld, k, "'%s' is for mode = \"stamp\" only", stamp_only[i]);
+	}
+	config_setting_t *key_file = config_setting_lookup((config_setting_t *)g, "key_file");
+	if (l->stamp_auth && !key_file)
+		return fail(ld, config_setting_lookup((config_setting_t *)g, "authentication"),
+			    "authentication = \"hmac-sha256\" needs a key_file");
+	if (!l->stamp_auth && key_file)
+		return fail(ld, key_file,
+			    "'key_file' is read only with authentication = \"hmac-sha256\"");
 	if (l->addr.ss_family == AF_INET)
 		((struct sockaddr_in *)&l->addr)->sin_port = htons(l->port);
 	else
@@ -566,6 +613,7 @@ static const struct key larsd_keys[] = {
 	UINT_KEY("udp_source_burst", struct conf, udp_source_burst, 0, CONF_MAX_SOURCE_BURST),
 	PARSE_KEY("allow", parse_allow, NULL),
 	PARSE_KEY("control", parse_control, NULL),
+	UINT_KEY("stamp_sessions", struct conf, stamp_sessions, 64, CONF_MAX_STAMP_SESSIONS),
 	PARSE_KEY("listen", parse_listen,
 		  "'larsd' has no 'listen' list: larsd needs at least one listener"),
 };
@@ -690,6 +738,7 @@ void conf_defaults(struct conf *c)
 	c->log_level = LOG_INFO;
 	c->shutdown_timeout_ms = 2000;
 	strcpy(c->control, CONF_DEFAULT_CONTROL);
+	c->stamp_sessions = CONF_DEFAULT_STAMP_SESSIONS;
 	memcpy(c->blocked_ports, always_blocked, sizeof(always_blocked));
 	c->n_blocked_ports = N_ALWAYS_BLOCKED;
 	bufpool_config_init(&pool); /* the library's defaults are the daemon's */

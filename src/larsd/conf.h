@@ -11,6 +11,7 @@
 #define LARSD_CONF_H
 
 #include "lars.h"
+#include "stamp_key.h"
 
 #include <bufpool.h>
 #include <stdbool.h>
@@ -30,6 +31,10 @@ enum conf_proto { CONF_PROTO_TCP, CONF_PROTO_UDP };
 enum conf_mode { CONF_MODE_ECHO, CONF_MODE_LARS, CONF_MODE_STAMP };
 /* io_backend: how workers wait and move TCP bytes (larsd.conf(5)). */
 enum conf_io { CONF_IO_AUTO, CONF_IO_EPOLL, CONF_IO_URING };
+/* Stateful STAMP sessions (larsd.conf(5)). */
+#define CONF_DEFAULT_STAMP_SESSIONS 4096u
+#define CONF_MAX_STAMP_SESSIONS 1048576u
+#define CONF_DEFAULT_SESSION_TIMEOUT 60u
 /* Per-source UDP rate limit ranges (larsd.conf(5)). */
 #define CONF_MAX_SOURCE_RATE 10000000u
 #define CONF_MAX_SOURCE_BURST 1000000u
@@ -43,6 +48,11 @@ struct conf_listener {
 	socklen_t addrlen;
 	bool reuseport;                /* SO_REUSEPORT: share the port with
 	                                  other larsd instances */
+	/* mode "stamp" (stamp.h) */
+	int stamp_auth;                /* authentication: 1 "hmac-sha256", 0 "none" */
+	struct stamp_key key;          /* read from key_file when the file is loaded */
+	bool stateful;                 /* the reflector numbers its replies */
+	unsigned session_timeout;      /* seconds a stateful session may be idle */
 	int line;                      /* line of its group in the file */
 };
 
@@ -64,6 +74,7 @@ struct conf {
 	unsigned shutdown_timeout_ms;  /* flush deadline on SIGTERM */
 	char control[108];             /* control socket path (fits sun_path);
 	                                  "": no control socket */
+	unsigned stamp_sessions;       /* stateful STAMP sessions; read at start */
 
 	struct conf_listener listeners[CONF_MAX_LISTENERS];
 	size_t n_listeners;

@@ -91,6 +91,9 @@ static int control_reload(struct control *ctl, char *err, size_t errlen)
 		if (c->threads != d->n_workers)
 			log_notice("reload: threads = %u takes effect at the next start",
 				   c->threads);
+		if (c->stamp_sessions != d->stamp_sessions_max)
+			log_notice("reload: stamp_sessions = %u takes effect at the next start",
+				   c->stamp_sessions);
 		/* Against what runs, not against the last reload's file. */
 		if (c->io_backend != d->io_backend)
 			log_notice("reload: io_backend = \"%s\" takes effect at the next start "

@@ -33,6 +33,8 @@ struct daemon {
 	_Atomic unsigned connections; /* open TCP connections, all workers */
 	bufpool_t *pool;
 	struct ratelimit *ratelimit;  /* per-source UDP limits, all workers */
+	struct stamp_sessions *stamp_sessions; /* stateful STAMP listeners' sessions */
+	unsigned stamp_sessions_max;  /* its size, from the configuration at start */
 
 	struct worker *workers;
 	unsigned threads;             /* workers made at start (set before any runs) */

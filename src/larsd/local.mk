@@ -16,6 +16,8 @@ src_larsd_larsd_SOURCES = \
 	src/larsd/udp.c src/larsd/udp.h \
 	src/larsd/stamp.c src/larsd/stamp.h \
 	src/larsd/ratelimit.c src/larsd/ratelimit.h \
+	src/larsd/stamp_sessions.c src/larsd/stamp_sessions.h \
+	src/larsd/siphash.c src/larsd/siphash.h \
 	src/larsd/listener.c src/larsd/listener.h src/larsd/sockaddr.h \
 	src/larsd/conf.c src/larsd/conf.h \
 	src/larsd/guard.c src/larsd/guard.h \
@@ -24,7 +26,8 @@ src_larsd_larsd_SOURCES = \
 	src/larsd/stats.c src/larsd/stats.h \
 	src/larsd/log.c src/larsd/log.h src/larsd/clock.h
 src_larsd_larsd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/stamp
-src_larsd_larsd_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(LIBURING_CFLAGS)
+src_larsd_larsd_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(LIBURING_CFLAGS) \
+	$(NETTLE_CFLAGS)
 src_larsd_larsd_LDADD = src/stamp/libstampwire.la lib/libbufpool.la $(LIBCONFIG_LIBS) $(LIBSYSTEMD_LIBS) $(LIBURING_LIBS)
 # The io_uring backend: its loop and its TCP data path, with liburing only.
 if HAVE_LIBURING

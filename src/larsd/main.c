@@ -15,6 +15,7 @@
 #include "memwatch.h"
 #include "notify.h"
 #include "ratelimit.h"
+#include "stamp_sessions.h"
 #include "worker.h"
 
 #include <errno.h>
@@ -105,14 +106,28 @@ static int prepare_workers(struct daemon *d, const struct conf *c)
 /* The per-source UDP limits' table (ratelimit.h): made whatever the
  * configuration says, so a reload can turn the limits on.  Its memory is
  * only touched by the sources it sees. */
-static int setup_ratelimit(struct daemon *d)
+static int setup_ratelimit(struct daemon *d, const struct conf *c)
 {
 	d->ratelimit = ratelimit_new();
 	if (!d->ratelimit) {
 		log_err("cannot make the UDP rate limit table: %s", strerror(errno));
 		return -1;
 	}
+	/* Likewise the stateful STAMP sessions, sized at start. */
+	d->stamp_sessions = stamp_sessions_new(c->stamp_sessions);
+	d->stamp_sessions_max = c->stamp_sessions;
+	if (!d->stamp_sessions) {
+		log_err("cannot make the table of %u STAMP sessions: %s", c->stamp_sessions,
+			strerror(errno));
+		return -1;
+	}
 	return 0;
+}
+
+static void free_tables(struct daemon *d)
+{
+	ratelimit_free(d->ratelimit);
+	stamp_sessions_free(d->stamp_sessions);
 }
 
 static int setup_listeners(struct daemon *d, const struct conf *c)
@@ -179,15 +194,15 @@ static int run(struct conf *c)
 		unprepare_workers(&d, c->threads, 0);
 		return EXIT_FAILURE;
 	}
-	if (setup_ratelimit(&d) < 0 || setup_listeners(&d, c) < 0) {
+	if (setup_ratelimit(&d, c) < 0 || setup_listeners(&d, c) < 0) {
 		unprepare_workers(&d, c->threads, 0);
-		ratelimit_free(d.ratelimit);
+		free_tables(&d);
 		ctlsock_close(&cs);
 		return EXIT_FAILURE;
 	}
 	if (start_workers(&d, c->threads) < 0) {
 		daemon_close_listeners(&d);
-		ratelimit_free(d.ratelimit);
+		free_tables(&d);
 		ctlsock_close(&cs);
 		return EXIT_FAILURE;
 	}
@@ -202,7 +217,7 @@ static int run(struct conf *c)
 	notify_stopping();
 	stop_workers(&d, d.n_workers);
 	daemon_close_listeners(&d);
-	ratelimit_free(d.ratelimit);
+	free_tables(&d);
 	ctlsock_close(&cs);
 	log_info("stopped");
 	free(d.workers);

@@ -10,13 +10,13 @@
 #include "config.h"
 
 #include "ratelimit.h"
+#include "siphash.h"
+#include "sockaddr.h"
 
 #include <errno.h>
 #include <netinet/in.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #define NANO 1000000000ull
 
@@ -29,7 +29,7 @@ struct rl_bucket {
 };
 
 struct rl_set {
-	_Atomic uint32_t lock;
+	_Atomic uint32_t lock; /* spin_lock() */
 	struct rl_bucket b[RATELIMIT_WAYS];
 };
 
@@ -44,7 +44,7 @@ struct ratelimit *ratelimit_new(void)
 
 	if (!rl)
 		return NULL;
-	if (getrandom(rl->key, sizeof(rl->key), 0) != (ssize_t)sizeof(rl->key)) {
+	if (siphash_key(rl->key) < 0) {
 		int e = errno;
 		free(rl);
 		errno = e;
@@ -58,69 +58,7 @@ void ratelimit_free(struct ratelimit *rl)
 	free(rl);
 }
 
-/* ---- SipHash-1-3 of a 16-byte key -------------------------------------- */
-
-#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND                                                        \
-	do {                                                            \
-		v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32); \
-		v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;                  \
-		v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                  \
-		v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32); \
-	} while (0)
-
-static uint64_t rl_hash(const uint64_t key[2], const uint8_t addr[16])
-{
-	uint64_t m[2];
-	uint64_t v0 = key[0] ^ 0x736f6d6570736575ull, v1 = key[1] ^ 0x646f72616e646f6dull;
-	uint64_t v2 = key[0] ^ 0x6c7967656e657261ull, v3 = key[1] ^ 0x7465646279746573ull;
-
-	memcpy(m, addr, sizeof(m)); /* host order: the key is secret anyway */
-	for (int i = 0; i < 2; i++) {
-		v3 ^= m[i];
-		SIPROUND;
-		v0 ^= m[i];
-	}
-	uint64_t last = (uint64_t)16 << 56; /* the length, no tail bytes */
-	v3 ^= last;
-	SIPROUND;
-	v0 ^= last;
-	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
-}
-
 /* ---- the buckets --------------------------------------------------------- */
-
-/* The address of sa as 16 bytes; false for a family without one. */
-static bool rl_key(const struct sockaddr *sa, uint8_t out[16])
-{
-	if (sa->sa_family == AF_INET6) {
-		memcpy(out, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
-		return true;
-	}
-	if (sa->sa_family == AF_INET) {
-		memset(out, 0, 10);
-		out[10] = out[11] = 0xff;
-		memcpy(out + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-		return true;
-	}
-	return false;
-}
-
-static void rl_lock(struct rl_set *s)
-{
-	while (atomic_exchange_explicit(&s->lock, 1, memory_order_acquire))
-		while (atomic_load_explicit(&s->lock, memory_order_relaxed))
-			;
-}
-
-static void rl_unlock(struct rl_set *s)
-{
-	atomic_store_explicit(&s->lock, 0, memory_order_release);
-}
 
 /* The bucket of addr in s, or the set's stalest (least recently refilled,
  * or empty) bucket given to addr with a full burst. */
@@ -149,12 +87,12 @@ bool ratelimit_allow(struct ratelimit *rl, const struct sockaddr *sa, uint64_t n
 	uint64_t full = (uint64_t)burst * NANO;
 	bool ok;
 
-	if (!rl_key(sa, addr))
+	if (!sockaddr_addr16(sa, addr))
 		return true;
 	if (now_ns == 0)
 		now_ns = 1; /* 0 marks an empty bucket */
-	struct rl_set *s = &rl->sets[rl_hash(rl->key, addr) & (RATELIMIT_SETS - 1)];
-	rl_lock(s);
+	struct rl_set *s = &rl->sets[siphash13(rl->key, addr, 16) & (RATELIMIT_SETS - 1)];
+	spin_lock(&s->lock);
 	struct rl_bucket *b = rl_find(s, addr, now_ns, full);
 	if (now_ns > b->last_ns) { /* another worker may have read the clock later */
 		uint64_t elapsed = now_ns - b->last_ns;
@@ -167,6 +105,6 @@ bool ratelimit_allow(struct ratelimit *rl, const struct sockaddr *sa, uint64_t n
 	ok = b->tokens >= NANO;
 	if (ok)
 		b->tokens -= NANO;
-	rl_unlock(s);
+	spin_unlock(&s->lock);
 	return ok;
 }

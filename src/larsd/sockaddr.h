@@ -46,4 +46,21 @@ static inline bool sockaddr_wildcard(const struct sockaddr_storage *ss)
 	return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
 }
 
+/* The address of sa as 16 bytes, an IPv4 one as ::ffff:a.b.c.d; false
+ * for a family without one. */
+static inline bool sockaddr_addr16(const struct sockaddr *sa, unsigned char out[16])
+{
+	if (sa->sa_family == AF_INET6) {
+		memcpy(out, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		return true;
+	}
+	if (sa->sa_family == AF_INET) {
+		memset(out, 0, 10);
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return true;
+	}
+	return false;
+}
+
 #endif /* LARSD_SOCKADDR_H */

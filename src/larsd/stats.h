@@ -31,7 +31,16 @@
 	X(udp_dropped_nomem, "UDP datagrams dropped at MEM_LIMIT") \
 	X(udp_dropped_send, "UDP replies dropped: socket buffer full") \
 	X(udp_dropped_rate, "UDP datagrams dropped: source above udp_source_rate") \
-	X(udp_dropped_short, "UDP datagrams dropped: STAMP test packet under 44 bytes")
+	X(udp_dropped_short, "UDP datagrams dropped: STAMP test packet under 14 bytes") \
+	X(stamp_replies_short, "STAMP base replies to TWAMP-Light packets under 44 bytes") \
+	X(stamp_dropped_unauth, "STAMP packets dropped: unauthenticated, on an authenticated listener") \
+	X(stamp_dropped_hmac, "STAMP packets dropped: their HMAC did not check") \
+	X(stamp_tlv_unknown, "STAMP TLVs reflected with U: a type larsd does not implement") \
+	X(stamp_tlv_malformed, "STAMP TLVs reflected with M: malformed") \
+	X(stamp_tlv_integrity, "STAMP replies whose TLVs failed their HMAC TLV (flagged I)") \
+	X(stamp_sessions_new, "STAMP sessions begun by a stateful reflector") \
+	X(stamp_sessions_expired, "STAMP sessions forgotten after session_timeout idle") \
+	X(stamp_sessions_evicted, "STAMP sessions pushed out of a full table by a new one")
 
 struct stats {
 #define X(name, text) _Atomic uint64_t name;

@@ -57,6 +57,22 @@ static void udp_reply_from(struct msghdr *out, const struct msghdr *in, char *co
 	}
 }
 
+/* A reply's DSCP (a STAMP Class of Service TLV asked for it): a TOS or
+ * traffic class message after the reply's control messages. */
+static void udp_reply_tos(struct msghdr *out, char *control, int family, int dscp)
+{
+	size_t at = out->msg_control ? out->msg_controllen : 0;
+	struct cmsghdr *cm = (struct cmsghdr *)(void *)(control + at);
+	int tos = dscp << 2;
+
+	cm->cmsg_level = family == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP;
+	cm->cmsg_type = family == AF_INET6 ? IPV6_TCLASS : IP_TOS;
+	cm->cmsg_len = CMSG_LEN(sizeof(tos));
+	memcpy(CMSG_DATA(cm), &tos, sizeof(tos));
+	out->msg_control = control;
+	out->msg_controllen = at + CMSG_SPACE(sizeof(tos));
+}
+
 /* Read and drop up to one batch: the pool has no memory for it. */
 static int udp_drop_batch(struct worker *w, struct port *p)
 {
@@ -99,7 +115,7 @@ static bool udp_accept(struct worker *w, enum conf_mode mode, const struct socka
 		stats_add(&w->stats.udp_dropped_rate, 1);
 		return false;
 	}
-	if (mode == CONF_MODE_STAMP && len < STAMP_BASE_LEN) {
+	if (mode == CONF_MODE_STAMP && len < STAMP_TWAMP_LIGHT_MIN) {
 		stats_add(&w->stats.udp_dropped_short, 1);
 		return false;
 	}
@@ -188,10 +204,11 @@ static int udp_batch_once(struct worker *w, struct port *p, int want)
 		stats_add(&p->stats.bytes_in, len);
 		if (!udp_accept(w, mode, peer, data, len, now_ns))
 			continue;
-		if (stamp && !stamp_reflect(data, len, &b->in[i].msg_hdr, &rx, &w->stamp))
-			continue; /* cannot happen: udp_accept() checked the length */
+		struct stamp_packet pk = {data, len, b->buf[i]->capacity, &b->in[i].msg_hdr, -1};
+		if (stamp && !stamp_reflect(&pk, &p->stamp, &w->stamp, &rx, &w->stats))
+			continue; /* an authenticated listener refused it (counted) */
 		b->iov_out[nout].iov_base = b->buf[i]->data;
-		b->iov_out[nout].iov_len = len;
+		b->iov_out[nout].iov_len = pk.len;
 		memset(&b->out[nout].msg_hdr, 0, sizeof(b->out[nout].msg_hdr));
 		b->out[nout].msg_hdr.msg_name = &b->peer[i];
 		b->out[nout].msg_hdr.msg_namelen = b->in[i].msg_hdr.msg_namelen;
@@ -199,13 +216,15 @@ static int udp_batch_once(struct worker *w, struct port *p, int want)
 		b->out[nout].msg_hdr.msg_iovlen = 1;
 		if (l->pktinfo)
 			udp_reply_from(&b->out[nout].msg_hdr, &b->in[i].msg_hdr, b->control[i]);
+		if (pk.dscp >= 0)
+			udp_reply_tos(&b->out[nout].msg_hdr, b->control[i], l->addr.ss_family, pk.dscp);
 		nout++;
 	}
 	if (stamp && nout > 0) { /* T3: just before sending, once a batch */
 		struct timespec t3;
 		clock_gettime(CLOCK_REALTIME, &t3);
 		for (int i = 0; i < nout; i++)
-			stamp_transmit(b->iov_out[i].iov_base, &t3);
+			stamp_transmit(b->iov_out[i].iov_base, &p->stamp, &t3);
 	}
 	if (nout > 0)
 		udp_send(w, p, b, nout);

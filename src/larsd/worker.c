@@ -74,6 +74,20 @@ static bool daemon_has_listener(const struct daemon *d, const struct listener *l
 	return false;
 }
 
+/* What mode "stamp" needs of listener cl, served at p. */
+static void worker_stamp_port(struct worker *w, struct port *p, const struct conf_listener *cl)
+{
+	struct stamp_port *sp = &p->stamp;
+
+	sp->auth = cl->stamp_auth != 0;
+	if (sp->auth)
+		stamp_hmac_init(&sp->hmac, &cl->key);
+	sp->stateful = cl->stateful;
+	sp->timeout_ns = (uint64_t)cl->session_timeout * 1000000000u;
+	sp->sessions = w->d->stamp_sessions;
+	memcpy(&sp->local, &cl->addr, sizeof(sp->local));
+}
+
 /* Copy the configuration and follow the listener set of the newest
  * generation.  Called between event batches, so no event of a listener
  * that goes away is still in hand. */
@@ -90,9 +104,15 @@ static void worker_sync(struct worker *w)
 	for (size_t i = 0; i < CONF_MAX_LISTENERS; i++) /* drop the ones gone */
 		if (w->ports[i].listener && !daemon_has_listener(d, w->ports[i].listener))
 			worker_unwatch_port(w, &w->ports[i]);
-	for (size_t j = 0; j < d->n_listeners; j++)
-		if (!worker_port_of(w, d->listeners[j]))
+	for (size_t j = 0; j < d->n_listeners; j++) {
+		struct port *p = worker_port_of(w, d->listeners[j]);
+		if (!p) {
 			worker_watch_listener(w, d->listeners[j]);
+			p = worker_port_of(w, d->listeners[j]);
+		}
+		if (p) /* the listeners are in the order of the configuration's */
+			worker_stamp_port(w, p, &w->conf.listeners[j]);
+	}
 	pthread_mutex_unlock(&d->lock);
 	w->seen_generation = gen;
 	atomic_store(&w->acked_generation, gen);

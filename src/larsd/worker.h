@@ -34,6 +34,7 @@ struct port {
 	struct listener *listener;   /* NULL: a free slot */
 	int fd;                      /* the socket this worker serves */
 	unsigned udp_want;           /* UDP: datagrams the next read asks for */
+	struct stamp_port stamp;     /* mode "stamp": its settings, at each sync */
 	struct port_stats stats;     /* zeroed when the slot takes a listener */
 };
 

@@ -1,12 +1,18 @@
-# The STAMP wire format (RFC 8762/8972 packet layouts, timestamp formats),
-# and the host clock's Error Estimate (stamp_clock.c, ntp_adjtime),
+# The STAMP wire format (RFC 8762/8972 packet layouts, timestamp formats,
+# TLVs, the authenticated mode's HMAC with Nettle), and the host clock's
+# Error Estimate (stamp_clock.c, ntp_adjtime),
 # a convenience library linked into larsd (the Session-Reflector) and
 # larsd-bench (the Session-Sender); its Check suite is tests/test_stamp_wire.
 # Included from Makefile.am before the programs that link it.
 noinst_LTLIBRARIES += src/stamp/libstampwire.la
 src_stamp_libstampwire_la_SOURCES = \
 	src/stamp/stamp_wire.c src/stamp/stamp_wire.h \
+	src/stamp/stamp_tlv.c src/stamp/stamp_tlv.h \
+	src/stamp/stamp_hmac.c src/stamp/stamp_hmac.h \
+	src/stamp/stamp_key.c src/stamp/stamp_key.h \
 	src/stamp/stamp_clock.c src/stamp/stamp_clock.h
+src_stamp_libstampwire_la_CFLAGS = $(AM_CFLAGS) $(NETTLE_CFLAGS)
+src_stamp_libstampwire_la_LIBADD = $(NETTLE_LIBS)
 
 check_PROGRAMS += tests/test_stamp_wire
 TESTS += tests/test_stamp_wire

@@ -10,16 +10,17 @@
 #include <errno.h>
 #include <string.h>
 
-enum {
-	OFF_SEQ = 0,
-	OFF_TS = 4,
-	OFF_ERR = 12,
-	OFF_SSID = 14,
-	OFF_RX_TS = 16,         /* reflector only from here on */
-	OFF_SENDER_SEQ = 24,
-	OFF_SENDER_TS = 28,
-	OFF_SENDER_ERR = 36,
-	OFF_SENDER_TTL = 40,
+/* Where each field is, in each mode: RFC 8762 §4.2.1 and §4.3.1
+ * (unauthenticated), §4.2.2 and §4.3.2 (authenticated), with RFC 8972
+ * §3's SSID in the two octets after the Error Estimate. */
+struct layout {
+	size_t len, seq, ts, err, ssid;
+	size_t rx_ts, sender_seq, sender_ts, sender_err, sender_ttl; /* reflector */
+};
+
+static const struct layout layouts[2] = {
+	{STAMP_BASE_LEN, 0, 4, 12, 14, 16, 24, 28, 36, 40},
+	{STAMP_AUTH_LEN, 0, 16, 24, 26, 32, 48, 64, 72, 80},
 };
 
 #define NS_PER_S 1000000000u
@@ -149,73 +150,95 @@ uint64_t stamp_err_ns(uint16_t err)
 	return s << up;
 }
 
-/* The 16 bytes both packets begin with: sequence number, timestamp, error
+size_t stamp_base_len(bool auth)
+{
+	return layouts[auth].len;
+}
+
+/* The fields both packets begin with: sequence number, timestamp, error
  * estimate, SSID. */
-static void head_get(const uint8_t *p, uint32_t *seq, uint64_t *ts, uint16_t *err,
-		     uint16_t *ssid)
+static void head_get(const uint8_t *p, const struct layout *l, uint32_t *seq, uint64_t *ts,
+		     uint16_t *err, uint16_t *ssid)
 {
-	*seq = get32(p + OFF_SEQ);
-	*ts = get64(p + OFF_TS);
-	*err = get16(p + OFF_ERR);
-	*ssid = get16(p + OFF_SSID);
+	*seq = get32(p + l->seq);
+	*ts = get64(p + l->ts);
+	*err = get16(p + l->err);
+	*ssid = get16(p + l->ssid);
 }
 
-static void head_put(uint8_t *p, uint32_t seq, uint64_t ts, uint16_t err, uint16_t ssid)
+static void head_put(uint8_t *p, const struct layout *l, uint32_t seq, uint64_t ts, uint16_t err,
+		     uint16_t ssid)
 {
-	memset(p, 0, STAMP_BASE_LEN);
-	put32(p + OFF_SEQ, seq);
-	put64(p + OFF_TS, ts);
-	put16(p + OFF_ERR, err);
-	put16(p + OFF_SSID, ssid);
+	memset(p, 0, l->len); /* the MBZ fields, and the HMAC until it is signed */
+	put32(p + l->seq, seq);
+	put64(p + l->ts, ts);
+	put16(p + l->err, err);
+	put16(p + l->ssid, ssid);
 }
 
-int stamp_sender_parse(const void *buf, size_t len, struct stamp_sender *out)
+int stamp_sender_parse(const void *buf, size_t len, bool auth, struct stamp_sender *out)
 {
-	if (len < STAMP_BASE_LEN) {
+	if (len < layouts[auth].len) {
 		errno = EMSGSIZE;
 		return -1;
 	}
-	head_get(buf, &out->seq, &out->ts, &out->err, &out->ssid);
+	head_get(buf, &layouts[auth], &out->seq, &out->ts, &out->err, &out->ssid);
 	return 0;
 }
 
-int stamp_reflector_parse(const void *buf, size_t len, struct stamp_reflector *out)
+int stamp_sender_parse_short(const void *buf, size_t len, struct stamp_sender *out)
 {
+	uint8_t base[STAMP_BASE_LEN] = {0};
+
+	if (len < STAMP_TWAMP_LIGHT_MIN) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	memcpy(base, buf, len < sizeof(base) ? len : sizeof(base));
+	head_get(base, &layouts[0], &out->seq, &out->ts, &out->err, &out->ssid);
+	return 0;
+}
+
+int stamp_reflector_parse(const void *buf, size_t len, bool auth, struct stamp_reflector *out)
+{
+	const struct layout *l = &layouts[auth];
 	const uint8_t *p = buf;
 
-	if (len < STAMP_BASE_LEN) {
+	if (len < l->len) {
 		errno = EMSGSIZE;
 		return -1;
 	}
-	head_get(p, &out->seq, &out->ts, &out->err, &out->ssid);
-	out->rx_ts = get64(p + OFF_RX_TS);
-	out->sender_seq = get32(p + OFF_SENDER_SEQ);
-	out->sender_ts = get64(p + OFF_SENDER_TS);
-	out->sender_err = get16(p + OFF_SENDER_ERR);
-	out->sender_ttl = p[OFF_SENDER_TTL];
+	head_get(p, l, &out->seq, &out->ts, &out->err, &out->ssid);
+	out->rx_ts = get64(p + l->rx_ts);
+	out->sender_seq = get32(p + l->sender_seq);
+	out->sender_ts = get64(p + l->sender_ts);
+	out->sender_err = get16(p + l->sender_err);
+	out->sender_ttl = p[l->sender_ttl];
 	return 0;
 }
 
-void stamp_sender_encode(void *buf, const struct stamp_sender *in)
+void stamp_sender_encode(void *buf, bool auth, const struct stamp_sender *in)
 {
-	head_put(buf, in->seq, in->ts, in->err, in->ssid); /* and the MBZ */
+	head_put(buf, &layouts[auth], in->seq, in->ts, in->err, in->ssid);
 }
 
-void stamp_reflector_encode(void *buf, const struct stamp_reflector *in)
+void stamp_reflector_encode(void *buf, bool auth, const struct stamp_reflector *in)
 {
+	const struct layout *l = &layouts[auth];
 	uint8_t *p = buf;
 
-	head_put(p, in->seq, in->ts, in->err, in->ssid); /* and the MBZ */
-	put64(p + OFF_RX_TS, in->rx_ts);
-	put32(p + OFF_SENDER_SEQ, in->sender_seq);
-	put64(p + OFF_SENDER_TS, in->sender_ts);
-	put16(p + OFF_SENDER_ERR, in->sender_err);
-	p[OFF_SENDER_TTL] = in->sender_ttl;
+	head_put(p, l, in->seq, in->ts, in->err, in->ssid);
+	put64(p + l->rx_ts, in->rx_ts);
+	put32(p + l->sender_seq, in->sender_seq);
+	put64(p + l->sender_ts, in->sender_ts);
+	put16(p + l->sender_err, in->sender_err);
+	p[l->sender_ttl] = in->sender_ttl;
 }
 
-void stamp_reflector_put_tx(void *buf, const struct timespec *t3)
+void stamp_reflector_put_tx(void *buf, bool auth, const struct timespec *t3)
 {
+	const struct layout *l = &layouts[auth];
 	uint8_t *p = buf;
 
-	put64(p + OFF_TS, stamp_ts_from_timespec(t3, stamp_err_ptp(get16(p + OFF_ERR))));
+	put64(p + l->ts, stamp_ts_from_timespec(t3, stamp_err_ptp(get16(p + l->err))));
 }

@@ -9,12 +9,18 @@
  * 1900, 32-bit binary fraction) and PTPv2 truncated (seconds since 1970,
  * 32-bit nanoseconds), to and from struct timespec.
  *
+ * Two modes (RFC 8762 §4.2, §4.3): unauthenticated, base packets of
+ * STAMP_BASE_LEN (44) bytes, and authenticated, STAMP_AUTH_LEN (112) bytes
+ * with more MBZ fields and an HMAC at STAMP_AUTH_HMAC_OFF (stamp_hmac.h
+ * signs and checks it); the functions take `auth` to choose.  A
+ * TWAMP-Light sender's packet may be as short as its own fields
+ * (STAMP_TWAMP_LIGHT_MIN, RFC 8762 §4.6): stamp_sender_parse_short().
+ *
  * No I/O, no clocks, no allocation: callers (larsd's reflector,
  * larsd-bench's sender, the tests) bring the buffers and the times.  All
  * multi-byte fields are big-endian on the wire; the structs here hold host
- * values.  Both base packets are STAMP_BASE_LEN (44) bytes; anything past
- * that (TLVs, padding) is the caller's business: the encoders write only
- * the first 44 bytes.
+ * values.  Anything past the base packet (RFC 8972 TLVs, stamp_tlv.h) is
+ * the caller's business: the encoders write only the base packet.
  */
 #ifndef STAMP_WIRE_H
 #define STAMP_WIRE_H
@@ -26,6 +32,15 @@
 
 /* Length of the unauthenticated base packet, sender and reflector alike. */
 #define STAMP_BASE_LEN 44u
+/* The authenticated base packet, and where its HMAC is (it covers the
+ * bytes before it; RFC 8762 §4.4). */
+#define STAMP_AUTH_LEN 112u
+#define STAMP_AUTH_HMAC_OFF 96u
+#define STAMP_HMAC_LEN 16u
+/* The shortest TWAMP-Light test packet: sequence number, timestamp and
+ * Error Estimate (RFC 5357 §4.1.2), which RFC 8762 §4.6 has a reflector
+ * answer with the base packet. */
+#define STAMP_TWAMP_LIGHT_MIN 14u
 
 /* Seconds from the NTP era 0 epoch (1900-01-01) to the Unix epoch. */
 #define STAMP_NTP_UNIX_OFFSET 2208988800u
@@ -85,15 +100,22 @@ uint64_t stamp_err_ns(uint16_t err);
 static inline bool stamp_err_ptp(uint16_t err) { return (err & STAMP_ERR_Z) != 0; }
 static inline bool stamp_err_synced(uint16_t err) { return (err & STAMP_ERR_S) != 0; }
 
-/* Parse the first 44 bytes of buf; -1 (errno EMSGSIZE) if len < 44. */
-int stamp_sender_parse(const void *buf, size_t len, struct stamp_sender *out);
-int stamp_reflector_parse(const void *buf, size_t len, struct stamp_reflector *out);
-/* Write the first 44 bytes of buf (MBZ fields zeroed). */
-void stamp_sender_encode(void *buf, const struct stamp_sender *in);
-void stamp_reflector_encode(void *buf, const struct stamp_reflector *in);
+/* The base packet's length in a mode: 44 or 112. */
+size_t stamp_base_len(bool auth);
+
+/* Parse the base packet at buf; -1 (errno EMSGSIZE) if len is shorter. */
+int stamp_sender_parse(const void *buf, size_t len, bool auth, struct stamp_sender *out);
+int stamp_reflector_parse(const void *buf, size_t len, bool auth, struct stamp_reflector *out);
+/* An unauthenticated sender packet of at least STAMP_TWAMP_LIGHT_MIN
+ * bytes, the fields it lacks read as zero. */
+int stamp_sender_parse_short(const void *buf, size_t len, struct stamp_sender *out);
+/* Write the base packet at buf (MBZ fields and the HMAC zeroed). */
+void stamp_sender_encode(void *buf, bool auth, const struct stamp_sender *in);
+void stamp_reflector_encode(void *buf, bool auth, const struct stamp_reflector *in);
 /* Write the transmit timestamp T3 into a reflector packet already
  * encoded in buf, in the format its own Error Estimate's Z bit names: the
- * reflector stamps a batch of replies at once, just before sending. */
-void stamp_reflector_put_tx(void *buf, const struct timespec *t3);
+ * reflector stamps a batch of replies at once, just before sending (and
+ * signs them after, in authenticated mode). */
+void stamp_reflector_put_tx(void *buf, bool auth, const struct timespec *t3);
 
 #endif /* STAMP_WIRE_H */
