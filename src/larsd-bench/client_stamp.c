@@ -1,10 +1,12 @@
 /*
- * client_stamp.c - the STAMP Session-Sender (RFC 8762, unauthenticated,
- * with RFC 8972's SSID): test packets to any Session-Reflector over N
- * connected UDP sockets, each reply taken apart field by field.
+ * client_stamp.c - the STAMP Session-Sender (RFC 8762, unauthenticated or
+ * authenticated, with RFC 8972's SSID and TLVs, or TWAMP-Light): test
+ * packets to any Session-Reflector over N connected UDP sockets, each
+ * reply taken apart field by field.
  *
- * A packet is the 44-byte base (stamp_wire.h) and zero padding up to
- * --size.  T1, its timestamp, is CLOCK_REALTIME read just before send();
+ * A packet is what stamp_packet.c builds: the base packet, the TLVs asked
+ * for, zero padding up to --size.  T1, its timestamp, is CLOCK_REALTIME
+ * read just before send();
  * T4 is the kernel's receive timestamp (SO_TIMESTAMPNS), or the clock
  * right after recvmmsg() if there is none.  From a reply:
  *   round trip  T4 - T1            the worker's latency histogram
@@ -28,16 +30,25 @@
  * entry forward, never by scanning the ring.
  *
  * A reply that does not parse, names no packet sent, or echoes another T1,
- * length or SSID is corrupt (an error); a late reply (after its packet was
- * counted lost) is late, as in UDP echo mode.
+ * length or SSID is corrupt (an error), charged to its packet (the one it
+ * names, else the oldest in flight), so the packet is not also lost; a
+ * late reply (after its packet was counted lost) is late, as in UDP echo
+ * mode.  An ICMP error (port unreachable while a reflector restarts) is
+ * counted, and the socket goes on; the packets it ate are lost in their
+ * time.
+ *
+ * A stateful reflector numbers its replies itself (RFC 8762 §4.3.1): from
+ * the reply to the highest sequence number answered, the reflector's own
+ * number says how many packets reached it, so the losses split into
+ * forward (sent, never reached it) and backward (reached it, no reply).
  */
 #include "config.h"
 
 #include "client_udp.h"
 #include "clock.h"
 #include "stamp_clock.h"
+#include "stamp_packet.h"
 #include "stamp_stats.h"
-#include "stamp_wire.h"
 #include "worker.h"
 
 #include <errno.h>
@@ -52,7 +63,7 @@
 #define STAMP_RING_MAX (1u << 22)
 #define STAMP_BURST 64           /* paced sends per socket per wake-up */
 #define STAMP_ERR_REFRESH_NS NS_PER_S
-#define STAMP_CTRL CMSG_SPACE(sizeof(struct timespec))
+#define STAMP_CTRL (CMSG_SPACE(sizeof(struct timespec)) + CMSG_SPACE(sizeof(int)))
 #define STAMP_RCVBUF_MAX ((size_t)16 << 20)
 
 enum stamp_entry_state { ENTRY_FREE, ENTRY_FLIGHT, ENTRY_ANSWERED, ENTRY_LOST };
@@ -78,6 +89,11 @@ struct stamp_sock {
 	uint64_t last_seq;    /* the last reply measured, for IPDV */
 	int64_t last_fwd, last_bwd;
 	bool have_last;
+	/* The reflector's own numbers (a stateful one), over the whole run. */
+	uint64_t answered;       /* good replies */
+	bool top_set;
+	uint32_t top_sender_seq; /* the highest sequence number answered */
+	uint32_t top_reflector_seq; /* the reflector's number in that reply */
 	struct stamp_entry *ring;
 };
 
@@ -87,6 +103,7 @@ struct stamp_state {
 	uint64_t ring_mask;
 	uint16_t err;          /* this host's Error Estimate */
 	uint64_t err_next;     /* when to read it again */
+	struct stamp_spec spec; /* what a packet holds, and a reply must */
 	size_t rx_size;        /* --size + 1: a longer reply shows */
 	unsigned char *tx;     /* --size bytes */
 	unsigned char *rx;     /* WORKER_UDP_BATCH buffers of rx_size */
@@ -120,6 +137,21 @@ static void stamp_fail(struct worker *w, struct stamp_sock *s, const char *what,
 
 /* ---- setup --------------------------------------------------------------- */
 
+/* --dscp: the test packets go out with it; and with every --tlv, the TOS
+ * or traffic class of each reply is read (what a Class of Service TLV
+ * asked for the way back). */
+static void stamp_socket_tos(int fd, const struct bench_opts *o)
+{
+	int one = 1, tos = o->dscp << 2;
+	bool v6 = o->addr.ss_family == AF_INET6;
+
+	if (o->dscp >= 0)
+		setsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_TCLASS : IP_TOS, &tos,
+			   sizeof(tos));
+	setsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_RECVTCLASS : IP_RECVTOS, &one,
+		   sizeof(one));
+}
+
 static size_t stamp_ring_size(const struct bench_opts *o)
 {
 	double want = 2.0 * o->depth;
@@ -142,7 +174,8 @@ static int stamp_setup(struct worker *w)
 
 	if (!socks || !entries || !u)
 		goto nomem;
-	u->rx_size = o->size + 1;
+	stamp_spec_init(&u->spec, o);
+	u->rx_size = (o->size > u->spec.reply_len ? o->size : u->spec.reply_len) + 1;
 	u->tx = calloc(1, o->size);
 	u->rx = malloc(WORKER_UDP_BATCH * u->rx_size);
 	if (!u->tx || !u->rx)
@@ -176,6 +209,8 @@ static int stamp_setup(struct worker *w)
 		if (s->fd < 0)
 			worker_conn_error(w, 0, "socket %u to %s: %s", s->id, o->addr_text,
 					  strerror(errno));
+		else
+			stamp_socket_tos(s->fd, o);
 	}
 	return 0;
 
@@ -215,21 +250,18 @@ static bool stamp_send(struct worker *w, struct stamp_sock *s)
 
 	struct timespec t1;
 	clock_gettime(CLOCK_REALTIME, &t1);
-	struct stamp_sender p = {(uint32_t)seq, stamp_ts_from_timespec(&t1, o->ptp), u->err,
-				 o->ssid};
-	stamp_sender_encode(u->tx, false, &p);
-	*e = (struct stamp_entry){seq, w->now, stamp_ns(&t1), p.ts, p.err, ENTRY_FLIGHT};
+	uint64_t t1_raw = stamp_ts_from_timespec(&t1, o->ptp);
+	stamp_request(&u->spec, u->tx, (uint32_t)seq, t1_raw, u->err);
+	*e = (struct stamp_entry){seq, w->now, stamp_ns(&t1), t1_raw, u->err, ENTRY_FLIGHT};
 	s->busy++;
 	for (;;) {
 		if (send(s->fd, u->tx, o->size, MSG_DONTWAIT) >= 0)
 			break;
 		if (errno == EINTR)
 			continue;
-		if (errno == ECONNREFUSED) {
-			stamp_fail(w, s, "send", errno);
-			return false;
-		}
-		break; /* EAGAIN, ENOBUFS: dropped here, a loss in its time */
+		if (errno == ECONNREFUSED || errno == EHOSTUNREACH || errno == ENETUNREACH)
+			w->stamp->icmp_errors++; /* an earlier packet's ICMP error */
+		break; /* and EAGAIN, ENOBUFS: dropped here, a loss in its time */
 	}
 	stamp_arm(w, w->now + u->timeout_ns);
 	return true;
@@ -259,16 +291,25 @@ static void stamp_fill(struct worker *w, struct stamp_sock *s)
 
 /* ---- receiving ----------------------------------------------------------- */
 
-/* The reply's T4: the kernel's receive timestamp, else the clock now. */
-static int64_t stamp_t4(const struct msghdr *m, int64_t fallback)
+/* The reply's T4 (the kernel's receive timestamp, else fallback) and its
+ * TOS or traffic class (-1: not said). */
+static int64_t stamp_t4(const struct msghdr *m, int64_t fallback, int *tos)
 {
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR((struct msghdr *)m, c))
+	int64_t t4 = fallback;
+
+	*tos = -1;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR((struct msghdr *)m, c)) {
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
 			struct timespec t;
 			memcpy(&t, CMSG_DATA(c), sizeof(t));
-			return stamp_ns(&t);
+			t4 = stamp_ns(&t);
+		} else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TOS) {
+			*tos = *CMSG_DATA(c);
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_TCLASS) {
+			memcpy(tos, CMSG_DATA(c), sizeof(*tos));
 		}
-	return fallback;
+	}
+	return t4;
 }
 
 /* A raw timestamp from the reflector in nanoseconds of its CLOCK_REALTIME. */
@@ -325,47 +366,94 @@ static bool stamp_same_t1(const struct stamp_entry *e, const struct stamp_reflec
 	return d >= -1 && d <= 1;
 }
 
-/* One reply of len bytes (trunc: it was longer), received at t4. */
+/* The entry of the packet a reply names (sender sequence seq), if it is
+ * one of the packets the ring still holds. */
+static struct stamp_entry *stamp_entry_of(struct stamp_state *u, struct stamp_sock *s, uint32_t seq)
+{
+	uint32_t back = (uint32_t)s->next_seq - seq;
+
+	if (back < 1 || back > s->next_seq || back > u->ring_mask + 1)
+		return NULL;
+	struct stamp_entry *e = &s->ring[(s->next_seq - back) & u->ring_mask];
+	return e->seq == s->next_seq - back && e->state != ENTRY_FREE ? e : NULL;
+}
+
+/* A corrupt reply: charged to the packet it names or, if it names none,
+ * to the oldest in flight, so that no packet is both corrupt and lost. */
+static void stamp_corrupt(struct worker *w, struct stamp_sock *s, struct stamp_entry *e)
+{
+	struct stamp_state *u = w->client;
+
+	for (uint64_t q = s->tail; !e && q < s->next_seq; q++) {
+		struct stamp_entry *o = &s->ring[q & u->ring_mask];
+		if (o->seq == q && o->state == ENTRY_FLIGHT)
+			e = o;
+	}
+	if (e && e->state == ENTRY_FLIGHT) {
+		worker_corrupt(w);
+		s->busy--;
+		e->state = ENTRY_ANSWERED;
+	} else {
+		w->counts.corrupt++; /* a packet already answered or lost */
+	}
+}
+
+/* What the TLVs of a good reply said. */
+static void stamp_tlv_stats(struct worker *w, const struct stamp_reply *rp, int tos)
+{
+	const struct bench_opts *o = w->run->o;
+	struct stamp_stats *st = w->stamp;
+
+	st->tlv_u += rp->tlv_u;
+	st->tlv_m += rp->tlv_m;
+	st->tlv_i += rp->tlv_i;
+	if (o->tlvs & OPTS_TLV_COS) {
+		st->cos_replies += rp->cos;
+		st->cos_forward_kept += rp->cos && (int)rp->cos_value.dscp2 == o->dscp;
+		st->cos_reverse_kept += tos >= 0 && tos >> 2 == o->dscp;
+	}
+	if (rp->timestamp_info) {
+		st->ts_info_replies++;
+		st->ts_info_in = (uint8_t)(rp->sync_in << 4 | rp->method_in);
+		st->ts_info_out = (uint8_t)(rp->sync_out << 4 | rp->method_out);
+	}
+}
+
+/* One reply of len bytes (trunc: it was longer), received at t4 with tos. */
 static void stamp_absorb(struct worker *w, struct stamp_sock *s, const unsigned char *p,
-			 size_t len, bool trunc, int64_t t4)
+			 size_t len, bool trunc, int64_t t4, int tos)
 {
 	const struct bench_opts *o = w->run->o;
 	struct stamp_state *u = w->client;
-	struct stamp_reflector r;
+	struct stamp_reply rp;
 	struct stamp_entry *e = NULL;
 	int64_t t2 = 0, t3 = 0;
+	const char *broken = trunc ? "is longer than any reply" : stamp_reply_read(&u->spec, p, len, &rp);
 
-	if (trunc || stamp_reflector_parse(p, len, false, &r) < 0) {
-		worker_tell(w, "corrupt reply: socket %u: %zu%s bytes, not a STAMP reply of %zu",
-			    s->id, len, trunc ? " or more" : "", o->size);
-		w->counts.corrupt++;
+	if (broken) {
+		uint32_t named;
+		if (!trunc && stamp_reply_sender_seq(&u->spec, p, len, &named))
+			e = stamp_entry_of(u, s, named);
+		worker_tell(w, "corrupt reply: socket %u: %zu bytes: %s", s->id, len, broken);
+		stamp_corrupt(w, s, e);
 		return;
 	}
-	uint32_t back = (uint32_t)s->next_seq - r.sender_seq;
-	if (back >= 1 && back <= s->next_seq && back <= u->ring_mask + 1) {
-		e = &s->ring[(s->next_seq - back) & u->ring_mask];
-		if (e->seq != s->next_seq - back || e->state == ENTRY_FREE)
-			e = NULL;
-	}
-	const char *why = !e                                    ? "names no packet sent"
-			  : len != o->size                      ? "has another length"
-			  : !stamp_same_t1(e, &r, o->ptp)       ? "echoes another T1"
-			  : r.sender_err != e->err              ? "echoes another error estimate"
-			  : r.ssid != o->ssid && r.ssid != 0    ? "carries another SSID"
-			  : !stamp_peer_ns(r.rx_ts, stamp_err_ptp(r.err), &t2) ||
-					  !stamp_peer_ns(r.ts, stamp_err_ptp(r.err), &t3)
+	const struct stamp_reflector *r = &rp.r;
+	e = stamp_entry_of(u, s, r->sender_seq);
+	bool strict_ssid = (o->tlvs & OPTS_TLV_SSID) || o->auth;
+	const char *why = !e                                     ? "names no packet sent"
+			  : !stamp_same_t1(e, r, o->ptp)         ? "echoes another T1"
+			  : r->sender_err != e->err              ? "echoes another error estimate"
+			  : r->ssid != (o->twamp_light ? 0 : o->ssid) && (strict_ssid || r->ssid != 0)
+				  ? "carries another SSID"
+			  : !stamp_peer_ns(r->rx_ts, stamp_err_ptp(r->err), &t2) ||
+					  !stamp_peer_ns(r->ts, stamp_err_ptp(r->err), &t3)
 				  ? "has a timestamp out of range"
 				  : NULL;
 	if (why) {
 		worker_tell(w, "corrupt reply: socket %u, sender sequence %lu: %s", s->id,
-			    (unsigned long)r.sender_seq, why);
-		if (e && e->state == ENTRY_FLIGHT) {
-			worker_corrupt(w);
-			s->busy--;
-			e->state = ENTRY_ANSWERED;
-		} else {
-			w->counts.corrupt++;
-		}
+			    (unsigned long)r->sender_seq, why);
+		stamp_corrupt(w, s, e);
 		return;
 	}
 	switch (e->state) {
@@ -381,14 +469,23 @@ static void stamp_absorb(struct worker *w, struct stamp_sock *s, const unsigned 
 	}
 	e->state = ENTRY_ANSWERED;
 	s->busy--;
+	s->answered++;
+	if (!s->top_set || e->seq >= s->top_sender_seq) {
+		s->top_set = true;
+		s->top_sender_seq = (uint32_t)e->seq;
+		s->top_reflector_seq = r->seq;
+	}
+	if (r->seq != r->sender_seq)
+		w->stamp->reflector_numbers = true;
 	worker_reply_took(w, e->sent_ns, t4 > e->t1_ns ? (uint64_t)(t4 - e->t1_ns) : 0);
+	stamp_tlv_stats(w, &rp, tos);
 	if (e->sent_ns < w->run->t_measure)
 		return;
 	if (s->rx_high > e->seq + 1)
 		w->stamp->reordered++;
 	else
 		s->rx_high = e->seq + 1;
-	stamp_measure(w, s, e->seq, &r, e->t1_ns, t2, t3, t4);
+	stamp_measure(w, s, e->seq, r, e->t1_ns, t2, t3, t4);
 }
 
 static void stamp_read(struct worker *w, struct stamp_sock *s)
@@ -404,6 +501,10 @@ static void stamp_read(struct worker *w, struct stamp_sock *s)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
+			if (errno == ECONNREFUSED || errno == EHOSTUNREACH || errno == ENETUNREACH) {
+				w->stamp->icmp_errors++; /* the reflector is away: go on */
+				continue;
+			}
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				stamp_fail(w, s, "recv", errno);
 			break;
@@ -412,8 +513,10 @@ static void stamp_read(struct worker *w, struct stamp_sock *s)
 		clock_gettime(CLOCK_REALTIME, &now);
 		for (int i = 0; i < n; i++) {
 			const struct msghdr *m = &u->rx_msg[i].msg_hdr;
+			int tos;
+			int64_t t4 = stamp_t4(m, stamp_ns(&now), &tos);
 			stamp_absorb(w, s, u->rx + (size_t)i * u->rx_size, u->rx_msg[i].msg_len,
-				     m->msg_flags & MSG_TRUNC, stamp_t4(m, stamp_ns(&now)));
+				     m->msg_flags & MSG_TRUNC, t4, tos);
 		}
 		if (n < WORKER_UDP_BATCH)
 			break;
@@ -471,15 +574,32 @@ static void stamp_tick(struct worker *w)
 	}
 }
 
+/* Forward and backward losses, from a stateful reflector's numbers: the
+ * reply to the highest packet answered says how many had reached it. */
+static void stamp_split_losses(struct worker *w, const struct stamp_sock *s)
+{
+	struct stamp_stats *st = w->stamp;
+
+	if (!s->top_set)
+		return;
+	uint64_t reached = (uint64_t)s->top_reflector_seq + 1;
+	uint64_t sent = (uint64_t)s->top_sender_seq + 1;
+	st->split_sent += sent;
+	st->split_reached += reached < sent ? reached : sent;
+	st->split_answered += s->answered < reached ? s->answered : reached;
+}
+
 static void stamp_close(struct worker *w)
 {
 	struct stamp_sock *socks = w->conns;
 	struct stamp_state *u = w->client;
 
 	if (socks) {
-		for (unsigned i = 0; i < w->n_conns; i++)
+		for (unsigned i = 0; i < w->n_conns; i++) {
+			stamp_split_losses(w, &socks[i]);
 			if (socks[i].fd >= 0)
 				close(socks[i].fd);
+		}
 		free(socks[0].ring);
 		free(socks);
 	}

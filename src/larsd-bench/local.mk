@@ -11,6 +11,7 @@ src_larsd_bench_larsd_bench_SOURCES = \
 	src/larsd-bench/client_udp.c src/larsd-bench/client_udp.h \
 	src/larsd-bench/client_stamp.c \
 	src/larsd-bench/stamp_stats.c src/larsd-bench/stamp_stats.h \
+	src/larsd-bench/stamp_packet.c src/larsd-bench/stamp_packet.h \
 	src/larsd-bench/payload.c src/larsd-bench/payload.h \
 	src/larsd-bench/histogram.c src/larsd-bench/histogram.h \
 	src/larsd-bench/report.c src/larsd-bench/report.h \
@@ -18,4 +19,5 @@ src_larsd_bench_larsd_bench_SOURCES = \
 	src/larsd-bench/clock.h
 
 src_larsd_bench_larsd_bench_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/stamp
+src_larsd_bench_larsd_bench_CFLAGS = $(AM_CFLAGS) $(NETTLE_CFLAGS)
 src_larsd_bench_larsd_bench_LDADD = src/stamp/libstampwire.la -lm

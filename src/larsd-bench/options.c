@@ -11,6 +11,7 @@
 
 #include "options.h"
 #include "payload.h"
+#include "stamp_packet.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,7 +24,6 @@
 
 #define DEFAULT_HOST "127.0.0.1"
 #define DEFAULT_SIZE 64
-#define DEFAULT_STAMP_SIZE 44 /* the base STAMP packet, STAMP_BASE_LEN */
 #define DEFAULT_SSID 1
 #define DEFAULT_DURATION 5.0
 #define DEFAULT_TIMEOUT_MS 200u
@@ -40,6 +40,10 @@ enum {
 	OPT_RATE,
 	OPT_SSID,
 	OPT_PTP,
+	OPT_TWAMP_LIGHT,
+	OPT_AUTH_KEY_FILE,
+	OPT_TLV,
+	OPT_DSCP,
 };
 
 static const struct option long_options[] = {
@@ -63,6 +67,10 @@ static const struct option long_options[] = {
 	{"rate", required_argument, NULL, OPT_RATE},
 	{"ssid", required_argument, NULL, OPT_SSID},
 	{"ptp", no_argument, NULL, OPT_PTP},
+	{"twamp-light", no_argument, NULL, OPT_TWAMP_LIGHT},
+	{"auth-key-file", required_argument, NULL, OPT_AUTH_KEY_FILE},
+	{"tlv", required_argument, NULL, OPT_TLV},
+	{"dscp", required_argument, NULL, OPT_DSCP},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
@@ -95,6 +103,13 @@ void opts_usage(FILE *out)
 		"                             together (default: closed loop, --depth)\n"
 		"      --ssid N               stamp mode: Session-Sender Identifier (default %d)\n"
 		"      --ptp                  stamp mode: PTPv2 timestamps instead of NTP\n"
+		"      --twamp-light          stamp mode: 14-byte TWAMP-Light requests\n"
+		"      --auth-key-file FILE   stamp mode: authenticated (HMAC-SHA-256), the\n"
+		"                             key as hex on one line, mode 600\n"
+		"      --tlv LIST             stamp mode: RFC 8972 TLVs, comma separated:\n"
+		"                             ssid, padding, cos, timestamp\n"
+		"      --dscp N               stamp mode: the packets' DSCP, and the one a\n"
+		"                             Class of Service TLV asks for the replies\n"
 		"      --warmup SECONDS       run this long before measuring (default 0)\n"
 		"      --server-pid PID       report the server's CPU time and memory\n"
 		"      --json                 print the summary as one JSON object\n"
@@ -177,6 +192,38 @@ static bool parse_seconds(const char *name, const char *s, double min, bool min_
 	return true;
 }
 
+/* --tlv: a comma-separated list of choices. */
+static bool parse_tlvs(const char *s, unsigned *out, char *err, size_t err_len)
+{
+	static const struct { const char *name; unsigned bit; } choices[] = {
+		{"ssid", OPTS_TLV_SSID}, {"padding", OPTS_TLV_PADDING},
+		{"cos", OPTS_TLV_COS}, {"timestamp", OPTS_TLV_TIMESTAMP},
+	};
+	const char *p = s;
+
+	*out = 0;
+	while (*p) {
+		size_t n = strcspn(p, ","), i = 0;
+		while (i < sizeof(choices) / sizeof(choices[0]) &&
+		       !(strlen(choices[i].name) == n && strncmp(p, choices[i].name, n) == 0))
+			i++;
+		if (i == sizeof(choices) / sizeof(choices[0])) {
+			bad(err, err_len, "--tlv: '%.*s' is not ssid, padding, cos or timestamp",
+			    (int)n, p);
+			return false;
+		}
+		*out |= choices[i].bit;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	if (!*out) {
+		bad(err, err_len, "--tlv: name at least one of ssid, padding, cos, timestamp");
+		return false;
+	}
+	return true;
+}
+
 /* Host (an IPv4 or IPv6 literal, [v6] too, or a name) and port. */
 static bool resolve(struct bench_opts *o, char *err, size_t err_len)
 {
@@ -238,12 +285,30 @@ static enum opts_result check(struct bench_opts *o, bool have_port, bool have_du
 			return bad(err, err_len, "--stamp: STAMP runs over UDP, not %s",
 				   opts_proto_name(o->proto));
 		o->proto = BENCH_UDP;
-		if (!have_size)
-			o->size = DEFAULT_STAMP_SIZE;
 		if (verify >= 0 && verify != VERIFY_BYTES)
 			return bad(err, err_len, "--verify: STAMP replies are always checked");
-	} else if (o->rate > 0 || o->ssid != DEFAULT_SSID || o->ptp) {
-		return bad(err, err_len, "--rate, --ssid and --ptp need --stamp");
+		if (o->twamp_light && (o->auth || o->tlvs))
+			return bad(err, err_len,
+				   "--twamp-light: a TWAMP-Light packet has no room for --tlv or --auth-key-file");
+		if ((o->tlvs & OPTS_TLV_COS) && o->dscp < 0)
+			return bad(err, err_len, "--tlv cos needs --dscp");
+		if (o->twamp_light && have_size && o->size != STAMP_TWAMP_LIGHT_MIN)
+			return bad(err, err_len, "--twamp-light sends %u-byte packets: no --size",
+				   STAMP_TWAMP_LIGHT_MIN);
+		if (o->twamp_light)
+			o->size = STAMP_TWAMP_LIGHT_MIN;
+		else if (!have_size)
+			o->size = stamp_request_min(o);
+		size_t extra = o->size > stamp_request_min(o) ? o->size - stamp_request_min(o) : 0;
+		if ((o->tlvs & ~OPTS_TLV_SSID) && !(o->tlvs & OPTS_TLV_PADDING) && extra > 0 &&
+		    extra < STAMP_TLV_HDR)
+			return bad(err, err_len,
+				   "--size: %zu leaves %zu bytes after the TLVs, too few for an Extra Padding TLV (4 or more)",
+				   o->size, extra);
+	} else if (o->rate > 0 || o->ssid != DEFAULT_SSID || o->ptp || o->twamp_light ||
+		   o->auth || o->tlvs || o->dscp >= 0) {
+		return bad(err, err_len,
+			   "--rate, --ssid, --ptp, --twamp-light, --auth-key-file, --tlv and --dscp need --stamp");
 	}
 	if (verify < 0)
 		o->verify = o->mode == BENCH_LARS ? VERIFY_FRAMES : VERIFY_BYTES;
@@ -252,7 +317,7 @@ static enum opts_result check(struct bench_opts *o, bool have_port, bool have_du
 	if (o->verify == VERIFY_FRAMES && o->mode != BENCH_LARS)
 		return bad(err, err_len, "--verify: 'frames' needs --mode lars");
 	if (o->mode == BENCH_STAMP) {
-		min_size = DEFAULT_STAMP_SIZE;
+		min_size = o->twamp_light ? STAMP_TWAMP_LIGHT_MIN : stamp_request_min(o);
 		max_size = OPTS_MAX_UDP_DATAGRAM;
 	} else if (o->proto == BENCH_UDP) {
 		min_size = OPTS_UDP_MIN_SIZE;
@@ -291,6 +356,7 @@ enum opts_result opts_parse(struct bench_opts *o, int argc, char **argv, char *e
 	o->timeout_ms = DEFAULT_TIMEOUT_MS;
 	o->msgid = 1;
 	o->ssid = DEFAULT_SSID;
+	o->dscp = -1;
 
 	opterr = 0;
 	optind = 1;
@@ -409,6 +475,25 @@ enum opts_result opts_parse(struct bench_opts *o, int argc, char **argv, char *e
 			break;
 		case OPT_PTP:
 			o->ptp = true;
+			break;
+		case OPT_TWAMP_LIGHT:
+			o->twamp_light = true;
+			break;
+		case OPT_AUTH_KEY_FILE: {
+			char why[160];
+			if (stamp_key_read(optarg, &o->key, why, sizeof(why)) < 0)
+				return bad(err, err_len, "--auth-key-file %s: %s", optarg, why);
+			o->auth = true;
+			break;
+		}
+		case OPT_TLV:
+			if (!parse_tlvs(optarg, &o->tlvs, err, err_len))
+				return OPTS_BAD;
+			break;
+		case OPT_DSCP:
+			if (!parse_int("--dscp", optarg, 0, 63, &v, err, err_len))
+				return OPTS_BAD;
+			o->dscp = (int)v;
 			break;
 		case 'q':
 			o->quiet = true;

@@ -10,6 +10,8 @@
 #ifndef LARSD_BENCH_OPTIONS_H
 #define LARSD_BENCH_OPTIONS_H
 
+#include "stamp_key.h"
+
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -59,10 +61,21 @@ struct bench_opts {
 	double rate;           /* stamp mode: packets per second, all sockets; 0: closed loop */
 	uint16_t ssid;         /* stamp mode: RFC 8972 Session-Sender Identifier */
 	bool ptp;              /* stamp mode: PTPv2 timestamps (the Z bit), else NTP */
+	bool twamp_light;      /* stamp mode: 14-byte TWAMP-Light requests */
+	bool auth;             /* stamp mode: authenticated, with key */
+	struct stamp_key key;  /* --auth-key-file */
+	unsigned tlvs;         /* stamp mode: OPTS_TLV_* to send */
+	int dscp;              /* stamp mode: the test packets' DSCP; -1: the kernel's */
 	bool json;
 	bool quiet;
 	pid_t server_pid;      /* 0: none */
 };
+
+/* --tlv choices: RFC 8972 TLVs after the base packet (and the SSID). */
+#define OPTS_TLV_SSID 0x1u      /* the reply must echo --ssid exactly */
+#define OPTS_TLV_PADDING 0x2u   /* Extra Padding up to --size */
+#define OPTS_TLV_COS 0x4u       /* Class of Service: the reply in --dscp */
+#define OPTS_TLV_TIMESTAMP 0x8u /* Timestamp Information */
 
 enum opts_result {
 	OPTS_RUN,  /* run with these options */

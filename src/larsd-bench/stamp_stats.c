@@ -95,6 +95,22 @@ void stamp_stats_merge(struct stamp_stats *dst, const struct stamp_stats *src)
 	dst->peer_synced += src->peer_synced;
 	dst->peer_ptp += src->peer_ptp;
 	dst->measured += src->measured;
+	dst->icmp_errors += src->icmp_errors;
+	dst->tlv_u += src->tlv_u;
+	dst->tlv_m += src->tlv_m;
+	dst->tlv_i += src->tlv_i;
+	dst->cos_replies += src->cos_replies;
+	dst->cos_forward_kept += src->cos_forward_kept;
+	dst->cos_reverse_kept += src->cos_reverse_kept;
+	if (src->ts_info_replies) {
+		dst->ts_info_in = src->ts_info_in;
+		dst->ts_info_out = src->ts_info_out;
+	}
+	dst->ts_info_replies += src->ts_info_replies;
+	dst->reflector_numbers |= src->reflector_numbers;
+	dst->split_sent += src->split_sent;
+	dst->split_reached += src->split_reached;
+	dst->split_answered += src->split_answered;
 	dst->own_err = src->own_err;
 	if (src->peer_err_ns > dst->peer_err_ns)
 		dst->peer_err_ns = src->peer_err_ns;
@@ -166,7 +182,31 @@ void stamp_stats_text(FILE *f, const struct stamp_stats *s)
 		s->reordered);
 	if (s->ttl_min <= s->ttl_max)
 		fprintf(f, ", TTL at the reflector %" PRIu64 "..%" PRIu64, s->ttl_min, s->ttl_max);
+	if (s->icmp_errors)
+		fprintf(f, ", %" PRIu64 " ICMP errors", s->icmp_errors);
 	fprintf(f, "\n");
+	if (s->reflector_numbers)
+		fprintf(f, "loss split  %" PRIu64 " sent, %" PRIu64 " reached the reflector, %" PRIu64
+			   " came back: forward loss %" PRIu64 ", backward loss %" PRIu64
+			   " (the stateful reflector's numbers, whole run)\n",
+			s->split_sent, s->split_reached, s->split_answered,
+			s->split_sent - s->split_reached, s->split_reached - s->split_answered);
+	else if (s->split_sent)
+		fprintf(f, "loss split  unknown: the reflector copies the sender's sequence numbers "
+			   "(stateless, or nothing lost on the way out)\n");
+	if (s->tlv_u || s->tlv_m || s->tlv_i)
+		fprintf(f, "tlvs        flagged by the reflector: %" PRIu64 " unknown (U), %" PRIu64
+			   " malformed (M), %" PRIu64 " integrity failed (I)\n",
+			s->tlv_u, s->tlv_m, s->tlv_i);
+	if (s->cos_replies)
+		fprintf(f, "cos         %" PRIu64 " replies: DSCP kept to the reflector in %" PRIu64
+			   ", back in the DSCP asked in %" PRIu64 "\n",
+			s->cos_replies, s->cos_forward_kept, s->cos_reverse_kept);
+	if (s->ts_info_replies)
+		fprintf(f, "timestamps  reflector: T2 sync %u method %u, T3 sync %u method %u "
+			   "(RFC 8972 codes)\n",
+			s->ts_info_in >> 4, s->ts_info_in & 15, s->ts_info_out >> 4,
+			s->ts_info_out & 15);
 }
 
 static void json_sdist(FILE *f, const char *key, const struct sdist *d)
@@ -210,6 +250,21 @@ void stamp_stats_json(FILE *f, const struct stamp_stats *s)
 		fprintf(f, "\"ttl_min\":%" PRIu64 ",\"ttl_max\":%" PRIu64 ",", s->ttl_min, s->ttl_max);
 	else
 		fprintf(f, "\"ttl_min\":null,\"ttl_max\":null,");
+	fprintf(f, "\"icmp_errors\":%" PRIu64 ",", s->icmp_errors);
+	fprintf(f, "\"tlv_flags\":{\"unknown\":%" PRIu64 ",\"malformed\":%" PRIu64
+		   ",\"integrity\":%" PRIu64 "},",
+		s->tlv_u, s->tlv_m, s->tlv_i);
+	fprintf(f, "\"cos\":{\"replies\":%" PRIu64 ",\"forward_kept\":%" PRIu64
+		   ",\"reverse_kept\":%" PRIu64 "},",
+		s->cos_replies, s->cos_forward_kept, s->cos_reverse_kept);
+	if (s->reflector_numbers)
+		fprintf(f, "\"loss_split\":{\"sent\":%" PRIu64 ",\"reached\":%" PRIu64
+			   ",\"answered\":%" PRIu64 ",\"forward\":%" PRIu64 ",\"backward\":%" PRIu64
+			   "},",
+			s->split_sent, s->split_reached, s->split_answered,
+			s->split_sent - s->split_reached, s->split_reached - s->split_answered);
+	else
+		fprintf(f, "\"loss_split\":null,");
 	fprintf(f, "\"one_way_meaningful\":%s,\"note\":\"%s\"}",
 		stats_synced(s) ? "true" : "false", stats_note);
 }

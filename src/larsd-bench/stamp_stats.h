@@ -40,6 +40,18 @@ struct stamp_stats {
 	uint64_t ttl_min;      /* sender TTL / hop limit the reflector saw; 256: none */
 	uint64_t ttl_max;
 	uint64_t measured;     /* replies in these distributions */
+	uint64_t icmp_errors;  /* ICMP errors (port unreachable ...) the sockets reported */
+	uint64_t tlv_u, tlv_m, tlv_i; /* reply TLVs flagged unknown, malformed, integrity */
+	uint64_t cos_replies;       /* replies with a Class of Service TLV */
+	uint64_t cos_forward_kept;  /* ... that say the reflector got our DSCP */
+	uint64_t cos_reverse_kept;  /* replies that came back in the DSCP asked for */
+	uint64_t ts_info_replies;   /* replies with Timestamp Information */
+	uint8_t ts_info_in, ts_info_out; /* the last: sync source << 4 | method */
+	/* A stateful reflector's numbers (client_stamp.c), the whole run:
+	 * packets up to the highest answered, how many reached the
+	 * reflector, how many came back. */
+	bool reflector_numbers;     /* some reply's number was the reflector's own */
+	uint64_t split_sent, split_reached, split_answered;
 	uint16_t own_err;      /* this host's Error Estimate, the latest sent */
 	struct histogram residence; /* T3 - T2, ns */
 	struct sdist forward;       /* T2 - T1 */

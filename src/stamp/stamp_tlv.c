@@ -7,11 +7,20 @@
 
 #include <string.h>
 
+/* Zeros to the end: the packet's padding (RFC 8762 §4.2.1), not a TLV. */
+static bool zeros(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
 bool stamp_tlv_next(const uint8_t *p, size_t n, size_t *pos, struct stamp_tlv *t)
 {
 	size_t at = *pos;
 
-	if (at > n || n - at < STAMP_TLV_HDR)
+	if (at > n || n - at < STAMP_TLV_HDR || zeros(p + at, n - at))
 		return false;
 	t->at = at;
 	t->flags = p[at];

@@ -62,7 +62,8 @@ struct stamp_tlv {
 };
 
 /* The TLV at *pos of p[0 .. n), and *pos moved past it (to n if it is
- * truncated).  false when no whole header is left. */
+ * truncated).  false when no whole header is left, or only zeros (the
+ * packet's plain padding, RFC 8762 §4.2.1). */
 bool stamp_tlv_next(const uint8_t *p, size_t n, size_t *pos, struct stamp_tlv *t);
 
 /* Append a TLV of type with len bytes of value (NULL: zeros) at p, room

@@ -217,6 +217,18 @@ int stamp_reflector_parse(const void *buf, size_t len, bool auth, struct stamp_r
 	return 0;
 }
 
+int stamp_reflector_sender_seq(const void *buf, size_t len, bool auth, uint32_t *seq)
+{
+	const struct layout *l = &layouts[auth];
+
+	if (len < l->sender_seq + 4) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	*seq = get32((const uint8_t *)buf + l->sender_seq);
+	return 0;
+}
+
 void stamp_sender_encode(void *buf, bool auth, const struct stamp_sender *in)
 {
 	head_put(buf, &layouts[auth], in->seq, in->ts, in->err, in->ssid);

@@ -106,6 +106,9 @@ size_t stamp_base_len(bool auth);
 /* Parse the base packet at buf; -1 (errno EMSGSIZE) if len is shorter. */
 int stamp_sender_parse(const void *buf, size_t len, bool auth, struct stamp_sender *out);
 int stamp_reflector_parse(const void *buf, size_t len, bool auth, struct stamp_reflector *out);
+/* Just the sender sequence number of a reflector packet too short to
+ * parse, if it reaches that far; -1 (errno EMSGSIZE) if not. */
+int stamp_reflector_sender_seq(const void *buf, size_t len, bool auth, uint32_t *seq);
 /* An unauthenticated sender packet of at least STAMP_TWAMP_LIGHT_MIN
  * bytes, the fields it lacks read as zero. */
 int stamp_sender_parse_short(const void *buf, size_t len, struct stamp_sender *out);
