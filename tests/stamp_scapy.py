@@ -223,21 +223,23 @@ def tlvs_of(data, at):
 
 
 def tlvs(family, addr, port):
-    """Unknown, truncated, Class of Service and Timestamp Information TLVs
-    after a scapy base packet."""
-    base = bytes(STAMPSessionSenderTestUnauthenticated(seq=8001, ssid=0x77))
-    unknown = tlv_bytes(0, 200, b"\x01\x02\x03\x04")
-    cos = tlv_bytes(0, 4, bytes([46 << 2, 0, 0, 0]))      # DSCP1 = EF, the way back
-    tsinfo = tlv_bytes(0, 3, bytes(4))
+    """Unknown, Class of Service and Timestamp Information TLVs built by
+    scapy after its base packet, then one whose length runs past the packet."""
+    known = [STAMPTestTLV(type=200, len=4, value=b"\x01\x02\x03\x04"),
+             STAMPTestTLV(type=4, len=4, value=bytes([46 << 2, 0, 0, 0])),  # DSCP1 EF
+             STAMPTestTLV(type=3, len=4, value=bytes(4))]
+    base = bytes(STAMPSessionSenderTestUnauthenticated(seq=8001, ssid=0x77, tlv_objects=known))
     runs_past = tlv_bytes(0, 1, b"\xaa" * 4, length=64)    # says 64, carries 4
-    raw = base + unknown + cos + tsinfo + runs_past
+    raw = base + runs_past
     data, tos = ask(family, addr, port, raw, tos=10 << 2)  # sent in DSCP AF11
     if data is None:
         return ["no reply"]
     bad = []
     if len(data) != len(raw):
         bad.append("reply %d bytes, request %d" % (len(data), len(raw)))
-    got = tlvs_of(data, 44)
+    rep = dissect_reply(data[:len(base)], port, port)
+    got = [(int(t.flags), t.type, bytes(t.value)) for t in rep.tlv_objects] \
+        + tlvs_of(data, len(base))
     if len(got) != 4:
         return bad + ["%d TLVs came back: %r" % (len(got), got)]
     (f0, t0, v0), (f1, t1, v1), (f2, t2, v2), (f3, t3, v3) = got
@@ -290,6 +292,23 @@ def authenticated(family, addr, port, key):
     if data[4:16] != bytes(12) or data[28:32] != bytes(4) or data[40:48] != bytes(8) \
             or data[52:64] != bytes(12) or data[74:80] != bytes(6) or data[81:96] != bytes(15):
         bad.append("MBZ fields not zero")
+    # RFC 8972 §4.8: Extra Padding, then the HMAC TLV over the sequence
+    # number and the TLVs before it; the reply is signed the same way.
+    pad = tlv_bytes(0, 1, b"\x5a" * 12)
+    hmac_tlv = tlv_bytes(0, 8, hmac.new(key, raw[0:4] + pad, hashlib.sha256).digest()[:16])
+    data, _ = ask(family, addr, port, raw + pad + hmac_tlv)
+    if data is None or len(data) != 112 + len(pad) + len(hmac_tlv):
+        bad.append("no reply of the right size to an HMAC TLV")
+    else:
+        got = tlvs_of(data, 112)
+        want = hmac.new(key, data[0:4] + data[112:112 + len(pad)],
+                        hashlib.sha256).digest()[:16]
+        if len(got) != 2 or got[0] != (0, 1, b"\x5a" * 12) or got[1] != (0, 8, want):
+            bad.append("the reply's TLVs %r, want padding then HMAC %s" % (got, want.hex()))
+    bad_tlv = hmac_tlv[:4] + bytes(16)
+    data, _ = ask(family, addr, port, raw + pad + bad_tlv)
+    if data is None or len(data) < 112 + 36 or not (data[112 + 16] & 0x20):
+        bad.append("a wrong HMAC TLV was not flagged I: %r" % (data and data[112:].hex()))
     forged = raw[:96] + bytes(16)
     if ask(family, addr, port, forged, timeout=0.3)[0] is not None:
         bad.append("a packet with a wrong HMAC was answered")

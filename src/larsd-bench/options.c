@@ -285,8 +285,8 @@ static enum opts_result check(struct bench_opts *o, bool have_port, bool have_du
 			return bad(err, err_len, "--stamp: STAMP runs over UDP, not %s",
 				   opts_proto_name(o->proto));
 		o->proto = BENCH_UDP;
-		if (verify >= 0 && verify != VERIFY_BYTES)
-			return bad(err, err_len, "--verify: STAMP replies are always checked");
+		if (verify == VERIFY_FRAMES)
+			return bad(err, err_len, "--verify: 'frames' needs --mode lars");
 		if (o->twamp_light && (o->auth || o->tlvs))
 			return bad(err, err_len,
 				   "--twamp-light: a TWAMP-Light packet has no room for --tlv or --auth-key-file");

@@ -59,8 +59,18 @@ static void report_stamp_head(FILE *f, const struct report *r)
 		fprintf(f, "%.0f packets/s", o->rate);
 	else
 		fprintf(f, "closed loop, depth %u", o->depth);
-	fprintf(f, ", %zu-byte packets, SSID %u, %s timestamps, %u thread%s\n", o->size,
-		(unsigned)o->ssid, o->ptp ? "PTPv2" : "NTP", o->threads, o->threads == 1 ? "" : "s");
+	fprintf(f, ", %zu-byte %s%spackets, SSID %u, %s timestamps", o->size,
+		o->twamp_light ? "TWAMP-Light " : "", o->auth ? "authenticated " : "",
+		(unsigned)o->ssid, o->ptp ? "PTPv2" : "NTP");
+	if (o->tlvs & ~OPTS_TLV_SSID)
+		fprintf(f, ", TLVs%s%s%s", o->tlvs & OPTS_TLV_COS ? " cos" : "",
+			o->tlvs & OPTS_TLV_TIMESTAMP ? " timestamp" : "",
+			o->tlvs & OPTS_TLV_PADDING ? " padding" : "");
+	if (o->dscp >= 0)
+		fprintf(f, ", DSCP %d", o->dscp);
+	if (o->verify == VERIFY_NONE)
+		fprintf(f, ", replies not read (--verify none)");
+	fprintf(f, ", %u thread%s\n", o->threads, o->threads == 1 ? "" : "s");
 }
 
 void report_text(FILE *f, const struct report *r)

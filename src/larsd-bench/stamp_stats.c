@@ -257,6 +257,13 @@ void stamp_stats_json(FILE *f, const struct stamp_stats *s)
 	fprintf(f, "\"cos\":{\"replies\":%" PRIu64 ",\"forward_kept\":%" PRIu64
 		   ",\"reverse_kept\":%" PRIu64 "},",
 		s->cos_replies, s->cos_forward_kept, s->cos_reverse_kept);
+	if (s->ts_info_replies)
+		fprintf(f, "\"timestamp_info\":{\"replies\":%" PRIu64 ",\"t2_sync\":%u,"
+			   "\"t2_method\":%u,\"t3_sync\":%u,\"t3_method\":%u},",
+			s->ts_info_replies, s->ts_info_in >> 4, s->ts_info_in & 15u,
+			s->ts_info_out >> 4, s->ts_info_out & 15u);
+	else
+		fprintf(f, "\"timestamp_info\":null,");
 	if (s->reflector_numbers)
 		fprintf(f, "\"loss_split\":{\"sent\":%" PRIu64 ",\"reached\":%" PRIu64
 			   ",\"answered\":%" PRIu64 ",\"forward\":%" PRIu64 ",\"backward\":%" PRIu64
