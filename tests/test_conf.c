@@ -6,7 +6,9 @@
  * exact "FILE:LINE: " prefix and the key words of the one-line error.
  * Covers: the shipped etc/larsd.conf, the defaults, every key, every
  * validation error, sizes with and without suffixes, 64-bit integers,
- * the allow-list and the blocked UDP ports, and @include.
+ * the allow-list and the blocked UDP ports, @include, and a STAMP
+ * listener's keys (authentication, key_file: its mode, its folder or
+ * $CREDENTIALS_DIRECTORY; stateful, session_timeout; stamp_sessions).
  */
 #include "config.h"
 
@@ -767,6 +769,254 @@ START_TEST(test_include)
 }
 END_TEST
 
+/* ---- STAMP listeners ------------------------------------------------- */
+
+/* A 32-byte key as hex, and the bytes it stands for. */
+#define KEY_HEX "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+#define KEY_HEX2 "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"
+
+/* Write text as a key file of that mode: a new file in dir, or dir/name
+ * when name is given; its path goes into path. */
+static void write_key(char *path, size_t len, const char *dir, const char *name,
+		      const char *text, mode_t mode)
+{
+	int fd;
+
+	if (name) {
+		snprintf(path, len, "%s/%s", dir, name);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	} else {
+		snprintf(path, len, "%s/test_conf.key.XXXXXX", dir);
+		fd = mkstemp(path);
+	}
+	ck_assert_msg(fd >= 0, "creating %s", path);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	ck_assert_int_eq(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+static const char *tmp_dir(void)
+{
+	const char *dir = getenv("TMPDIR");
+
+	return dir && *dir ? dir : "/tmp";
+}
+
+/* A config of one STAMP listener (line 3) whose further keys, body, start
+ * on line 4. */
+static const char *stamp_conf(const char *body)
+{
+	static char text[8192];
+
+	snprintf(text, sizeof(text),
+		 "larsd: {\n  listen = (\n"
+		 "    { proto = \"udp\"; address = \"127.0.0.1\"; port = 862; mode = \"stamp\";\n"
+		 "%s\n    }\n  );\n};\n", body);
+	return text;
+}
+
+static void assert_key32(const struct conf_listener *l, bool second)
+{
+	ck_assert_uint_eq(l->key.len, 32);
+	for (unsigned i = 0; i < 32; i++)
+		ck_assert_uint_eq(l->key.bytes[i], second ? (uint8_t)(0xff - (i % 16) * 0x11) : i);
+}
+
+START_TEST(test_stamp_keys)
+{
+	char key[4200], body[4400];
+
+	/* The defaults of a STAMP listener. */
+	load_ok(stamp_conf(""));
+	ck_assert_int_eq(conf.listeners[0].mode, CONF_MODE_STAMP);
+	ck_assert_int_eq(conf.listeners[0].stamp_auth, 0);
+	ck_assert(!conf.listeners[0].stateful);
+	ck_assert_uint_eq(conf.listeners[0].session_timeout, 60);
+	ck_assert_uint_eq(conf.listeners[0].key.len, 0);
+	ck_assert_uint_eq(conf.stamp_sessions, 4096);
+
+	/* Every key set. */
+	write_key(key, sizeof(key), tmp_dir(), NULL, KEY_HEX "\n", 0600);
+	snprintf(body, sizeof(body),
+		 "      authentication = \"hmac-sha256\";\n      key_file = \"%s\";\n"
+		 "      stateful = true;\n      session_timeout = 86400;", key);
+	load_ok(stamp_conf(body));
+	ck_assert_int_eq(conf.listeners[0].stamp_auth, 1);
+	ck_assert(conf.listeners[0].stateful);
+	ck_assert_uint_eq(conf.listeners[0].session_timeout, 86400);
+	assert_key32(&conf.listeners[0], false);
+
+	/* "none" is the default said out loud; a stateful session may idle 1 s. */
+	load_ok(stamp_conf("      authentication = \"none\"; stateful = false; session_timeout = 1;"));
+	ck_assert_int_eq(conf.listeners[0].stamp_auth, 0);
+	ck_assert(!conf.listeners[0].stateful);
+	ck_assert_uint_eq(conf.listeners[0].session_timeout, 1);
+
+	/* stamp_sessions, in the larsd group: 64 .. 1048576 */
+	larsd_ok("  stamp_sessions = 64;\n");
+	ck_assert_uint_eq(conf.stamp_sessions, 64);
+	larsd_ok("  stamp_sessions = 1048576;\n");
+	ck_assert_uint_eq(conf.stamp_sessions, 1048576);
+	unlink(key);
+}
+END_TEST
+
+START_TEST(test_stamp_key_errors)
+{
+	char key[4200], body[4400], words[4600];
+
+	/* A key file others can read: the line of key_file, the path, the mode. */
+	write_key(key, sizeof(key), tmp_dir(), NULL, KEY_HEX "\n", 0644);
+	snprintf(body, sizeof(body),
+		 "      authentication = \"hmac-sha256\";\n      key_file = \"%s\";", key);
+	snprintf(words, sizeof(words),
+		 "'key_file' %s: the key file is open to group or others (mode 0644): chmod 600 it",
+		 key);
+	load_err(stamp_conf(body), 5, words);
+	ck_assert_int_eq(chmod(key, 0640), 0);
+	load_err(stamp_conf(body), 5, "(mode 0640)");
+
+	/* Readable by its owner only, but not a key. */
+	ck_assert_int_eq(chmod(key, 0600), 0);
+	FILE *f = fopen(key, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("0011223344556677889900112233445\n", f);
+	fclose(f);
+	load_err(stamp_conf(body), 5, "not 31 digits");
+	unlink(key);
+
+	/* Gone. */
+	snprintf(words, sizeof(words), "'key_file' %s: cannot open the key file: No such file", key);
+	load_err(stamp_conf(body), 5, words);
+
+	/* hmac-sha256 needs a key file: the line of 'authentication'. */
+	load_err(stamp_conf("      stateful = true;\n      authentication = \"hmac-sha256\";"), 5,
+		 "authentication = \"hmac-sha256\" needs a key_file");
+	/* and a key file needs hmac-sha256 */
+	write_key(key, sizeof(key), tmp_dir(), NULL, KEY_HEX "\n", 0600);
+	snprintf(body, sizeof(body), "      key_file = \"%s\";", key);
+	load_err(stamp_conf(body), 4,
+		 "'key_file' is read only with authentication = \"hmac-sha256\"");
+	snprintf(body, sizeof(body), "      authentication = \"none\";\n      key_file = \"%s\";", key);
+	load_err(stamp_conf(body), 5,
+		 "'key_file' is read only with authentication = \"hmac-sha256\"");
+
+	load_err(stamp_conf("      authentication = \"md5\";"), 4,
+		 "'authentication' \"md5\" is unknown (use \"none\" or \"hmac-sha256\")");
+	load_err(stamp_conf("      authentication = \"HMAC-SHA256\";"), 4, "is unknown");
+	load_err(stamp_conf("      authentication = true;"), 4, "'authentication' must be a string");
+	load_err(stamp_conf("      authentication = \"hmac-sha256\"; key_file = \"\";"), 4,
+		 "'key_file' is empty");
+	load_err(stamp_conf("      authentication = \"hmac-sha256\"; key_file = 7;"), 4,
+		 "'key_file' must be a string");
+	load_err(stamp_conf("      stateful = 1;"), 4, "'stateful' must be true or false");
+	load_err(stamp_conf("\n      session_timeout = 0;"), 5,
+		 "'session_timeout' is 0, out of range 1..86400");
+	load_err(stamp_conf("      session_timeout = 86401;"), 4,
+		 "'session_timeout' is 86401, out of range 1..86400");
+	load_err(stamp_conf("      session_timeout = \"60\";"), 4,
+		 "'session_timeout' must be an integer");
+	larsd_err("  stamp_sessions = 63;\n", 2, "'stamp_sessions' is 63, out of range 64..1048576");
+	larsd_err("  stamp_sessions = 1048577;\n", 2,
+		  "'stamp_sessions' is 1048577, out of range 64..1048576");
+	larsd_err("  stamp_sessions = 4294967360L;\n", 2, "out of range 64..1048576");
+
+	/* The STAMP keys on a listener of another mode: the line of the key.
+	 * (The key file is good, so that it is the mode that fails.) */
+	static const char *const keys[] = {
+		"stateful = true;", "session_timeout = 5;", "authentication = \"none\";",
+		"authentication = \"hmac-sha256\";", NULL,
+	};
+	static const char *const modes[] = {
+		"proto = \"udp\"; mode = \"echo\";", "proto = \"udp\";",
+		"proto = \"tcp\"; mode = \"lars\";", "proto = \"tcp\";",
+	};
+	for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+			char text[8192], kv[4400], name[64];
+
+			if (keys[k])
+				snprintf(kv, sizeof(kv), "%s", keys[k]);
+			else
+				snprintf(kv, sizeof(kv), "key_file = \"%s\";", key);
+			snprintf(name, sizeof(name), "'%.*s' is for mode = \"stamp\" only",
+				 (int)strcspn(kv, " "), kv);
+			snprintf(text, sizeof(text),
+				 "larsd: {\n  listen = (\n"
+				 "    { address = \"127.0.0.1\"; port = 7; %s\n"
+				 "      %s }\n  );\n};\n", modes[m], kv);
+			load_err(text, 4, name);
+		}
+	}
+	unlink(key);
+}
+END_TEST
+
+/* A relative key_file is one of systemd's credentials when
+ * $CREDENTIALS_DIRECTORY is set (LoadCredential=), else it is next to the
+ * configuration file, whatever the working directory. */
+START_TEST(test_stamp_key_relative)
+{
+	char key[4200], body[4400], creds[4200], in_creds[4300], words[4600];
+	const char *name;
+	int cwd, rc;
+
+	write_key(key, sizeof(key), tmp_dir(), NULL, KEY_HEX "\n", 0600);
+	name = strrchr(key, '/') + 1;
+	snprintf(body, sizeof(body),
+		 "      authentication = \"hmac-sha256\";\n      key_file = \"%s\";", name);
+	cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(cwd, 0);
+	ck_assert_int_eq(chdir("/"), 0);
+	unsetenv("CREDENTIALS_DIRECTORY");
+	rc = load(stamp_conf(body));
+	ck_assert_msg(rc == 0, "%s", err);
+	assert_key32(&conf.listeners[0], false);
+
+	/* The same name among the credentials, holding another key. */
+	snprintf(creds, sizeof(creds), "%s/test_conf.creds.XXXXXX", tmp_dir());
+	ck_assert_ptr_nonnull(mkdtemp(creds));
+	write_key(in_creds, sizeof(in_creds), creds, name, KEY_HEX2 "\n", 0600);
+	setenv("CREDENTIALS_DIRECTORY", creds, 1);
+	rc = load(stamp_conf(body));
+	unsetenv("CREDENTIALS_DIRECTORY");
+	ck_assert_msg(rc == 0, "%s", err);
+	assert_key32(&conf.listeners[0], true);
+
+	/* An empty $CREDENTIALS_DIRECTORY is none. */
+	setenv("CREDENTIALS_DIRECTORY", "", 1);
+	rc = load(stamp_conf(body));
+	unsetenv("CREDENTIALS_DIRECTORY");
+	ck_assert_msg(rc == 0, "%s", err);
+	assert_key32(&conf.listeners[0], false);
+
+	/* An absolute path is itself, credentials or not. */
+	snprintf(body, sizeof(body),
+		 "      authentication = \"hmac-sha256\";\n      key_file = \"%s\";", key);
+	setenv("CREDENTIALS_DIRECTORY", creds, 1);
+	rc = load(stamp_conf(body));
+	unsetenv("CREDENTIALS_DIRECTORY");
+	ck_assert_msg(rc == 0, "%s", err);
+	assert_key32(&conf.listeners[0], false);
+
+	/* A credential that is not there: the error names where it looked. */
+	unlink(in_creds);
+	snprintf(body, sizeof(body),
+		 "      authentication = \"hmac-sha256\";\n      key_file = \"%s\";", name);
+	snprintf(words, sizeof(words), "'key_file' %s: cannot open the key file", in_creds);
+	setenv("CREDENTIALS_DIRECTORY", creds, 1);
+	rc = load(stamp_conf(body));
+	unsetenv("CREDENTIALS_DIRECTORY");
+	ck_assert_int_eq(rc, -1);
+	ck_assert_msg(strstr(err, words) != NULL, "error '%s' lacks '%s'", err, words);
+
+	ck_assert_int_eq(fchdir(cwd), 0);
+	close(cwd);
+	rmdir(creds);
+	unlink(key);
+}
+END_TEST
+
 static Suite *conf_suite(void)
 {
 	Suite *s = suite_create("conf");
@@ -790,6 +1040,9 @@ static Suite *conf_suite(void)
 	tcase_add_test(tc, test_blocked_ports);
 	tcase_add_test(tc, test_control);
 	tcase_add_test(tc, test_include);
+	tcase_add_test(tc, test_stamp_keys);
+	tcase_add_test(tc, test_stamp_key_errors);
+	tcase_add_test(tc, test_stamp_key_relative);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -7,20 +7,16 @@
 
 #include <string.h>
 
-/* Zeros to the end: the packet's padding (RFC 8762 §4.2.1), not a TLV. */
-static bool zeros(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i])
-			return false;
-	return true;
-}
-
 bool stamp_tlv_next(const uint8_t *p, size_t n, size_t *pos, struct stamp_tlv *t)
 {
 	size_t at = *pos;
 
-	if (at > n || n - at < STAMP_TLV_HDR || zeros(p + at, n - at))
+	/* A header of four zeros (Reserved type 0, length 0) is where the
+	 * packet's own padding starts (RFC 8762 §4.2.1: zeros): the walk ends
+	 * there, and what follows comes back as it came.  Deciding by the
+	 * header alone keeps the walk linear in the packet's length. */
+	if (at > n || n - at < STAMP_TLV_HDR ||
+	    (p[at] | p[at + 1] | p[at + 2] | p[at + 3]) == 0)
 		return false;
 	t->at = at;
 	t->flags = p[at];
@@ -127,10 +123,13 @@ void stamp_tlv_reflect(uint8_t *p, size_t n, struct stamp_tlv_reflect *r)
 	r->integrity_failed = !intact;
 	while (stamp_tlv_next(p, n, &pos, &t)) {
 		uint8_t *v = p + t.at + STAMP_TLV_HDR;
-		size_t want = t.type == STAMP_TLV_TIMESTAMP_INFO ? STAMP_TLV_TIMESTAMP_INFO_LEN
-			      : t.type == STAMP_TLV_COS            ? STAMP_TLV_COS_LEN
-			      : t.type == STAMP_TLV_HMAC           ? STAMP_HMAC_LEN
-								   : t.len;
+		/* Timestamp Information may carry sub-TLVs after its four
+		 * octets (RFC 8972 §4.3): reflected as they came. */
+		size_t want = t.type == STAMP_TLV_TIMESTAMP_INFO
+				      ? (t.len < STAMP_TLV_TIMESTAMP_INFO_LEN ? STAMP_TLV_TIMESTAMP_INFO_LEN : t.len)
+			      : t.type == STAMP_TLV_COS  ? STAMP_TLV_COS_LEN
+			      : t.type == STAMP_TLV_HMAC ? STAMP_HMAC_LEN
+							 : t.len;
 		bool known = t.type == STAMP_TLV_PADDING || t.type == STAMP_TLV_TIMESTAMP_INFO ||
 			     t.type == STAMP_TLV_COS || (t.type == STAMP_TLV_HMAC && r->hmac);
 

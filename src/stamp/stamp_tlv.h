@@ -8,8 +8,11 @@
  *   U  a type it does not implement, reflected unchanged;
  *   M  a TLV whose length runs past the packet (its end is reflected as
  *      it came, and nothing after it is read), or a known type of the
- *      wrong length;
+ *      wrong length (Timestamp Information: shorter than 4, as sub-TLVs
+ *      may follow its four octets);
  *   I  every TLV, when the HMAC TLV does not check out.
+ * The walk ends at a header of four zeros, where the packet's zero
+ * padding begins; the bytes from there come back unchanged.
  * Implemented: Extra Padding (reflected), Timestamp Information (how T2
  * and T3 were taken), Class of Service (the reply's DSCP; what was
  * received), HMAC (authenticated mode: checked, and the reply's signed).
@@ -62,8 +65,8 @@ struct stamp_tlv {
 };
 
 /* The TLV at *pos of p[0 .. n), and *pos moved past it (to n if it is
- * truncated).  false when no whole header is left, or only zeros (the
- * packet's plain padding, RFC 8762 §4.2.1). */
+ * truncated).  false when no whole header is left, or the header is four
+ * zeros: the packet's plain padding (RFC 8762 §4.2.1) starts there. */
 bool stamp_tlv_next(const uint8_t *p, size_t n, size_t *pos, struct stamp_tlv *t);
 
 /* Append a TLV of type with len bytes of value (NULL: zeros) at p, room
