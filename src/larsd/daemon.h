@@ -31,6 +31,9 @@ struct daemon {
 
 	_Atomic bool stopping;
 	_Atomic unsigned connections; /* open TCP connections, all workers */
+	/* A worker refused a buffer asks the others for one eviction: when
+	 * (loop ms), 0 once one of them has answered (worker.c). */
+	_Atomic uint64_t evict_asked_ms;
 	bufpool_t *pool;
 	struct ratelimit *ratelimit;  /* per-source UDP limits, all workers */
 	struct stamp_sessions *stamp_sessions; /* stateful STAMP listeners' sessions */

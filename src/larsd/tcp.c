@@ -254,11 +254,18 @@ void tcp_reclaim(struct worker *w)
 		w->tcp.path->reclaim(w);
 }
 
+bool tcp_can_evict(const struct worker *w)
+{
+	const struct conn *c = TAILQ_FIRST(&w->tcp.stuck);
+
+	return c && w->loop.now_ms - c->stuck_since_ms >= TCP_EVICT_MS;
+}
+
 bool tcp_evict_stuck(struct worker *w)
 {
 	struct conn *c = TAILQ_FIRST(&w->tcp.stuck);
 
-	if (!c || w->loop.now_ms - c->stuck_since_ms < TCP_EVICT_MS)
+	if (!tcp_can_evict(w))
 		return false;
 	stats_add(&w->stats.tcp_closed_stuck, 1);
 	conn_close(w, c);

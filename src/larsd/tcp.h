@@ -27,7 +27,8 @@
  *     caches); then, if its output has waited TCP_EVICT_MS or more for a
  *     peer that does not read, the connection stuck longest is closed
  *     (tcp_closed_stuck): one per refused buffer, and its memory is usable
- *     at once.  Otherwise the connection waits (tcp_stalled_nomem) on the
+ *     at once.  A worker that has none to evict asks the others for one:
+ *     one of them answers, the first with a connection to evict.  Otherwise the connection waits (tcp_stalled_nomem) on the
  *     starved list, retried every few milliseconds.
  *  5. Memory comes back.  A connection's buffer goes back to the pool when
  *     it is empty and when the connection closes; the ring gives back what
@@ -93,6 +94,8 @@ static inline bool tcp_starving(const struct tcp_conns *t)
 void tcp_retry_starved(struct worker *w);
 void tcp_close_idle(struct worker *w);
 /* At MEM_LIMIT: close the connection stuck longest, if stuck long enough. */
+/* Has this worker a connection stuck long enough to evict? */
+bool tcp_can_evict(const struct worker *w);
 bool tcp_evict_stuck(struct worker *w);
 /* Give idle memory back to the pool (the io_uring ring's buffers). */
 void tcp_reclaim(struct worker *w);

@@ -91,8 +91,12 @@ enum conn_room conn_get_room(struct worker *w, struct conn *c)
 
 	if (room_in_own(c, want))
 		goto ok;
-	nb = bufpool_alloc(w->d->pool, want);
-	if (!nb && want > least) {
+	/* Frames in progress first (point 3): while one of them waits for
+	 * memory, a connection that holds none takes nothing, even if the
+	 * pool could give it something now. */
+	bool behind = !c->buf && w->tcp.n_starved_frames > 0;
+	nb = behind ? NULL : bufpool_alloc(w->d->pool, want);
+	if (!nb && !behind && want > least) {
 		c->read_size = TCP_READ_MIN; /* no big reads for now */
 		if (room_in_own(c, least))
 			goto ok;

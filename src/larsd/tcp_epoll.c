@@ -89,6 +89,8 @@ static enum read_result read_once(struct worker *w, struct econn *e)
 		conn_received(w, c, (size_t)n);
 		if (c->peer_closed)
 			e->can_read = false; /* a frame above max_message */
+		else if (c->next_frame > c->buf->capacity)
+			e->can_read = true; /* a frame's header is in: its whole buffer now (point 3) */
 		return READ_DATA;
 	}
 	if (n == 0) {

@@ -154,6 +154,23 @@ static void worker_stop(struct worker *w)
 	tcp_reap(&w->tcp);
 }
 
+/* Another worker was refused a buffer.  Evict first, so the evicted
+ * output goes back too, but only one connection in all the workers for one
+ * ask (point 4 of tcp.h): the first that has one to evict takes the ask.
+ * Then the idle memory of the thread caches and of the ring. */
+static void answer_memory_request(struct worker *w)
+{
+	uint64_t asked = atomic_load(&w->d->evict_asked_ms);
+
+	/* An ask older than two retries is stale: its worker asks again
+	 * while it still starves. */
+	if (asked && asked + 2 * STARVED_RETRY_MS >= w->loop.now_ms && tcp_can_evict(w) &&
+	    atomic_compare_exchange_strong(&w->d->evict_asked_ms, &asked, 0))
+		tcp_evict_stuck(w);
+	bufpool_trim(w->d->pool);
+	tcp_reclaim(w);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -163,20 +180,19 @@ static void *worker_main(void *arg)
 	/* A ring made with SINGLE_ISSUER belongs to the thread that enables
 	 * it: this one. */
 	if (loop_is_uring(&w->loop) && loop_uring_start(&w->loop) < 0) {
+		w->start_errno = errno;
 		log_err("worker %u: cannot enable its io_uring: %s", w->index, strerror(errno));
 		atomic_store(&w->finished, true);
+		sem_post(&w->started);
 		return NULL;
 	}
 #endif
+	sem_post(&w->started);
 	while (!atomic_load_explicit(&w->d->stopping, memory_order_relaxed)) {
 		worker_turn(w, tcp_starving(&w->tcp) ? STARVED_RETRY_MS : IDLE_CHECK_MS);
 		if (atomic_load_explicit(&w->trim_requested, memory_order_relaxed)) {
 			atomic_store(&w->trim_requested, false);
-			/* Evict first, so the evicted output goes back too; then
-			 * the idle memory of the thread caches and of the ring. */
-			tcp_evict_stuck(w);
-			bufpool_trim(w->d->pool);
-			tcp_reclaim(w);
+			answer_memory_request(w);
 		}
 		if (tcp_starving(&w->tcp))
 			tcp_retry_starved(w);
@@ -248,9 +264,23 @@ int worker_start(struct worker *w)
 {
 	atomic_store(&w->heartbeat_ms, w->loop.now_ms);
 	worker_sync(w); /* the configuration and listeners before the first event */
+	w->start_errno = 0;
+	if (sem_init(&w->started, 0, 0) < 0)
+		return -1;
 	int err = pthread_create(&w->thread, NULL, worker_main, w);
 	if (err) {
+		sem_destroy(&w->started);
 		errno = err;
+		return -1;
+	}
+	/* Not started until it can serve: a worker that cannot is joined
+	 * here, so larsd never says it started with a worker missing. */
+	while (sem_wait(&w->started) < 0 && errno == EINTR)
+		;
+	sem_destroy(&w->started);
+	if (w->start_errno) {
+		pthread_join(w->thread, NULL);
+		errno = w->start_errno;
 		return -1;
 	}
 	return 0;
@@ -265,6 +295,7 @@ void worker_request_memory(struct worker *w)
 	if (w->loop.now_ms - w->memory_request_ms < STARVED_RETRY_MS)
 		return;
 	w->memory_request_ms = w->loop.now_ms;
+	atomic_store(&d->evict_asked_ms, w->loop.now_ms ? w->loop.now_ms : 1);
 	/* All d->threads workers exist (and their wakefd) before any runs. */
 	for (unsigned i = 0; i < d->threads; i++) {
 		struct worker *o = &d->workers[i];

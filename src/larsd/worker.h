@@ -16,6 +16,7 @@
 #include "tcp.h"
 #include "udp.h"
 
+#include <semaphore.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -66,6 +67,8 @@ struct worker {
 	_Atomic uint64_t heartbeat_ms; /* end of the last loop iteration */
 	_Atomic bool trim_requested;   /* another worker is short of memory */
 	_Atomic bool finished;
+	sem_t started;                 /* posted once the thread can serve, or cannot */
+	int start_errno;               /* why it cannot, 0 if it can */
 };
 
 static inline struct worker *worker_of(struct loop *loop)
