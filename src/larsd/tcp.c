@@ -35,7 +35,7 @@ void tcp_init(struct tcp_conns *t, const struct tcp_path *path)
 	TAILQ_INIT(&t->starved_frames);
 	TAILQ_INIT(&t->starved);
 	TAILQ_INIT(&t->stuck);
-	t->n = t->holding = t->n_starved_frames = t->n_starved = t->closing = 0;
+	t->n = t->n_starved_frames = t->n_starved = t->closing = 0;
 	t->closed = NULL;
 	t->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }

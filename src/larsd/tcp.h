@@ -63,7 +63,6 @@ struct tcp_conns {
 	const struct tcp_path *path; /* its data path, chosen with its loop */
 	struct conn_list lru;        /* least recently active first (idle_timeout) */
 	size_t n;
-	size_t holding;              /* connections that hold a buffer */
 	/* Waiting for memory (the pool was at MEM_LIMIT), oldest first: those
 	 * that hold part of a frame, then those that hold nothing. */
 	struct conn_list starved_frames, starved;
