@@ -380,6 +380,7 @@ size_t lh_add(struct lh_daemon *d, const char *proto, const char *address,
 	l->proto = proto;
 	l->address = address;
 	l->mode = mode;
+	l->keys = NULL;
 	l->activated = activated;
 	l->fd = -1;
 	if (activated) {
@@ -418,9 +419,10 @@ void lh_write_conf(struct lh_daemon *d)
 			last = i;
 	for (size_t i = 0; i < d->n_ls; i++)
 		if (!d->ls[i].hidden)
-			fprintf(f, "    { proto = \"%s\"; address = \"%s\"; port = %u; mode = \"%s\"; }%s\n",
+			fprintf(f, "    { proto = \"%s\"; address = \"%s\"; port = %u; mode = \"%s\"; %s%s}%s\n",
 				d->ls[i].proto, d->ls[i].address, (unsigned)d->ls[i].port,
-				d->ls[i].mode, i < last ? "," : "");
+				d->ls[i].mode, d->ls[i].keys ? d->ls[i].keys : "",
+				d->ls[i].keys && *d->ls[i].keys ? " " : "", i < last ? "," : "");
 	fprintf(f, "  );\n};\nbufpool: { %s };\n", d->bufpool);
 	ck_assert_int_eq(fclose(f), 0);
 }

@@ -49,7 +49,8 @@
 struct lh_listen {
 	const char *proto;   /* "tcp" or "udp" */
 	const char *address; /* "127.0.0.1", "::1", ... */
-	const char *mode;    /* "echo" or "lars" */
+	const char *mode;    /* "echo", "lars" or "stamp" */
+	const char *keys;    /* more keys of its group, written as is ("" or NULL: none) */
 	bool activated;      /* bound here, passed through LISTEN_FDS */
 	bool hidden;         /* passed if activated, but left out of the config */
 	uint16_t port;

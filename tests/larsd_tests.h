@@ -20,6 +20,7 @@ void lt_add_limits(Suite *s);     /* larsd_limits.c: memory, limits, guards */
 void lt_add_control(Suite *s);    /* larsd_control.c: the control socket */
 void lt_add_larsctl(Suite *s);    /* larsd_larsctl.c: larsctl(8) against larsd */
 void lt_add_stamp(Suite *s);      /* larsd_stamp.c: STAMP, per-source rate limits */
+void lt_add_stamp_modes(Suite *s); /* larsd_stamp_modes.c: TWAMP-Light, auth, stateful, TLVs */
 void lt_add_io_backend(Suite *s); /* larsd_io_backend.c: epoll, io_uring, fallback */
 
 /* Is IPv6 loopback usable here? */

@@ -144,13 +144,14 @@ LARSD_HARNESS = tests/larsd_harness.c tests/harness_sockets.c tests/harness_exec
 tests_test_larsd_SOURCES = tests/test_larsd.c tests/larsd_tests.h \
 	tests/larsd_echo.c tests/larsd_conf.c tests/larsd_signals.c \
 	tests/larsd_activation.c tests/larsd_limits.c tests/larsd_control.c \
-	tests/larsd_larsctl.c tests/larsd_stamp.c tests/larsd_io_backend.c \
-	$(LARSD_HARNESS)
+	tests/larsd_larsctl.c tests/larsd_stamp.c tests/larsd_stamp_modes.c \
+	tests/larsd_io_backend.c $(LARSD_HARNESS)
 tests_test_larsd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/stamp \
 	-DLARSD_PATH='"$(abs_top_builddir)/src/larsd/larsd"' \
 	-DLARSCTL_PATH='"$(abs_top_builddir)/src/larsctl/larsctl"'
-tests_test_larsd_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_test_larsd_LDADD = src/stamp/libstampwire.la $(CHECK_LIBS)
+# larsd_stamp_modes.c signs packets with Nettle's HMAC itself.
+tests_test_larsd_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(NETTLE_CFLAGS)
+tests_test_larsd_LDADD = src/stamp/libstampwire.la $(CHECK_LIBS) $(NETTLE_LIBS)
 # The tests run the daemon: build it first.
 EXTRA_tests_test_larsd_DEPENDENCIES = src/larsd/larsd src/larsctl/larsctl
 
@@ -236,10 +237,12 @@ tests_test_memwatch_LDADD = lib/libbufpool.la $(CHECK_LIBS)
 TESTS += tests/larsd_cgroup.sh
 EXTRA_DIST += tests/larsd_cgroup.sh
 # larsd-bench --stamp end to end: tests/test_larsd_bench_stamp.c runs the
-# Session-Sender against larsd's mode = "stamp" reflector and against
-# reflectors of its own (built on src/stamp's wire module) that duplicate,
-# reorder, drop, or are no reflector at all; and unit-tests stamp_stats.c's
-# signed distributions and stamp_clock.c.  Parallel-safe.
+# Session-Sender against larsd's mode = "stamp" reflector in each of its
+# modes (TWAMP-Light, authenticated, TLVs, stateful) and against reflectors
+# of its own (built on src/stamp's wire module) that duplicate, reorder,
+# drop, lose packets each way with their own numbers, answer short, go
+# away for a while, or are no reflector at all; and unit-tests
+# stamp_stats.c's signed distributions and stamp_clock.c.  Parallel-safe.
 check_PROGRAMS += tests/test_larsd_bench_stamp
 TESTS += tests/test_larsd_bench_stamp
 tests_test_larsd_bench_stamp_SOURCES = tests/test_larsd_bench_stamp.c tests/bench_util.h \

@@ -127,6 +127,7 @@ static Suite *larsd_suite(void)
 	lt_add_control(s);
 	lt_add_larsctl(s);
 	lt_add_stamp(s);
+	lt_add_stamp_modes(s);
 	lt_add_io_backend(s);
 	return s;
 }

@@ -142,7 +142,7 @@ static void stamp_fail(struct worker *w, struct stamp_sock *s, const char *what,
  * asked for the way back). */
 static void stamp_socket_tos(int fd, const struct bench_opts *o)
 {
-	int one = 1, tos = o->dscp << 2;
+	int one = 1, tos = o->dscp >= 0 ? o->dscp << 2 : 0; /* -1: not asked */
 	bool v6 = o->addr.ss_family == AF_INET6;
 
 	if (o->dscp >= 0)
@@ -378,12 +378,16 @@ static struct stamp_entry *stamp_entry_of(struct stamp_state *u, struct stamp_so
 	return e->seq == s->next_seq - back && e->state != ENTRY_FREE ? e : NULL;
 }
 
-/* A corrupt reply: charged to the packet it names or, if it names none,
- * to the oldest in flight, so that no packet is both corrupt and lost. */
+/* A corrupt reply: charged to the packet it names or, if it names none
+ * or one already answered (the bytes of a non-STAMP reply that name
+ * packet 0 every time), to the oldest in flight, so that no packet is
+ * both corrupt and lost. */
 static void stamp_corrupt(struct worker *w, struct stamp_sock *s, struct stamp_entry *e)
 {
 	struct stamp_state *u = w->client;
 
+	if (e && e->state == ENTRY_ANSWERED)
+		e = NULL;
 	for (uint64_t q = s->tail; !e && q < s->next_seq; q++) {
 		struct stamp_entry *o = &s->ring[q & u->ring_mask];
 		if (o->seq == q && o->state == ENTRY_FLIGHT)
@@ -394,7 +398,7 @@ static void stamp_corrupt(struct worker *w, struct stamp_sock *s, struct stamp_e
 		s->busy--;
 		e->state = ENTRY_ANSWERED;
 	} else {
-		w->counts.corrupt++; /* a packet already answered or lost */
+		w->counts.corrupt++; /* late (its packet was lost), or none in flight */
 	}
 }
 
