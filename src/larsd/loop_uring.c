@@ -9,6 +9,13 @@
  * path runs there), then the handlers of the polls that fired, then
  * re-arm those polls.
  *
+ * The kernel may refuse submissions when it is short of memory.  What it
+ * refused stays in the SQ for the next turn, which then waits briefly
+ * without submitting rather than spin; loop_uring_sqe() returns NULL
+ * while the SQ is full; a request that must never reach the kernel once
+ * refused (its socket closed, its buffer moved) is made a no-op in the
+ * SQ, which completes as cancelled (unqueue()).
+ *
  * Written from liburing 2.3's man pages.  liburing 2.3 has no
  * io_uring_setup_buf_ring() nor io_uring_enable_rings(), so the buffer
  * ring is registered and the ring enabled by hand.
@@ -16,6 +23,7 @@
 #include "config.h"
 
 #include "loop_uring.h"
+#include "log.h"
 
 #include <errno.h>
 #include <liburing.h>
@@ -34,6 +42,19 @@
 #define RING_ENTRIES 256
 #define CQ_ENTRIES 4096
 #define CQE_BATCH 256
+/* Submits in a row that take nothing before a turn gives up (the rest
+ * waits in the SQ for the next turn), and how long that turn then waits. */
+#define SUBMIT_TRIES 3
+#define SUBMIT_BACKOFF_MS 10
+/* A watch's polls that may end in an error in a row before it is re-armed
+ * only once every WATCH_RETRY_MS. */
+#define WATCH_FAILS 3
+#define WATCH_RETRY_MS 1000
+/* The low bit of a request's user_data (a struct loop_op pointer, so
+ * aligned): it was made a no-op in the SQ, and completes as cancelled. */
+#define NEUTERED ((uint64_t)1)
+
+#define LOOP_URING_COLD __attribute__((noinline, cold))
 /* Linux 6.1: one submitter thread, task work run only when it waits. */
 #define RING_FLAGS (IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | \
 		    IORING_SETUP_R_DISABLED | IORING_SETUP_CQSIZE)
@@ -45,8 +66,9 @@ struct watch {
 	unsigned poll_mask;     /* POLLIN, with EPOLLEXCLUSIVE for LOOP_EXCLUSIVE */
 	struct loop_handler *h;
 	bool armed;             /* a poll is in flight */
-	bool fired;             /* its handler runs this turn: re-arm after */
 	bool gone;              /* unwatched: free once the poll is over */
+	unsigned fails;         /* polls in a row that ended in an error */
+	uint64_t retry_ms;      /* not re-armed before (after WATCH_FAILS of them) */
 	struct watch *next;
 };
 
@@ -57,6 +79,8 @@ struct loop_uring {
 	int n_fired;            /* loop->fired[] filled this turn */
 	unsigned in_flight;     /* requests with an op whose last completion is to come */
 	bool draining;          /* loop_uring_drain(): arm nothing new */
+	bool submit_refused;    /* the kernel refused requests (said once); the
+	                           next wait tries again */
 
 	/* Provided buffers: bufs[bid] is in the kernel's ring, or NULL and
 	 * its bid on the free stack. */
@@ -64,6 +88,9 @@ struct loop_uring {
 	struct io_buf *bufs[LOOP_URING_MAX_BUFS];
 	uint16_t free_bids[LOOP_URING_MAX_BUFS];
 	unsigned n_free;
+	bool registered;        /* the kernel has the buffer ring (br) */
+	unsigned posted;        /* put in the kernel's ring since the last trim (at
+	                           most LOOP_URING_MAX_BUFS): it holds no more */
 	unsigned cap;           /* loop_uring_bufs_cap() */
 	unsigned users;         /* receives waiting on the ring */
 	bool hold;              /* loop_uring_bufs_hold() */
@@ -95,45 +122,124 @@ static unsigned held(const struct loop_uring *u)
 
 /* ---- requests ------------------------------------------------------------ */
 
+/* Submit what is queued; true if the kernel took all of it.  It refuses
+ * requests only when short of memory (-EAGAIN, -ENOMEM: its request cache,
+ * the memory cgroup): a few tries, then say so once and leave the rest in
+ * the SQ for the next turn. */
+static LOOP_URING_COLD bool submit_queued(struct loop_uring *u)
+{
+	unsigned tries = 0;
+
+	while (io_uring_sq_ready(&u->ring) > 0) {
+		int r = io_uring_submit(&u->ring);
+		if (r > 0)
+			continue; /* progress, maybe short: a request that failed is in the CQ */
+		if (++tries < SUBMIT_TRIES)
+			continue;
+		if (!u->submit_refused)
+			log_warn("io_uring: the kernel takes no more requests (%s): "
+				 "trying again each turn",
+				 r < 0 ? strerror(-r) : "none taken");
+		u->submit_refused = true;
+		return false;
+	}
+	u->submit_refused = false;
+	return true;
+}
+
+/* The SQ is full: submit it, and take the slot that frees up, if any.
+ * Once the kernel refused, not again before the next wait tries. */
+static LOOP_URING_COLD struct io_uring_sqe *sqe_hard(struct loop_uring *u)
+{
+	if (!u->submit_refused)
+		submit_queued(u);
+	return io_uring_get_sqe(&u->ring);
+}
+
 struct io_uring_sqe *loop_uring_sqe(struct loop *loop, struct loop_op *op)
 {
-	struct io_uring *ring = &loop->uring->ring;
-	struct io_uring_sqe *sqe;
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&loop->uring->ring);
 
-	while (!(sqe = io_uring_get_sqe(ring)))
-		io_uring_submit(ring);
+	if (!sqe && !(sqe = sqe_hard(loop->uring)))
+		return NULL;
 	io_uring_sqe_set_data(sqe, op);
 	if (op)
 		loop->uring->in_flight++;
 	return sqe;
 }
 
-void loop_uring_submit(struct loop *loop)
+bool loop_uring_submit(struct loop *loop)
 {
-	if (io_uring_sq_ready(&loop->uring->ring) > 0)
-		io_uring_submit(&loop->uring->ring);
+	struct loop_uring *u = loop->uring;
+
+	return io_uring_sq_ready(&u->ring) == 0 || (!u->submit_refused && submit_queued(u));
 }
 
-void loop_uring_cancel(struct loop *loop, struct loop_op *op)
+/* Requests of op (NULL: of every op) still in the SQ, queued this turn or
+ * refused by the kernel: made no-ops before the kernel sees them (their
+ * socket may be closed and its number reused, their buffer given back).
+ * Each still completes, as if cancelled: its user_data keeps the op, with
+ * the NEUTERED bit that uring_wait() turns into -ECANCELED.  true if op's
+ * request was there.  The slots from the kernel's head to our tail are the
+ * unsubmitted ones; liburing maps slot i to sqes[i & mask] (its SQ array
+ * is the identity since 2.2). */
+static bool unqueue(struct loop_uring *u, const struct loop_op *op)
 {
-	io_uring_prep_cancel(loop_uring_sqe(loop, NULL), op, 0);
+	struct io_uring_sq *sq = &u->ring.sq;
+	bool found = false;
+
+	for (unsigned pos = *sq->khead; pos != sq->sqe_tail; pos++) {
+		struct io_uring_sqe *sqe = &sq->sqes[pos & sq->ring_mask];
+		uint64_t data = sqe->user_data;
+		if (data == 0 || (data & NEUTERED) || (op && data != (uintptr_t)op))
+			continue;
+		io_uring_prep_nop(sqe); /* flags 0: no buffer select, no link */
+		sqe->user_data = data | NEUTERED;
+		found = true;
+		if (op)
+			break; /* one request at a time per op */
+	}
+	return found;
 }
 
-void loop_uring_cancel_now(struct loop *loop, struct loop_op *op)
+static void sync_cancel(struct loop_uring *u, const struct loop_op *op, unsigned flags)
 {
 	struct io_uring_sync_cancel_reg reg = {
 		.addr = (uint64_t)(uintptr_t)op,
 		.fd = -1,
+		.flags = flags,
 		.timeout = {.tv_sec = -1, .tv_nsec = -1},
 	};
 
-	/* A request still in the SQ is not the kernel's yet: submit it, so
-	 * that it runs (a send completes at once) or can be found. */
-	loop_uring_submit(loop);
 	/* 0: cancelled; -ENOENT: it had completed.  Either way the kernel is
 	 * done with its memory, and its completion is in the CQ or comes
 	 * when the loop next waits. */
-	io_uring_register_sync_cancel(&loop->uring->ring, &reg);
+	io_uring_register_sync_cancel(&u->ring, &reg);
+}
+
+void loop_uring_cancel(struct loop *loop, struct loop_op *op)
+{
+	struct loop_uring *u = loop->uring;
+
+	if (io_uring_sq_ready(&u->ring) > 0 && unqueue(u, op))
+		return; /* never submitted: nothing to cancel */
+	struct io_uring_sqe *sqe = loop_uring_sqe(loop, NULL);
+	if (sqe)
+		io_uring_prep_cancel(sqe, op, 0);
+	else
+		sync_cancel(u, op, 0); /* no room in the SQ: at once */
+}
+
+void loop_uring_cancel_now(struct loop *loop, struct loop_op *op)
+{
+	struct loop_uring *u = loop->uring;
+
+	/* A request still in the SQ is not the kernel's yet: submit it, so
+	 * that it runs (a send completes at once) or can be found.  If the
+	 * kernel refuses it, it must never see it. */
+	if (!loop_uring_submit(loop) && unqueue(u, op))
+		return;
+	sync_cancel(u, op, 0);
 }
 
 /* ---- provided buffers ---------------------------------------------------- */
@@ -201,6 +307,8 @@ static void bufs_fill(struct loop_uring *u)
 {
 	unsigned target = bufs_target(u), added = 0;
 
+	if (!u->registered)
+		return; /* the kernel would never see them (loop_uring_bufs_trim) */
 	while (held(u) < target) {
 		struct io_buf *b = bufpool_alloc(u->pool, LOOP_URING_BUF_SIZE);
 		if (!b)
@@ -211,8 +319,11 @@ static void bufs_fill(struct loop_uring *u)
 				      io_uring_buf_ring_mask(LOOP_URING_MAX_BUFS), (int)added);
 		added++;
 	}
-	if (added)
+	if (added) {
 		io_uring_buf_ring_advance(u->br, (int)added);
+		u->posted = u->posted + added < LOOP_URING_MAX_BUFS ? u->posted + added
+								    : LOOP_URING_MAX_BUFS;
+	}
 }
 
 static int buf_ring_register(struct loop_uring *u)
@@ -229,32 +340,76 @@ static int buf_ring_register(struct loop_uring *u)
 	return r;
 }
 
+/* The buffers that completions not read yet name (the kernel took them
+ * from its ring: they are the receivers' once the loop reads those): mark
+ * their bids, and count them.  false if some completions are out of sight
+ * (the CQ overflowed into the kernel's list). */
+static bool unread_bufs(struct loop_uring *u, bool unread[], unsigned *n)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head;
+
+	*n = 0;
+	if (io_uring_cq_has_overflow(&u->ring))
+		return false;
+	io_uring_for_each_cqe(&u->ring, head, cqe) {
+		if (cqe->flags & IORING_CQE_F_BUFFER) {
+			unread[cqe->flags >> IORING_CQE_BUFFER_SHIFT] = true;
+			(*n)++;
+		}
+	}
+	return true;
+}
+
 unsigned loop_uring_bufs_trim(struct loop *loop, bool all)
 {
 	struct loop_uring *u = loop->uring;
-	unsigned keep = all ? 0 : bufs_target(u), given = 0;
+	unsigned keep = all ? 0 : bufs_target(u), given = 0, n_unread;
+	bool unread[LOOP_URING_MAX_BUFS] = {false};
 
 	u->last_peak_need = u->peak_need;
 	u->peak_need = 0;
-	if (held(u) <= keep)
+	if (!u->registered) {
+		/* The trim that failed to register the ring again gave back all
+		 * it held, and nothing was added since: all it holds now are
+		 * buffers of completions not read yet.  Try again. */
+		if (buf_ring_register(u) == 0) {
+			u->registered = true;
+			log_notice("io_uring: receive buffer ring registered again");
+		}
+		return 0;
+	}
+	if (held(u) <= keep || u->posted <= keep)
 		return 0;
 	/* The kernel takes a buffer only while the loop waits (deferred task
-	 * work), and each one it took is in a completion: with none unread,
-	 * every buffer held is still in the kernel's ring.  Unregistering
-	 * hands them all back; the receives waiting on the ring find the new
-	 * one by its group when their bytes come. */
-	if (io_uring_cq_ready(&u->ring) > 0 || io_uring_cq_has_overflow(&u->ring))
+	 * work), and each one it took is named by a completion: the buffers
+	 * held, but for those named by completions not read yet, are in the
+	 * kernel's ring.  Unregistering hands them back (the others stay the
+	 * books' until their completions are read, so a trim needs no empty
+	 * CQ and works under any load); the receives waiting on the ring find
+	 * the new one by its group when their bytes come. */
+	if (!unread_bufs(u, unread, &n_unread) || held(u) - n_unread <= keep)
 		return 0;
 	if (io_uring_unregister_buf_ring(&u->ring, LOOP_URING_BGID) < 0)
 		return 0;
 	memset(u->br, 0, LOOP_URING_MAX_BUFS * sizeof(struct io_uring_buf));
-	bool registered = buf_ring_register(u) == 0;
+	int r = buf_ring_register(u);
+	if (r < 0) {
+		/* It cannot fail short of the kernel's memory.  Until a later
+		 * trim registers it again, the ring holds nothing, and the
+		 * receives waiting on it end with ENOBUFS and receive into
+		 * buffers of their own. */
+		u->registered = false;
+		log_warn("io_uring: cannot register the receive buffer ring again (%s): "
+			 "trying again at each trim",
+			 strerror(-r));
+	}
 	unsigned added = 0;
 	for (unsigned bid = 0; bid < LOOP_URING_MAX_BUFS; bid++) {
 		struct io_buf *b = u->bufs[bid];
-		if (!b)
+		if (!b || unread[bid])
 			continue;
-		if (registered && added < keep) {
+		if (u->registered && added < keep) {
 			io_uring_buf_ring_add(u->br, b->data, (unsigned)b->capacity, bid,
 					      io_uring_buf_ring_mask(LOOP_URING_MAX_BUFS), (int)added);
 			added++;
@@ -267,9 +422,7 @@ unsigned loop_uring_bufs_trim(struct loop *loop, bool all)
 	}
 	if (added)
 		io_uring_buf_ring_advance(u->br, (int)added);
-	/* Not registered again (it cannot fail short of the kernel's memory):
-	 * the receives waiting on the ring end with ENOBUFS and receive into
-	 * buffers of their own. */
+	u->posted = added;
 	return given;
 }
 
@@ -279,7 +432,10 @@ static void watch_arm(struct loop *loop, struct watch *wt)
 {
 	if (loop->uring->draining)
 		return;
-	io_uring_prep_poll_add(loop_uring_sqe(loop, &wt->op), wt->fd, wt->poll_mask);
+	struct io_uring_sqe *sqe = loop_uring_sqe(loop, &wt->op);
+	if (!sqe)
+		return; /* the kernel refuses requests: watches_tidy() tries again */
+	io_uring_prep_poll_add(sqe, wt->fd, wt->poll_mask);
 	wt->armed = true;
 }
 
@@ -291,8 +447,24 @@ static void watch_done(struct loop *loop, struct loop_op *op, int res, unsigned 
 
 	(void)flags;
 	wt->armed = false;
-	if (wt->gone || res < 0)
-		return; /* unwatched (freed by watches_tidy()), or drained */
+	if (wt->gone)
+		return; /* unwatched: freed by watches_tidy() */
+	if (res < 0) {
+		if (u->draining)
+			return; /* cancelled: nothing is armed any more */
+		/* A poll that failed (-ENOMEM, ...) on a listener or the wake
+		 * eventfd: re-armed by watches_tidy(), at once the first few
+		 * times, then once every WATCH_RETRY_MS, so that an error that
+		 * persists neither leaves it silent nor spins the loop. */
+		if (++wt->fails == WATCH_FAILS)
+			log_warn("io_uring: polling descriptor %d keeps failing (%s): "
+				 "trying again every %d ms",
+				 wt->fd, strerror(-res), WATCH_RETRY_MS);
+		if (wt->fails >= WATCH_FAILS)
+			wt->retry_ms = loop->now_ms + WATCH_RETRY_MS;
+		return;
+	}
+	wt->fails = 0;
 	if (u->n_fired == LOOP_MAX_EVENTS) {
 		watch_arm(loop, wt); /* still ready: it fires again next turn */
 		return;
@@ -303,8 +475,7 @@ static void watch_done(struct loop *loop, struct loop_op *op, int res, unsigned 
 		events |= LOOP_HUP;
 	loop->fired[u->n_fired].h = wt->h;
 	loop->fired[u->n_fired].events = events;
-	u->n_fired++;
-	wt->fired = true;
+	u->n_fired++; /* re-armed by watches_tidy(), after its handler ran */
 }
 
 static int uring_watch(struct loop *loop, int fd, unsigned events, struct loop_handler *h)
@@ -333,13 +504,14 @@ static void uring_unwatch(struct loop *loop, int fd)
 			continue;
 		wt->gone = true;
 		if (wt->armed)
-			io_uring_prep_poll_remove(loop_uring_sqe(loop, NULL),
-						  (uint64_t)(uintptr_t)&wt->op);
+			loop_uring_cancel(loop, &wt->op);
 		return;
 	}
 }
 
-/* Re-arm the polls whose handler ran; free the watches that are over. */
+/* Arm the polls of the watches whose handler ran, or whose poll failed
+ * (when their retry is due), or could not be armed; free the watches
+ * that are over. */
 static void watches_tidy(struct loop *loop)
 {
 	struct loop_uring *u = loop->uring;
@@ -351,14 +523,28 @@ static void watches_tidy(struct loop *loop)
 			free(wt);
 			continue;
 		}
-		if (wt->fired && !wt->gone && !wt->armed)
+		if (!wt->gone && !wt->armed && loop->now_ms >= wt->retry_ms)
 			watch_arm(loop, wt);
-		wt->fired = false;
 		p = &wt->next;
 	}
 }
 
 /* ---- the loop ------------------------------------------------------------ */
+
+/* The kernel did not take all of the queue, so the enter did not wait
+ * either.  Try again; if it still refuses (said once), wait without
+ * submitting, briefly: the next turn tries again, and the loop does not
+ * spin meanwhile. */
+static LOOP_URING_COLD int wait_unsubmitted(struct loop_uring *u, int timeout_ms)
+{
+	struct io_uring_cqe *cqe;
+
+	if (submit_queued(u))
+		return 0; /* taken now: this turn reads what is there */
+	int ms = timeout_ms < 0 || timeout_ms > SUBMIT_BACKOFF_MS ? SUBMIT_BACKOFF_MS : timeout_ms;
+	struct __kernel_timespec ts = {.tv_sec = 0, .tv_nsec = (long long)ms * 1000000};
+	return io_uring_wait_cqe_timeout(&u->ring, &cqe, &ts);
+}
 
 static int uring_wait(struct loop *loop, int timeout_ms)
 {
@@ -377,6 +563,10 @@ static int uring_wait(struct loop *loop, int timeout_ms)
 		r = io_uring_submit_and_wait(&u->ring, 1);
 	else
 		r = io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, NULL);
+	if (io_uring_sq_ready(&u->ring) > 0)
+		r = wait_unsubmitted(u, timeout_ms);
+	else
+		u->submit_refused = false;
 	if (r < 0 && r != -ETIME && r != -EINTR && r != -EBUSY) {
 		errno = -r;
 		return -1;
@@ -388,8 +578,9 @@ static int uring_wait(struct loop *loop, int timeout_ms)
 	unsigned head;
 	u->turn_need = 0;
 	io_uring_for_each_cqe(&u->ring, head, cqe) {
-		done[n].data = io_uring_cqe_get_data(cqe);
-		done[n].res = cqe->res;
+		uint64_t data = cqe->user_data;
+		done[n].data = (void *)(uintptr_t)(data & ~NEUTERED);
+		done[n].res = (data & NEUTERED) ? -ECANCELED : cqe->res;
 		done[n].flags = cqe->flags;
 		done[n].buf = cqe->flags & IORING_CQE_F_BUFFER ? take_bid(u, cqe->flags) : NULL;
 		if (++n == CQE_BATCH)
@@ -485,6 +676,7 @@ int loop_uring_open(struct loop *loop, bufpool_t *pool, char *why, size_t whylen
 		u->free_bids[i] = (uint16_t)(LOOP_URING_MAX_BUFS - 1 - i);
 	u->n_free = LOOP_URING_MAX_BUFS;
 	u->cap = LOOP_URING_MAX_BUFS;
+	u->registered = true;
 	u->pool = pool;
 	loop->uring = u;
 	loop->fd = u->ring.ring_fd;
@@ -505,8 +697,14 @@ bool loop_uring_drain(struct loop *loop, int timeout_ms)
 	struct loop_uring *u = loop->uring;
 
 	u->draining = true;
-	io_uring_prep_cancel64(loop_uring_sqe(loop, NULL), 0,
-			       IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL);
+	/* What is still queued never reaches the kernel (it completes as
+	 * cancelled); what the kernel has is cancelled. */
+	unqueue(u, NULL);
+	struct io_uring_sqe *sqe = loop_uring_sqe(loop, NULL);
+	if (sqe)
+		io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL);
+	else
+		sync_cancel(u, NULL, IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL);
 	uint64_t end = loop->now_ms + (uint64_t)timeout_ms;
 	while (u->in_flight > 0 && loop->now_ms < end)
 		if (uring_wait(loop, 10) < 0)

@@ -72,14 +72,18 @@ bool loop_uring_drain(struct loop *loop, int timeout_ms);
 /* ---- requests ------------------------------------------------------------ */
 
 /* An SQE whose completion calls op->fn (op NULL: the completion is
- * ignored, as for a cancel).  Submits what is queued when the SQ is full. */
+ * ignored, as for a cancel).  Submits what is queued when the SQ is full;
+ * NULL if the kernel takes nothing (short of memory, said once): the
+ * caller tries again later. */
 struct io_uring_sqe *loop_uring_sqe(struct loop *loop, struct loop_op *op);
-/* Submit what is queued now, not at the next wait. */
-void loop_uring_submit(struct loop *loop);
+/* Submit what is queued now, not at the next wait.  false if the kernel
+ * refused some (they stay queued for the next turn). */
+bool loop_uring_submit(struct loop *loop);
 /* Cancel op's request.  Its completion still comes (-ECANCELED, or what it
- * did first); loop_uring_cancel_now() returns only when the kernel is done
- * with the request's memory, so its buffer may be reused at once.  Queued
- * requests are submitted first. */
+ * did first); loop_uring_cancel_now() submits the queue first and returns
+ * only when the kernel is done with the request's memory, so its buffer
+ * may be reused at once.  A request of op still queued (not taken by the
+ * kernel) never reaches it: it completes with -ECANCELED. */
 void loop_uring_cancel(struct loop *loop, struct loop_op *op);
 void loop_uring_cancel_now(struct loop *loop, struct loop_op *op);
 
@@ -99,7 +103,8 @@ void loop_uring_bufs_cap(struct loop *loop, unsigned cap);
  * short, and what frees up goes to the connections waiting for it). */
 void loop_uring_bufs_hold(struct loop *loop, bool hold);
 /* Give the pool back what the ring holds beyond the need (everything if
- * all); the buffers given back.  Skipped while completions are unread. */
+ * all); the buffers given back.  Those named by completions not read yet
+ * stay: they are their receivers'. */
 unsigned loop_uring_bufs_trim(struct loop *loop, bool all);
 unsigned loop_uring_bufs_held(const struct loop *loop);
 

@@ -149,6 +149,9 @@ static int setup_listeners(struct daemon *d, const struct conf *c)
 	return 0;
 }
 
+/* Stop and join the first `started` workers, then close their loops.  All
+ * are joined before any loop or eventfd goes: a worker still finishing a
+ * turn may wake any other (worker_request_memory()). */
 static void stop_workers(struct daemon *d, unsigned started)
 {
 	atomic_store(&d->stopping, true);
@@ -156,6 +159,7 @@ static void stop_workers(struct daemon *d, unsigned started)
 		worker_wake(&d->workers[i]);
 	for (unsigned i = 0; i < started; i++)
 		worker_join(&d->workers[i]);
+	unprepare_workers(d, started, 0);
 }
 
 /* Start the n prepared workers; d->n_workers counts those running. */

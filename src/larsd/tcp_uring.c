@@ -60,7 +60,7 @@ struct uconn {
 	struct loop_op in_op, out_op;
 	enum uring_in in;
 	enum uring_out out;
-	bool in_cancelled;
+	bool in_cancelled; /* stopping: its IN_OWN receive is cancelled */
 	bool more_input; /* the last receive said more bytes wait */
 };
 
@@ -74,12 +74,18 @@ static bool stopping(const struct worker *w)
 	return atomic_load_explicit(&w->d->stopping, memory_order_relaxed);
 }
 
+/* The requests below: false if the kernel refuses requests for now
+ * (loop_uring_sqe()): nothing was queued, and the caller comes back
+ * later (retry_later()). */
+
 /* A receive into one of the ring's buffers, of at most max bytes (0: the
  * whole buffer). */
-static void recv_ring(struct worker *w, struct uconn *u, size_t max)
+static bool recv_ring(struct worker *w, struct uconn *u, size_t max)
 {
 	struct io_uring_sqe *sqe = loop_uring_sqe(&w->loop, &u->in_op);
 
+	if (!sqe)
+		return false;
 	io_uring_prep_recv(sqe, u->c.fd, NULL, max, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = LOOP_URING_BGID;
@@ -87,31 +93,58 @@ static void recv_ring(struct worker *w, struct uconn *u, size_t max)
 	loop_uring_bufs_users(&w->loop, 1);
 	u->in = IN_RING;
 	u->in_cancelled = false;
+	return true;
 }
 
-static void recv_own(struct worker *w, struct uconn *u)
+static bool recv_own(struct worker *w, struct uconn *u)
 {
 	struct io_buf *b = u->c.buf;
+	struct io_uring_sqe *sqe = loop_uring_sqe(&w->loop, &u->in_op);
 
-	io_uring_prep_recv(loop_uring_sqe(&w->loop, &u->in_op), u->c.fd, io_buf_tail(b),
-			   io_buf_space(b), 0);
+	if (!sqe)
+		return false;
+	io_uring_prep_recv(sqe, u->c.fd, io_buf_tail(b), io_buf_space(b), 0);
 	u->in = IN_OWN;
 	u->in_cancelled = false;
+	return true;
 }
 
-static void send_ready(struct worker *w, struct uconn *u)
+static bool send_ready(struct worker *w, struct uconn *u)
 {
 	struct conn *c = &u->c;
+	struct io_uring_sqe *sqe = loop_uring_sqe(&w->loop, &u->out_op);
 
-	io_uring_prep_send(loop_uring_sqe(&w->loop, &u->out_op), c->fd, c->buf->data + c->buf->head,
-			   c->ready, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (!sqe)
+		return false;
+	io_uring_prep_send(sqe, c->fd, c->buf->data + c->buf->head, c->ready,
+			   MSG_NOSIGNAL | MSG_DONTWAIT);
 	u->out = OUT_SEND;
+	return true;
 }
 
-static void poll_room(struct worker *w, struct uconn *u)
+static bool poll_room(struct worker *w, struct uconn *u)
 {
-	io_uring_prep_poll_add(loop_uring_sqe(&w->loop, &u->out_op), u->c.fd, POLLOUT);
+	struct io_uring_sqe *sqe = loop_uring_sqe(&w->loop, &u->out_op);
+
+	if (!sqe)
+		return false;
+	io_uring_prep_poll_add(sqe, u->c.fd, POLLOUT);
 	u->out = OUT_POLL;
+	return true;
+}
+
+/* A request the kernel refused (it is short of memory): try again later.
+ * With nothing in flight, as a connection short of pool memory does: on
+ * the starved list, resumed every few milliseconds (each turn while
+ * stopping), its buffer untouched meanwhile.  A receive beside the refused
+ * send or poll may never complete (the client waits for its reply): it is
+ * cancelled, and its completion comes back here through pump(). */
+static void retry_later(struct worker *w, struct uconn *u)
+{
+	if (u->in == IN_NONE && u->out == OUT_NONE)
+		conn_starve(w, &u->c);
+	else if (u->in == IN_RING)
+		loop_uring_cancel(&w->loop, &u->in_op);
 }
 
 /* Free a closed connection once no completion of it is to come. */
@@ -138,7 +171,7 @@ static void drain_step(struct worker *w, struct uconn *u)
 	if (c->peer_closed)
 		conn_close(w, c);
 	else
-		recv_ring(w, u, 0);
+		recv_ring(w, u, 0); /* refused: uring_drain() comes back next turn */
 }
 
 /* A client that waits for its reply (its last receive left nothing
@@ -156,7 +189,7 @@ static void recv_beside(struct worker *w, struct uconn *u)
 	if (u->in != IN_NONE || u->more_input || c->ready != c->buf->length || c->peer_closed ||
 	    c->stuck || room < RECV_BESIDE_MIN || stopping(w))
 		return;
-	recv_ring(w, u, room < LOOP_URING_BUF_SIZE ? room : 0);
+	recv_ring(w, u, room < LOOP_URING_BUF_SIZE ? room : 0); /* refused: after the send */
 }
 
 /* Do the next thing the connection needs, if nothing is in flight. */
@@ -167,7 +200,10 @@ static void pump(struct worker *w, struct uconn *u)
 	if (c->closed)
 		return;
 	if (c->ready > 0 && u->out == OUT_NONE) {
-		send_ready(w, u);
+		if (!send_ready(w, u)) {
+			retry_later(w, u);
+			return;
+		}
 		recv_beside(w, u);
 	}
 	if (c->buf && c->buf->length == 0 && u->out == OUT_NONE && u->in != IN_OWN)
@@ -183,13 +219,14 @@ static void pump(struct worker *w, struct uconn *u)
 		return;
 	}
 	if (!c->buf && !u->more_input) {
-		recv_ring(w, u, 0);
+		if (!recv_ring(w, u, 0))
+			retry_later(w, u);
 		return;
 	}
 	switch (conn_get_room(w, c)) {
 	case ROOM_OK:
-		if (io_buf_space(c->buf) > 0)
-			recv_own(w, u);
+		if (io_buf_space(c->buf) > 0 && !recv_own(w, u))
+			retry_later(w, u);
 		return;
 	case ROOM_NO_MEMORY:
 		return; /* starved: resume() comes back */
@@ -225,8 +262,11 @@ static void merge(struct worker *w, struct uconn *u, struct io_buf *b, size_t n)
 
 	if (io_buf_space(own) < n) {
 		/* A send queued this turn refers to the bytes where they are:
-		 * out first (it completes at once), then move them. */
-		loop_uring_submit(&w->loop);
+		 * out first (it completes at once), then move them.  One the
+		 * kernel refuses must never see them moved: cancelled before
+		 * it reaches the kernel, and out_done() sends again. */
+		if (!loop_uring_submit(&w->loop) && u->out == OUT_SEND)
+			loop_uring_cancel(&w->loop, &u->out_op);
 		io_buf_adjust(own);
 	}
 	memcpy(io_buf_tail(own), b->data, n);
@@ -239,7 +279,11 @@ static void in_done(struct loop *loop, struct loop_op *op, int res, unsigned fla
 	struct worker *w = worker_of(loop);
 	struct uconn *u = loop_container_of(op, struct uconn, in_op);
 	struct conn *c = &u->c;
-	struct io_buf *b = flags & IORING_CQE_F_BUFFER ? loop_uring_take_buf(loop, flags) : NULL;
+	/* A buffer is taken with bytes only.  One that came with EOF or an
+	 * error (the kernel picks it before it reads) stays the loop's, which
+	 * gives it back. */
+	bool filled = res > 0 && (flags & IORING_CQE_F_BUFFER);
+	struct io_buf *b = filled ? loop_uring_take_buf(loop, flags) : NULL;
 
 	if (u->in == IN_RING)
 		loop_uring_bufs_users(loop, -1);
@@ -286,7 +330,8 @@ static void out_done(struct loop *loop, struct loop_op *op, int res, unsigned fl
 		return;
 	if (was == OUT_SEND && res == -EAGAIN) {
 		stuck_append(w, c); /* the peer does not read */
-		poll_room(w, u);
+		if (!poll_room(w, u))
+			retry_later(w, u); /* sends again, and polls on EAGAIN */
 		return;
 	}
 	if ((res < 0 && res != -ECANCELED) || (was == OUT_SEND && res == 0)) {
@@ -306,8 +351,7 @@ static int uring_open(struct worker *w, struct conn *c)
 
 	u->in_op.fn = in_done;
 	u->out_op.fn = out_done;
-	recv_ring(w, u, 0);
-	return 0;
+	return recv_ring(w, u, 0) ? 0 : -1; /* refused: the core closes it */
 }
 
 static void uring_resume(struct worker *w, struct conn *c)
@@ -340,14 +384,15 @@ static bool uring_close(struct worker *w, struct conn *c)
 		return false;
 	}
 	/* A receive or send into c->buf: cancelled before the buffer goes
-	 * back.  (loop_uring_cancel_now() submits the queue first, so no
-	 * request of this socket's number can outlive it.) */
+	 * back.  The socket's number is free once closed: the queue is
+	 * submitted first, and a request of it that the kernel refused
+	 * becomes a no-op (loop_uring_cancel*()), so none outlives it. */
 	if (u->in == IN_OWN)
 		loop_uring_cancel_now(&w->loop, &u->in_op);
 	if (u->out == OUT_SEND)
 		loop_uring_cancel_now(&w->loop, &u->out_op);
 	loop_uring_submit(&w->loop);
-	if (u->in == IN_RING && !u->in_cancelled)
+	if (u->in == IN_RING)
 		loop_uring_cancel(&w->loop, &u->in_op);
 	if (u->out == OUT_POLL)
 		loop_uring_cancel(&w->loop, &u->out_op);

@@ -325,5 +325,4 @@ void worker_wake(struct worker *w)
 void worker_join(struct worker *w)
 {
 	pthread_join(w->thread, NULL);
-	worker_unprepare(w);
 }

@@ -89,6 +89,8 @@ void worker_wake(struct worker *w);
 /* The pool is at MEM_LIMIT: ask the other workers to give the idle buffers
  * in their thread caches back (a cache is only emptied by its own thread). */
 void worker_request_memory(struct worker *w);
+/* Wait for a worker's thread to end (its loop stays until
+ * worker_unprepare()). */
 void worker_join(struct worker *w);
 
 /* Has every worker finished a loop iteration within max_age_ms? */

@@ -27,7 +27,7 @@ tests_stress_stress_larsd_SOURCES = tests/stress/stress_larsd.c \
 	tests/stress/st_control.c tests/stress/st_ratelimit.c \
 	tests/stress/stress_util.c \
 	tests/stress/stress.h tests/stress/stress_cases.h $(LARSD_HARNESS)
-tests_stress_stress_larsd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests \
+tests_stress_stress_larsd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests -I$(top_srcdir)/src/stamp \
 	-DLARSD_PATH='"$(abs_top_builddir)/src/larsd/larsd"'
 tests_stress_stress_larsd_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_stress_stress_larsd_LDADD = $(CHECK_LIBS) -lpthread
