@@ -31,5 +31,6 @@ src_larsd_larsd_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(LIBSYSTEMD_CFLAGS) $
 src_larsd_larsd_LDADD = src/stamp/libstampwire.la lib/libbufpool.la $(LIBCONFIG_LIBS) $(LIBSYSTEMD_LIBS) $(LIBURING_LIBS)
 # The io_uring backend: its loop and its TCP data path, with liburing only.
 if HAVE_LIBURING
-src_larsd_larsd_SOURCES += src/larsd/loop_uring.c src/larsd/loop_uring.h src/larsd/tcp_uring.c
+src_larsd_larsd_SOURCES += src/larsd/loop_uring.c src/larsd/loop_uring.h src/larsd/loop_uring_ring.h \
+	src/larsd/loop_uring_bufs.c src/larsd/tcp_uring.c
 endif

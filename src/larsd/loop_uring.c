@@ -22,7 +22,7 @@
  */
 #include "config.h"
 
-#include "loop_uring.h"
+#include "loop_uring_ring.h"
 #include "log.h"
 
 #include <errno.h>
@@ -72,34 +72,6 @@ struct watch {
 	struct watch *next;
 };
 
-struct loop_uring {
-	struct io_uring ring;
-	bufpool_t *pool;
-	struct watch *watches;
-	int n_fired;            /* loop->fired[] filled this turn */
-	unsigned in_flight;     /* requests with an op whose last completion is to come */
-	bool draining;          /* loop_uring_drain(): arm nothing new */
-	bool submit_refused;    /* the kernel refused requests (said once); the
-	                           next wait tries again */
-
-	/* Provided buffers: bufs[bid] is in the kernel's ring, or NULL and
-	 * its bid on the free stack. */
-	struct io_uring_buf_ring *br;
-	struct io_buf *bufs[LOOP_URING_MAX_BUFS];
-	uint16_t free_bids[LOOP_URING_MAX_BUFS];
-	unsigned n_free;
-	bool registered;        /* the kernel has the buffer ring (br) */
-	unsigned posted;        /* put in the kernel's ring since the last trim (at
-	                           most LOOP_URING_MAX_BUFS): it holds no more */
-	unsigned cap;           /* loop_uring_bufs_cap() */
-	unsigned users;         /* receives waiting on the ring */
-	bool hold;              /* loop_uring_bufs_hold() */
-	/* The need: buffers taken (or missed) in one turn, the most of this
-	 * trim period and of the one before. */
-	unsigned turn_need, peak_need, last_peak_need;
-	struct io_buf *cqe_buf; /* the buffer of the completion in hand */
-};
-
 static void say(char *why, size_t whylen, const char *what, int err)
 {
 	const char *hint = "";
@@ -113,11 +85,6 @@ static void say(char *why, size_t whylen, const char *what, int err)
 	else if (err == ENOMEM)
 		hint = " (RLIMIT_MEMLOCK, or the memory cgroup)";
 	snprintf(why, whylen, "%s: %s%s", what, strerror(err), hint);
-}
-
-static unsigned held(const struct loop_uring *u)
-{
-	return LOOP_URING_MAX_BUFS - u->n_free;
 }
 
 /* ---- requests ------------------------------------------------------------ */
@@ -240,190 +207,6 @@ void loop_uring_cancel_now(struct loop *loop, struct loop_op *op)
 	if (!loop_uring_submit(loop) && unqueue(u, op))
 		return;
 	sync_cancel(u, op, 0);
-}
-
-/* ---- provided buffers ---------------------------------------------------- */
-
-/* A completion filled buffer bid: it is no longer the ring's. */
-static struct io_buf *take_bid(struct loop_uring *u, unsigned cqe_flags)
-{
-	unsigned bid = cqe_flags >> IORING_CQE_BUFFER_SHIFT;
-	struct io_buf *b = u->bufs[bid];
-
-	u->bufs[bid] = NULL;
-	u->free_bids[u->n_free++] = (uint16_t)bid;
-	u->turn_need++;
-	b->head = 0;
-	b->length = 0;
-	return b;
-}
-
-struct io_buf *loop_uring_take_buf(struct loop *loop, unsigned cqe_flags)
-{
-	struct io_buf *b = loop->uring->cqe_buf;
-
-	(void)cqe_flags;
-	loop->uring->cqe_buf = NULL;
-	return b;
-}
-
-void loop_uring_bufs_missed(struct loop *loop)
-{
-	loop->uring->turn_need++;
-}
-
-void loop_uring_bufs_users(struct loop *loop, int delta)
-{
-	loop->uring->users += (unsigned)delta;
-}
-
-void loop_uring_bufs_cap(struct loop *loop, unsigned cap)
-{
-	loop->uring->cap = cap < LOOP_URING_MAX_BUFS ? cap : LOOP_URING_MAX_BUFS;
-}
-
-void loop_uring_bufs_hold(struct loop *loop, bool hold)
-{
-	loop->uring->hold = hold;
-}
-
-unsigned loop_uring_bufs_held(const struct loop *loop)
-{
-	return held(loop->uring);
-}
-
-/* How many buffers the ring should hold now. */
-static unsigned bufs_target(const struct loop_uring *u)
-{
-	unsigned need = u->peak_need > u->last_peak_need ? u->peak_need : u->last_peak_need;
-	unsigned t = 2 * need > LOOP_URING_MIN_BUFS ? 2 * need : LOOP_URING_MIN_BUFS;
-
-	if (t > u->users)
-		t = u->users;
-	return t < u->cap ? t : u->cap;
-}
-
-static void bufs_fill(struct loop_uring *u)
-{
-	unsigned target = bufs_target(u), added = 0;
-
-	if (!u->registered)
-		return; /* the kernel would never see them (loop_uring_bufs_trim) */
-	while (held(u) < target) {
-		struct io_buf *b = bufpool_alloc(u->pool, LOOP_URING_BUF_SIZE);
-		if (!b)
-			break;
-		uint16_t bid = u->free_bids[--u->n_free];
-		u->bufs[bid] = b;
-		io_uring_buf_ring_add(u->br, b->data, (unsigned)b->capacity, bid,
-				      io_uring_buf_ring_mask(LOOP_URING_MAX_BUFS), (int)added);
-		added++;
-	}
-	if (added) {
-		io_uring_buf_ring_advance(u->br, (int)added);
-		u->posted = u->posted + added < LOOP_URING_MAX_BUFS ? u->posted + added
-								    : LOOP_URING_MAX_BUFS;
-	}
-}
-
-static int buf_ring_register(struct loop_uring *u)
-{
-	struct io_uring_buf_reg reg = {
-		.ring_addr = (uintptr_t)u->br,
-		.ring_entries = LOOP_URING_MAX_BUFS,
-		.bgid = LOOP_URING_BGID,
-	};
-	int r = io_uring_register_buf_ring(&u->ring, &reg, 0);
-
-	if (r == 0)
-		io_uring_buf_ring_init(u->br);
-	return r;
-}
-
-/* The buffers that completions not read yet name (the kernel took them
- * from its ring: they are the receivers' once the loop reads those): mark
- * their bids, and count them.  false if some completions are out of sight
- * (the CQ overflowed into the kernel's list). */
-static bool unread_bufs(struct loop_uring *u, bool unread[], unsigned *n)
-{
-	struct io_uring_cqe *cqe;
-	unsigned head;
-
-	*n = 0;
-	if (io_uring_cq_has_overflow(&u->ring))
-		return false;
-	io_uring_for_each_cqe(&u->ring, head, cqe) {
-		if (cqe->flags & IORING_CQE_F_BUFFER) {
-			unread[cqe->flags >> IORING_CQE_BUFFER_SHIFT] = true;
-			(*n)++;
-		}
-	}
-	return true;
-}
-
-unsigned loop_uring_bufs_trim(struct loop *loop, bool all)
-{
-	struct loop_uring *u = loop->uring;
-	unsigned keep = all ? 0 : bufs_target(u), given = 0, n_unread;
-	bool unread[LOOP_URING_MAX_BUFS] = {false};
-
-	u->last_peak_need = u->peak_need;
-	u->peak_need = 0;
-	if (!u->registered) {
-		/* The trim that failed to register the ring again gave back all
-		 * it held, and nothing was added since: all it holds now are
-		 * buffers of completions not read yet.  Try again. */
-		if (buf_ring_register(u) == 0) {
-			u->registered = true;
-			log_notice("io_uring: receive buffer ring registered again");
-		}
-		return 0;
-	}
-	if (held(u) <= keep || u->posted <= keep)
-		return 0;
-	/* The kernel takes a buffer only while the loop waits (deferred task
-	 * work), and each one it took is named by a completion: the buffers
-	 * held, but for those named by completions not read yet, are in the
-	 * kernel's ring.  Unregistering hands them back (the others stay the
-	 * books' until their completions are read, so a trim needs no empty
-	 * CQ and works under any load); the receives waiting on the ring find
-	 * the new one by its group when their bytes come. */
-	if (!unread_bufs(u, unread, &n_unread) || held(u) - n_unread <= keep)
-		return 0;
-	if (io_uring_unregister_buf_ring(&u->ring, LOOP_URING_BGID) < 0)
-		return 0;
-	memset(u->br, 0, LOOP_URING_MAX_BUFS * sizeof(struct io_uring_buf));
-	int r = buf_ring_register(u);
-	if (r < 0) {
-		/* It cannot fail short of the kernel's memory.  Until a later
-		 * trim registers it again, the ring holds nothing, and the
-		 * receives waiting on it end with ENOBUFS and receive into
-		 * buffers of their own. */
-		u->registered = false;
-		log_warn("io_uring: cannot register the receive buffer ring again (%s): "
-			 "trying again at each trim",
-			 strerror(-r));
-	}
-	unsigned added = 0;
-	for (unsigned bid = 0; bid < LOOP_URING_MAX_BUFS; bid++) {
-		struct io_buf *b = u->bufs[bid];
-		if (!b || unread[bid])
-			continue;
-		if (u->registered && added < keep) {
-			io_uring_buf_ring_add(u->br, b->data, (unsigned)b->capacity, bid,
-					      io_uring_buf_ring_mask(LOOP_URING_MAX_BUFS), (int)added);
-			added++;
-			continue;
-		}
-		bufpool_revert(u->pool, b);
-		u->bufs[bid] = NULL;
-		u->free_bids[u->n_free++] = (uint16_t)bid;
-		given++;
-	}
-	if (added)
-		io_uring_buf_ring_advance(u->br, (int)added);
-	u->posted = added;
-	return given;
 }
 
 /* ---- polled readers ------------------------------------------------------ */
@@ -557,7 +340,7 @@ static int uring_wait(struct loop *loop, int timeout_ms)
 	int r, n = 0;
 
 	if (!u->hold && !u->draining)
-		bufs_fill(u);
+		uring_bufs_fill(u);
 	u->hold = false;
 	if (timeout_ms < 0)
 		r = io_uring_submit_and_wait(&u->ring, 1);
@@ -582,7 +365,7 @@ static int uring_wait(struct loop *loop, int timeout_ms)
 		done[n].data = (void *)(uintptr_t)(data & ~NEUTERED);
 		done[n].res = (data & NEUTERED) ? -ECANCELED : cqe->res;
 		done[n].flags = cqe->flags;
-		done[n].buf = cqe->flags & IORING_CQE_F_BUFFER ? take_bid(u, cqe->flags) : NULL;
+		done[n].buf = cqe->flags & IORING_CQE_F_BUFFER ? uring_take_bid(u, cqe->flags) : NULL;
 		if (++n == CQE_BATCH)
 			break;
 	}
@@ -615,18 +398,12 @@ static void uring_close(struct loop *loop)
 	struct loop_uring *u = loop->uring;
 
 	io_uring_queue_exit(&u->ring); /* cancels what is left in flight */
-	/* A receive still in flight (a drain that timed out) could yet fill
-	 * its buffer: then they stay with the pool until it is destroyed. */
-	if (u->in_flight == 0)
-		for (unsigned i = 0; i < LOOP_URING_MAX_BUFS; i++)
-			if (u->bufs[i])
-				bufpool_revert(u->pool, u->bufs[i]);
+	uring_bufs_close(u, u->in_flight == 0);
 	while (u->watches) {
 		struct watch *wt = u->watches;
 		u->watches = wt->next;
 		free(wt);
 	}
-	free(u->br);
 	free(u);
 	loop->uring = NULL;
 	loop->fd = -1;
@@ -655,29 +432,12 @@ int loop_uring_open(struct loop *loop, bufpool_t *pool, char *why, size_t whylen
 		free(u);
 		return -1;
 	}
-	size_t size = LOOP_URING_MAX_BUFS * sizeof(struct io_uring_buf);
-	void *br = NULL;
-	if ((r = posix_memalign(&br, (size_t)sysconf(_SC_PAGESIZE), size)) != 0) {
-		say(why, whylen, "buffer ring", r);
+	if ((r = uring_bufs_open(u, pool)) < 0) {
+		say(why, whylen, r == -ENOMEM ? "buffer ring" : "io_uring_register_buf_ring", -r);
 		io_uring_queue_exit(&u->ring);
 		free(u);
 		return -1;
 	}
-	memset(br, 0, size);
-	u->br = br;
-	if ((r = buf_ring_register(u)) < 0) {
-		say(why, whylen, "io_uring_register_buf_ring", -r);
-		io_uring_queue_exit(&u->ring);
-		free(br);
-		free(u);
-		return -1;
-	}
-	for (unsigned i = 0; i < LOOP_URING_MAX_BUFS; i++)
-		u->free_bids[i] = (uint16_t)(LOOP_URING_MAX_BUFS - 1 - i);
-	u->n_free = LOOP_URING_MAX_BUFS;
-	u->cap = LOOP_URING_MAX_BUFS;
-	u->registered = true;
-	u->pool = pool;
 	loop->uring = u;
 	loop->fd = u->ring.ring_fd;
 	loop->ops = &uring_ops;
