@@ -217,6 +217,17 @@ long long lh_stat(struct lh_daemon *d, const char *name)
 	return v;
 }
 
+long long lh_stat_reaching(struct lh_daemon *d, const char *name, long long want)
+{
+	long long v = lh_stat(d, name);
+
+	for (uint64_t end = lh_now_ms() + 2000; v != want && lh_now_ms() < end;) {
+		lh_sleep_ms(20);
+		v = lh_stat(d, name);
+	}
+	return v;
+}
+
 long lh_rss_kib(pid_t pid)
 {
 	char path[64], line[256];

@@ -187,6 +187,9 @@ bool lh_wait_stderr(struct lh_daemon *d, const char *text, int timeout_ms);
 /* SIGUSR1, wait for the stats block, return counter `name` ("tcp_accepted",
  * "pool_bytes_owned", ...); -1 if it did not show up. */
 long long lh_stat(struct lh_daemon *d, const char *name);
+/* Counter name once it reaches want, or its value after 2 s: larsd counts
+ * a reply just after sending it, so the client may have it first. */
+long long lh_stat_reaching(struct lh_daemon *d, const char *name, long long want);
 
 /* The pool's and the connections' counters in one line, for a failure
  * message (a static buffer). */

@@ -70,19 +70,6 @@ static bool clock_synced(void)
 	return state >= 0 && state != TIME_ERROR && !(tx.status & STA_UNSYNC);
 }
 
-/* Counter name once it reaches want, or its value after 2 s: a worker
- * counts a reply just after sendmmsg() returns, so the client may hold the
- * reply before the counter moves. */
-static long long stat_reaching(struct lh_daemon *d, const char *name, long long want)
-{
-	long long v = lh_stat(d, name);
-	for (uint64_t end = lh_now_ms() + 2000; v != want && lh_now_ms() < end;) {
-		lh_sleep_ms(20);
-		v = lh_stat(d, name);
-	}
-	return v;
-}
-
 /* One test packet with a TLV after it, its reply checked field by field. */
 static void check_exchange(const struct lh_listen *l, bool ptp, uint32_t seq)
 {
@@ -155,7 +142,7 @@ START_TEST(test_stamp_fields)
 		check_exchange(&d.ls[i], false, seq++);
 		check_exchange(&d.ls[i], true, seq++);
 	}
-	ck_assert_int_eq(stat_reaching(&d, "udp_replies", (long long)seq - 1), (long long)seq - 1);
+	ck_assert_int_eq(lh_stat_reaching(&d, "udp_replies", (long long)seq - 1), (long long)seq - 1);
 	lh_stop_ok(&d);
 	lh_cleanup(&d);
 }
@@ -220,7 +207,7 @@ START_TEST(test_stamp_drops)
 		      "a test packet from blocked port %u was answered", (unsigned)blocked);
 	close(from_blocked);
 
-	ck_assert_int_eq(stat_reaching(&d, "udp_replies", 1), 1);
+	ck_assert_int_eq(lh_stat_reaching(&d, "udp_replies", 1), 1);
 	ck_assert_int_eq(lh_stat(&d, "udp_dropped_short"), 1);
 	ck_assert_int_eq(lh_stat(&d, "udp_dropped_guard"), 1);
 	lh_stop_ok(&d);
@@ -308,7 +295,7 @@ START_TEST(test_rate_limit)
 	close(fds[0]);
 	ck_assert_msg(other == 8, "127.0.0.2: %d replies to 8", other);
 
-	long long replies = stat_reaching(&d, "udp_replies", one + rotating + other);
+	long long replies = lh_stat_reaching(&d, "udp_replies", one + rotating + other);
 	ck_assert_int_eq(replies, one + rotating + other);
 	ck_assert_int_eq(lh_stat(&d, "udp_dropped_rate"), 32 + 32 + 8 - replies);
 	lh_stop_ok(&d);

@@ -138,19 +138,6 @@ static void hmac16(const char *key_hex, const unsigned char *p, size_t n, unsign
 
 /* ---- the daemon and its sockets --------------------------------------------- */
 
-/* Counter name once it reaches want, or its value after 2 s (a worker
- * counts just after it sends). */
-static long long stat_reaching(struct lh_daemon *d, const char *name, long long want)
-{
-	long long v = lh_stat(d, name);
-
-	for (uint64_t end = lh_now_ms() + 2000; v != want && lh_now_ms() < end;) {
-		lh_sleep_ms(20);
-		v = lh_stat(d, name);
-	}
-	return v;
-}
-
 static int udp_to(const struct lh_listen *l)
 {
 	int fd = lh_udp_socket(l->address, l->port, NULL, 0);
@@ -217,7 +204,7 @@ START_TEST(test_stamp_twamp_light)
 		ck_assert_mbz(back, 41, 44);
 	}
 	close(fd);
-	ck_assert_int_eq(stat_reaching(&d, "udp_replies", 3), 3);
+	ck_assert_int_eq(lh_stat_reaching(&d, "udp_replies", 3), 3);
 	ck_assert_int_eq(lh_stat(&d, "stamp_replies_short"), 3);
 	ck_assert_int_eq(lh_stat(&d, "udp_dropped_short"), 0);
 	lh_stop_ok(&d);
@@ -297,7 +284,7 @@ START_TEST(test_stamp_auth_reload)
 	put16(plain + 12, ERR_EST);
 	ck_assert_msg(lh_udp_xchg(fd, plain, sizeof(plain), back, sizeof(back), 200) < 0,
 		      "an unauthenticated packet was answered");
-	ck_assert_int_eq(stat_reaching(&d, "stamp_dropped_hmac", 1), 1);
+	ck_assert_int_eq(lh_stat_reaching(&d, "stamp_dropped_hmac", 1), 1);
 	ck_assert_int_eq(lh_stat(&d, "stamp_dropped_unauth"), 1);
 
 	/* Key B in the same file, then a reload. */
@@ -306,7 +293,7 @@ START_TEST(test_stamp_auth_reload)
 	lt_reload(&d);
 	ck_assert_msg(!auth_exchange(fd, 4, key_a_hex, 200), "the old key still works after a reload");
 	ck_assert_msg(auth_exchange(fd, 5, key_b_hex, 2000), "the new key does not work after a reload");
-	ck_assert_int_eq(stat_reaching(&d, "stamp_dropped_hmac", 2), 2);
+	ck_assert_int_eq(lh_stat_reaching(&d, "stamp_dropped_hmac", 2), 2);
 
 	/* A reload that finds the file open to others fails, naming it, and
 	 * the key it had stays. */
@@ -315,7 +302,7 @@ START_TEST(test_stamp_auth_reload)
 	lt_reload(&d);
 	ck_assert_msg(lh_wait_stderr(&d, "group or others", 2000), "the reload did not fail");
 	ck_assert_msg(auth_exchange(fd, 6, key_b_hex, 2000), "a failed reload dropped the key");
-	ck_assert_int_eq(stat_reaching(&d, "udp_replies", 3), 3);
+	ck_assert_int_eq(lh_stat_reaching(&d, "udp_replies", 3), 3);
 	close(fd);
 	lh_stop_ok(&d);
 	lh_cleanup(&d);
@@ -587,7 +574,7 @@ START_TEST(test_stamp_tlvs)
 	for (size_t i = 0; i < d.n_ls; i++)
 		check_tlvs(&d.ls[i]);
 	long long n = (long long)d.n_ls;
-	ck_assert_int_eq(stat_reaching(&d, "udp_replies", 2 * n), 2 * n);
+	ck_assert_int_eq(lh_stat_reaching(&d, "udp_replies", 2 * n), 2 * n);
 	ck_assert_int_eq(lh_stat(&d, "stamp_tlv_unknown"), n);
 	ck_assert_int_eq(lh_stat(&d, "stamp_tlv_malformed"), 2 * n);
 	ck_assert_int_eq(lh_stat(&d, "stamp_tlv_integrity"), 0);

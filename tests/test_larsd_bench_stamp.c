@@ -152,19 +152,6 @@ END_TEST
 
 /* ---- larsd in each mode ---------------------------------------------------------- */
 
-/* Counter name once it reaches want, or its value after 2 s: larsd counts
- * a reply just after sending it, so the sender may have it first. */
-static long long stat_reaching(struct lh_daemon *d, const char *name, long long want)
-{
-	long long v = lh_stat(d, name);
-
-	for (uint64_t end = lh_now_ms() + 2000; v != want && lh_now_ms() < end;) {
-		lh_sleep_ms(20);
-		v = lh_stat(d, name);
-	}
-	return v;
-}
-
 /* A key file of 32 bytes in hex in the daemon's folder. */
 static void write_key(struct lh_daemon *d, const char *name, char fill, mode_t mode, char *path,
 		      size_t len)
@@ -195,7 +182,7 @@ START_TEST(test_stamp_twamp_light)
 	ck_assert_num(&b, "size", ==, 14);
 	ck_assert_num(&b, "sent", ==, 500);
 	ck_assert_num(&b, "corrupt", ==, 0);
-	ck_assert_int_eq(stat_reaching(&d, "udp_replies", 500), 500);
+	ck_assert_int_eq(lh_stat_reaching(&d, "udp_replies", 500), 500);
 	ck_assert_int_eq(lh_stat(&d, "stamp_replies_short"), 500);
 	ck_assert_int_eq(lh_stat(&d, "udp_dropped_short"), 0);
 	stop_larsd(&d);
@@ -225,7 +212,7 @@ START_TEST(test_stamp_auth)
 	assert_stamp_clean(&b, 300);
 	ck_assert_num(&b, "size", ==, 112);
 	ck_assert_num(&b, "corrupt", ==, 0);
-	ck_assert_int_eq(stat_reaching(&d, "udp_replies", 300), 300);
+	ck_assert_int_eq(lh_stat_reaching(&d, "udp_replies", 300), 300);
 
 	const char *wrong[] = {"--stamp", "-P", port, "--auth-key-file", other, "-n", "20", "-d",
 			       "20", "--timeout", "50", "-t", "5", "--json", NULL};
@@ -234,7 +221,7 @@ START_TEST(test_stamp_auth)
 	ck_assert_num(&b, "replies", ==, 0);
 	ck_assert_num(&b, "losses", ==, 20);
 	ck_assert_num(&b, "corrupt", ==, 0);
-	ck_assert_int_eq(stat_reaching(&d, "stamp_dropped_hmac", 20), 20);
+	ck_assert_int_eq(lh_stat_reaching(&d, "stamp_dropped_hmac", 20), 20);
 
 	const char *none[] = {"--stamp", "-P", port, "-n", "20", "-d", "20", "--timeout", "50",
 			      "-t", "5", "--json", NULL};
@@ -242,7 +229,7 @@ START_TEST(test_stamp_auth)
 	ck_assert_code(&b, 0);
 	ck_assert_num(&b, "replies", ==, 0);
 	ck_assert_num(&b, "losses", ==, 20);
-	ck_assert_int_eq(stat_reaching(&d, "stamp_dropped_unauth", 20), 20);
+	ck_assert_int_eq(lh_stat_reaching(&d, "stamp_dropped_unauth", 20), 20);
 
 	/* Base packet, Class of Service, Timestamp Information, Extra
 	 * Padding and the HMAC TLV: 112 + 8 + 8 + 4 + 20 octets. */
@@ -255,7 +242,7 @@ START_TEST(test_stamp_auth)
 	ck_assert_msg(num_in(&b, "cos", "replies") == 200, "%s", b.out);
 	ck_assert_msg(num_in(&b, "tlv_flags", "integrity") == 0, "%s", b.out);
 	ck_assert_msg(num_in(&b, "timestamp_info", "replies") == 200, "%s", b.out);
-	ck_assert_int_eq(stat_reaching(&d, "udp_replies", 500), 500);
+	ck_assert_int_eq(lh_stat_reaching(&d, "udp_replies", 500), 500);
 	ck_assert_int_eq(lh_stat(&d, "stamp_tlv_integrity"), 0);
 	ck_assert_int_eq(lh_stat(&d, "stamp_dropped_hmac"), 20);
 
@@ -300,7 +287,7 @@ START_TEST(test_stamp_tlvs)
 	ck_assert_msg(num_in(&b, "timestamp_info", "t2_method") == 2, "%s", b.out);
 	ck_assert_msg(num_in(&b, "timestamp_info", "t3_sync") == sync, "%s", b.out);
 	ck_assert_msg(num_in(&b, "timestamp_info", "t3_method") == 2, "%s", b.out);
-	ck_assert_int_eq(stat_reaching(&d, "udp_replies", 200), 200);
+	ck_assert_int_eq(lh_stat_reaching(&d, "udp_replies", 200), 200);
 	ck_assert_int_eq(lh_stat(&d, "stamp_tlv_unknown"), 0);
 	ck_assert_int_eq(lh_stat(&d, "stamp_tlv_malformed"), 0);
 	stop_larsd(&d);
