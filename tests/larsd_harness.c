@@ -460,6 +460,17 @@ static bool env_ours(const char *e)
 	return false;
 }
 
+/* Does the test give variable e a value of its own (d->env)? */
+static bool env_given(const struct lh_daemon *d, const char *e)
+{
+	size_t len = strcspn(e, "=");
+
+	for (size_t i = 0; i < LH_MAX_ENV && d->env[i]; i++)
+		if (strncmp(e, d->env[i], len + 1) == 0)
+			return true;
+	return false;
+}
+
 /* Write n as decimal at p (async-signal-safe); p has room for 21 bytes. */
 static void put_decimal(char *p, long n)
 {
@@ -525,12 +536,14 @@ void lh_spawn(struct lh_daemon *d, bool pass_fds, const char *const *args)
 
 	while (environ[n_env])
 		n_env++;
-	envp = calloc(n_env + 5, sizeof(*envp));
+	envp = calloc(n_env + 5 + LH_MAX_ENV, sizeof(*envp));
 	ck_assert_ptr_nonnull(envp);
 	n_env = 0;
 	for (char **e = environ; *e; e++)
-		if (!env_ours(*e))
+		if (!env_ours(*e) && !env_given(d, *e))
 			envp[n_env++] = *e;
+	for (size_t i = 0; i < LH_MAX_ENV && d->env[i]; i++)
+		envp[n_env++] = (char *)d->env[i];
 	snprintf(notify_env, sizeof(notify_env), "NOTIFY_SOCKET=%s", d->notify_name);
 	envp[n_env++] = notify_env;
 	if (d->watchdog_usec) {

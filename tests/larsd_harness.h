@@ -45,6 +45,7 @@
 #define LH_MAX_NOTES 2048
 #define LH_READY_MS 5000  /* start-up to READY=1 */
 #define LH_STOP_MS 5000   /* SIGTERM to exit */
+#define LH_MAX_ENV 4
 
 struct lh_listen {
 	const char *proto;   /* "tcp" or "udp" */
@@ -71,6 +72,9 @@ struct lh_daemon {
 	unsigned deny_io_uring_above; /* nonzero: io_uring_setup() of a ring
 	                         of more entries fails with ENOMEM, as a
 	                         memory cgroup would refuse a worker's ring */
+	const char *env[LH_MAX_ENV]; /* more NAME=value for larsd, each in place
+	                         of an inherited one of that name (NULL: the
+	                         end), e.g. LD_PRELOAD of tests/fault_uring.c */
 
 	/* Files in the daemon's own temporary directory. */
 	char dir[PATH_MAX / 2];

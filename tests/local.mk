@@ -156,15 +156,38 @@ tests_test_larsd_LDADD = src/stamp/libstampwire.la $(CHECK_LIBS) $(NETTLE_LIBS)
 EXTRA_tests_test_larsd_DEPENDENCIES = src/larsd/larsd src/larsctl/larsctl
 
 # larsd's memory contract (src/larsd/tcp.h): every scenario on each
-# backend, epoll and io_uring, through the same code.
+# backend, epoll and io_uring, through the same code; and, on io_uring
+# alone, what larsd does when the kernel refuses it (its rings at start,
+# requests, the buffer ring's registration), the last two through a fault
+# shim preloaded into larsd, tests/fault_uring.c.
+#
+# The shim is a plain shared object built by the rule below rather than a
+# check_LTLIBRARIES module: it is preloaded into the libtool wrapper's
+# shell as well as into larsd, so it must not carry the build's CFLAGS and
+# LDFLAGS, which in a sanitizer build (tests/sanitize) would make it need
+# a sanitizer runtime that the shell lacks; and libtool has no way to
+# leave them out.  It needs liburing's header only: it reaches the real
+# functions through dlsym(RTLD_NEXT).  Without liburing it is not built,
+# and those cases skip.
 check_PROGRAMS += tests/test_contract
 TESTS += tests/test_contract
 tests_test_contract_SOURCES = tests/test_contract.c $(LARSD_HARNESS)
 tests_test_contract_CPPFLAGS = $(AM_CPPFLAGS) \
-	-DLARSD_PATH='"$(abs_top_builddir)/src/larsd/larsd"'
+	-DLARSD_PATH='"$(abs_top_builddir)/src/larsd/larsd"' \
+	-DFAULT_URING_PATH='"$(abs_top_builddir)/tests/libfault_uring.so"'
 tests_test_contract_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_contract_LDADD = $(CHECK_LIBS)
-EXTRA_tests_test_contract_DEPENDENCIES = src/larsd/larsd
+EXTRA_tests_test_contract_DEPENDENCIES = src/larsd/larsd $(FAULT_URING_SO)
+EXTRA_DIST += tests/fault_uring.c
+if HAVE_LIBURING
+FAULT_URING_SO = tests/libfault_uring.so
+tests/libfault_uring.so: $(srcdir)/tests/fault_uring.c
+	$(AM_V_CCLD)$(CC) $(WARN_CFLAGS) -O2 -g -fPIC -shared -pthread $(CPPFLAGS) \
+		$(LIBURING_CFLAGS) -o $@ $(srcdir)/tests/fault_uring.c -ldl
+else
+FAULT_URING_SO =
+endif
+CLEANFILES += tests/libfault_uring.so
 
 # larsd-bench end to end: tests/test_larsd_bench.c runs the built larsd-bench against
 # the built larsd (through tests/larsd_harness.c, on free loopback ports)

@@ -35,9 +35,25 @@
  *                      never both every time
  *   oversize           a frame above max_message: the frames before it
  *                      echoed, then a reset (RST), counted
- * and, for io_uring alone, ring_fails_at_start: the start-up rings fail
- * (ENOMEM from a seccomp filter on the ring size): "auto" runs on epoll
- * with one notice, "io_uring" refuses to start.
+ * and, for io_uring alone, what larsd does when the kernel refuses it:
+ *   ring_fails_at_start the start-up rings fail (ENOMEM from a seccomp
+ *                      filter on the ring size): "auto" runs on epoll with
+ *                      one notice, "io_uring" refuses to start
+ *   submit_refused     every submit refused (EAGAIN) for 1.5 s while 200
+ *                      clients send and 20 of them close: under 0.3 s of
+ *                      CPU, at most two lines on stderr, then every echo
+ *                      whole, and new connections echo intact
+ *   submit_refused_closed larsd closes connections (idle_timeout) whose
+ *                      echo is refused, new ones accepted meanwhile take
+ *                      their numbers: each gets exactly its own bytes back
+ *   ring_reregister_refused the buffer ring cannot be registered again
+ *                      after a trim (ENOMEM): it holds nothing while so,
+ *                      even under load, comes back once it can, and goes
+ *                      with the clients (5)
+ * The last three run larsd with tests/fault_uring.c preloaded, a shim in
+ * front of liburing that refuses while a file exists in the daemon's
+ * directory; they skip, saying why, where io_uring cannot run or larsd
+ * was built without liburing (no shim then).
  */
 #include "config.h"
 
@@ -45,6 +61,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -689,6 +706,394 @@ START_TEST(test_ring_fails_at_start)
 }
 END_TEST
 
+/* ---- io_uring alone: the kernel refuses requests --------------------------------- */
+
+/* tests/fault_uring.c, preloaded into larsd: while a file named for a
+ * fault exists in the daemon's own directory, liburing refuses (submits
+ * with EAGAIN, the buffer ring's registration with ENOMEM), and counts
+ * what it refused there. */
+#ifndef FAULT_URING_PATH
+#define FAULT_URING_PATH ""
+#endif
+
+struct fault_env {
+	char preload[2 * PATH_MAX + 16];
+	char dir[PATH_MAX + 32];
+};
+
+/* Can larsd be made to meet refusals here?  If not, say why. */
+static bool faults_here(void)
+{
+	if (!io_uring_here()) {
+		printf("# io_uring cannot run here: nothing to refuse\n");
+		return false;
+	}
+	if (access(FAULT_URING_PATH, R_OK) != 0) {
+		printf("# no fault shim at \"%s\": nothing to refuse with\n", FAULT_URING_PATH);
+		return false;
+	}
+	return true;
+}
+
+/* A one-worker io_uring larsd at mem_limit, with the shim preloaded and
+ * `more` lines of settings. */
+static void fault_init(struct lh_daemon *d, struct fault_env *e, const char *mem_limit,
+		       const char *more)
+{
+	contract_init(d, "io_uring", 1, mem_limit);
+	size_t len = strlen(d->settings);
+	snprintf(d->settings + len, sizeof(d->settings) - len, "%s", more);
+	/* After what the run preloads already (a sanitizer's runtime). */
+	const char *before = getenv("LD_PRELOAD");
+	snprintf(e->preload, sizeof(e->preload), "LD_PRELOAD=%s%s%s", before ? before : "",
+		 before && *before ? ":" : "", FAULT_URING_PATH);
+	snprintf(e->dir, sizeof(e->dir), "LARS_FAULT_DIR=%s", d->dir);
+	d->env[0] = e->preload;
+	d->env[1] = e->dir;
+}
+
+/* Fault ("submit", "register") on or off. */
+static void fault_set(struct lh_daemon *d, const char *fault, bool on)
+{
+	char path[sizeof(d->dir) + 32];
+
+	snprintf(path, sizeof(path), "%s/%s", d->dir, fault);
+	if (on)
+		lh_write_file(path, "");
+	else
+		ck_assert_int_eq(unlink(path), 0);
+}
+
+/* How many times the shim refused so far. */
+static long fault_refused(struct lh_daemon *d, const char *fault)
+{
+	char path[sizeof(d->dir) + 32];
+
+	snprintf(path, sizeof(path), "%s/%s.refused", d->dir, fault);
+	char *text = lh_read_file(path);
+	long n = strtol(text, NULL, 10);
+	free(text);
+	return n;
+}
+
+static void fault_cleanup(struct lh_daemon *d)
+{
+	static const char *const files[] = {"submit", "register", "submit.refused",
+					    "register.refused"};
+	char path[sizeof(d->dir) + 32];
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", d->dir, files[i]);
+		unlink(path);
+	}
+	lh_cleanup(d);
+}
+
+/* User and system CPU time of process pid, all its threads, in seconds;
+ * -1 if unknown. */
+static double cpu_seconds(pid_t pid)
+{
+	char path[64];
+	unsigned long long user, sys;
+	double s = -1;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	char *stat = lh_read_file(path);
+	const char *p = strrchr(stat, ')'); /* after the command, which may hold anything */
+	if (p && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &user,
+			&sys) == 2)
+		s = (double)(user + sys) / (double)sysconf(_SC_CLK_TCK);
+	free(stat);
+	return s;
+}
+
+/* What larsd wrote to stderr since byte `from` (caller frees), and how
+ * many lines that is. */
+static char *stderr_since(struct lh_daemon *d, size_t from, size_t *lines)
+{
+	char *all = lh_read_file(d->err_path);
+	size_t len = strlen(all);
+	char *text = strdup(from < len ? all + from : "");
+
+	free(all);
+	ck_assert_ptr_nonnull(text);
+	*lines = 0;
+	for (const char *p = text; (p = strchr(p, '\n')); p++)
+		(*lines)++;
+	return text;
+}
+
+/* The first `max` lines of text, as TAP comments. */
+static void print_lines(const char *text, int max)
+{
+	for (int i = 0; i < max && *text; i++) {
+		int len = (int)strcspn(text, "\n");
+		printf("#   %.*s\n", len, text);
+		text += len + (text[len] == '\n');
+	}
+}
+
+static size_t stderr_size(struct lh_daemon *d)
+{
+	char *all = lh_read_file(d->err_path);
+	size_t len = strlen(all);
+
+	free(all);
+	return len;
+}
+
+/* Connect and echo a little: a client larsd serves. */
+static int served_client(struct lh_daemon *d, size_t l)
+{
+	int fd = lh_tcp_connect_listener(&d->ls[l]);
+
+	ck_assert_msg(fd >= 0, "connect: %s", strerror(errno));
+	ck_assert_msg(lh_tcp_roundtrip(fd, "hello", 5), "no echo before the fault");
+	return fd;
+}
+
+/* Client i's message, of len bytes, seed apart from every other's. */
+static void message_of(unsigned char *msg, size_t len, uint64_t seed)
+{
+	lh_pattern(msg, len, 0x5eed0000u + seed, 0);
+}
+
+/* The kernel refuses every request for 1.5 s while 200 connections send
+ * (their echoes, a send and a receive beside each, more than the SQ's 256
+ * entries: some wait in the SQ, the others for room in it) and 20 of them
+ * close, half with a reset.  larsd waits rather than spins, says so once,
+ * then echoes every byte to the clients still there; new connections,
+ * which take the closed ones' numbers, echo intact; no memory is left
+ * behind. */
+START_TEST(test_submit_refused)
+{
+	enum { N = 200, QUIT = 20, MSG = 1000, REFUSED_MS = 1500 };
+	static unsigned char msg[MSG], back[MSG];
+	struct lh_daemon d;
+	struct fault_env e;
+	int fds[N];
+
+	if (!faults_here())
+		return;
+	want_fds(N);
+	fault_init(&d, &e, "64M", "");
+	size_t l = add_listener(&d, "echo");
+	lh_start_ok(&d);
+	for (size_t i = 0; i < N; i++)
+		fds[i] = served_client(&d, l);
+	size_t err_from = stderr_size(&d);
+
+	fault_set(&d, "submit", true);
+	uint64_t t0 = lh_now_ms();
+	double cpu0 = cpu_seconds(d.pid);
+	for (size_t i = 0; i < N; i++) {
+		message_of(msg, MSG, i);
+		ck_assert(lh_send_all(fds[i], msg, MSG));
+	}
+	lh_sleep_ms(100);
+	for (size_t i = N - QUIT; i < N; i++) {
+		struct linger reset = {.l_onoff = 1, .l_linger = 0};
+		if (i % 2)
+			setsockopt(fds[i], SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+		close(fds[i]);
+		fds[i] = -1;
+	}
+	bool quiet = lh_quiet(fds[0], 300);
+	uint64_t now = lh_now_ms();
+	if (now < t0 + REFUSED_MS)
+		lh_sleep_ms((unsigned)(t0 + REFUSED_MS - now));
+	double cpu = cpu_seconds(d.pid) - cpu0;
+	size_t lines;
+	char *said = stderr_since(&d, err_from, &lines);
+	fault_set(&d, "submit", false);
+
+	long refused = fault_refused(&d, "submit");
+	printf("# %.2f s of CPU in %d ms of refused requests (%ld submits refused), %zu lines "
+	       "on stderr\n",
+	       cpu, REFUSED_MS, refused, lines);
+	print_lines(said, 3);
+	ck_assert_msg(refused > 0, "the shim refused nothing: not preloaded?");
+	ck_assert_msg(quiet, "an echo came while the kernel refused requests");
+	ck_assert_msg(cpu >= 0 && cpu < 0.3,
+		      "larsd used %.2f s of CPU in %d ms of refused requests: it spins", cpu,
+		      REFUSED_MS);
+	ck_assert_msg(lines <= 2, "%zu lines on stderr in %d ms of refused requests", lines,
+		      REFUSED_MS);
+	/* A refused request is not a memory shortage: nothing waits behind
+	 * it as if the pool were full. */
+	ck_assert_msg(!strstr(said, "MEM_LIMIT"), "a refusal taken for MEM_LIMIT: %s", said);
+	ck_assert_int_eq(lh_stat(&d, "tcp_stalled_nomem"), 0);
+	free(said);
+
+	size_t echoed = 0;
+	for (size_t i = 0; i < N - QUIT; i++) {
+		message_of(msg, MSG, i);
+		echoed += lh_recv_exact(fds[i], back, MSG, 5000) == MSG &&
+			  memcmp(back, msg, MSG) == 0 && lh_quiet(fds[i], 0);
+	}
+	ck_assert_msg(echoed == N - QUIT, "%zu of %d echoes came whole after the refusal: %s",
+		      echoed, N - QUIT, lh_pool_state(&d));
+	/* The closed ones' numbers go to new connections: none gets a byte
+	 * of theirs. */
+	stat_settles(&d, "connections", N - QUIT, 2000);
+	for (size_t i = N - QUIT; i < N; i++) {
+		fds[i] = lh_tcp_connect_listener(&d.ls[l]);
+		ck_assert_int_ge(fds[i], 0);
+		message_of(msg, MSG, 1000 + i);
+		ck_assert_msg(lh_tcp_roundtrip(fds[i], msg, MSG) && lh_quiet(fds[i], 50),
+			      "a new connection after the refusal was not echoed intact");
+	}
+	for (size_t i = 0; i < N; i++)
+		close(fds[i]);
+	long long in_use = stat_settles(&d, "pool_bytes_in_use", 0, 2500);
+	ck_assert_msg(in_use == 0, "%lld bytes in use once all closed: %s", in_use,
+		      lh_pool_state(&d));
+	lh_stop_ok(&d);
+	fault_cleanup(&d);
+}
+END_TEST
+
+/* larsd closes connections (idle_timeout) whose echo the kernel refused,
+ * and new connections, accepted while it still refuses, take their
+ * numbers: the old requests, made no-ops, never reach the new sockets.
+ * Each new client, once the kernel takes requests again, gets exactly its
+ * own bytes back. */
+START_TEST(test_submit_refused_closed)
+{
+	enum { N = 8, MSG = 1000 };
+	static unsigned char msg[MSG], back[MSG];
+	struct lh_daemon d;
+	struct fault_env e;
+	int old[N], fresh[N];
+
+	if (!faults_here())
+		return;
+	fault_init(&d, &e, "8M", "  idle_timeout = 1;\n");
+	size_t l = add_listener(&d, "echo");
+	lh_start_ok(&d);
+	for (size_t i = 0; i < N; i++)
+		old[i] = served_client(&d, l);
+
+	fault_set(&d, "submit", true);
+	for (size_t i = 0; i < N; i++) {
+		message_of(msg, MSG, i);
+		ck_assert(lh_send_all(old[i], msg, MSG));
+	}
+	/* Closed within two idle checks, their echo still queued. */
+	for (size_t i = 0; i < N; i++) {
+		int closed = lh_wait_closed(old[i], 3000);
+		ck_assert_msg(closed == 1, "connection %zu, idle while refused: %s", i,
+			      closed == 0 ? "not closed in 3 s" : "echoed");
+	}
+	for (size_t i = 0; i < N; i++) {
+		fresh[i] = lh_tcp_connect_listener(&d.ls[l]);
+		ck_assert_int_ge(fresh[i], 0);
+	}
+	lh_sleep_ms(200); /* accepted meanwhile: their receives queue behind the old requests */
+	fault_set(&d, "submit", false);
+	ck_assert_msg(fault_refused(&d, "submit") > 0, "the shim refused nothing: not preloaded?");
+
+	size_t intact = 0;
+	for (size_t i = 0; i < N; i++) {
+		message_of(msg, MSG, 100 + i);
+		intact += lh_send_all(fresh[i], msg, MSG) &&
+			  lh_recv_exact(fresh[i], back, MSG, 3000) == MSG &&
+			  memcmp(back, msg, MSG) == 0 && lh_quiet(fresh[i], 50);
+	}
+	ck_assert_msg(intact == N,
+		      "%zu of %d connections made while refused got exactly their own echo: %s",
+		      intact, N, lh_pool_state(&d));
+	ck_assert_int_eq(lh_stat(&d, "tcp_closed_idle"), N);
+	for (size_t i = 0; i < N; i++) {
+		close(old[i]);
+		close(fresh[i]);
+	}
+	ck_assert_int_eq(stat_settles(&d, "pool_bytes_in_use", 0, 2500), 0);
+	lh_stop_ok(&d);
+	fault_cleanup(&d);
+}
+END_TEST
+
+/* 100 clients echo in bursts: each turn, receives take many of the ring's
+ * buffers at once. */
+static void bursts(int *fds, size_t n, int rounds)
+{
+	unsigned char msg[100], back[100];
+
+	memset(msg, 'y', sizeof(msg));
+	for (int r = 0; r < rounds; r++) {
+		for (size_t i = 0; i < n; i++)
+			ck_assert(lh_send_all(fds[i], msg, sizeof(msg)));
+		for (size_t i = 0; i < n; i++)
+			ck_assert_msg(lh_recv_exact(fds[i], back, sizeof(back), 3000) == sizeof(back),
+				      "client %zu got no echo in a burst", i);
+	}
+}
+
+/* The buffer ring cannot be registered again after a trim (the shim's
+ * "register": ENOMEM): the trim that shrinks the ring after a burst gives
+ * all its buffers back, and while the refusals last it holds none, even
+ * under load (the receives take buffers of their own); once the kernel
+ * takes it again, the ring comes back, and goes once the clients do. */
+START_TEST(test_ring_reregister_refused)
+{
+	enum { N = 100 };
+	struct lh_daemon d;
+	struct fault_env e;
+	int fds[N];
+
+	if (!faults_here())
+		return;
+	fault_init(&d, &e, "64M", "");
+	size_t l = add_listener(&d, "echo");
+	lh_start_ok(&d);
+	for (size_t i = 0; i < N; i++)
+		fds[i] = served_client(&d, l);
+	bursts(fds, N, 10);
+	long long ring = lh_stat(&d, "pool_bytes_ring");
+	ck_assert_msg(ring > 4 * 16 * KIB, "the ring did not grow in the bursts: %s",
+		      lh_pool_state(&d));
+
+	fault_set(&d, "register", true);
+	/* Idle now, the ring shrinks at a trim, and cannot be registered again. */
+	for (uint64_t end = lh_now_ms() + 4000;
+	     fault_refused(&d, "register") == 0 && lh_now_ms() < end;)
+		lh_sleep_ms(20);
+	ck_assert_msg(fault_refused(&d, "register") > 0, "no trim registered the ring again");
+	lh_sleep_ms(50); /* the rest of that trim */
+	ring = lh_stat(&d, "pool_bytes_ring");
+	ck_assert_msg(ring == 0, "%lld bytes in the ring after it could not be registered", ring);
+	/* Under load, across trims: still nothing in it, and every echo comes. */
+	for (uint64_t end = lh_now_ms() + 1500; lh_now_ms() < end;) {
+		bursts(fds, N, 2);
+		ring = lh_stat(&d, "pool_bytes_ring");
+		ck_assert_msg(ring == 0, "%lld bytes in the unregistered ring under load: %s", ring,
+			      lh_pool_state(&d));
+	}
+	long refused = fault_refused(&d, "register");
+	printf("# the buffer ring's registration refused %ld times\n", refused);
+	ck_assert_msg(refused >= 2, "one trim tried to register the ring, not each");
+	ck_assert_int_eq(lh_stderr_count(&d, "cannot register the receive buffer ring again"), 1);
+
+	fault_set(&d, "register", false);
+	ring = 0;
+	for (uint64_t end = lh_now_ms() + 2500; ring == 0 && lh_now_ms() < end;) {
+		bursts(fds, N, 1);
+		ring = lh_stat(&d, "pool_bytes_ring");
+	}
+	ck_assert_msg(ring > 0, "the ring holds nothing once it can be registered again: %s",
+		      lh_pool_state(&d));
+	for (size_t i = 0; i < N; i++)
+		close(fds[i]);
+	ring = stat_settles(&d, "pool_bytes_ring", 0, 3000);
+	ck_assert_msg(ring == 0, "the ring kept %lld bytes once the clients left: %s", ring,
+		      lh_pool_state(&d));
+	ck_assert_int_eq(stat_settles(&d, "pool_bytes_in_use", 0, 2500), 0);
+	lh_stop_ok(&d);
+	fault_cleanup(&d);
+}
+END_TEST
+
 /* ---- the suite: each scenario on each backend ---------------------------------- */
 
 #define ON_EACH_BACKEND(name)                        \
@@ -737,6 +1142,9 @@ static Suite *contract_suite(void)
 	ADD_ON_EACH(s, accept_wakeups, 20);
 	ADD_ON_EACH(s, oversize, 10);
 	testutil_add(s, "ring_fails_at_start", test_ring_fails_at_start, 15);
+	testutil_add(s, "submit_refused", test_submit_refused, 20);
+	testutil_add(s, "submit_refused_closed", test_submit_refused_closed, 20);
+	testutil_add(s, "ring_reregister_refused", test_ring_reregister_refused, 20);
 	return s;
 }
 

@@ -34,8 +34,9 @@ void tcp_init(struct tcp_conns *t, const struct tcp_path *path)
 	TAILQ_INIT(&t->lru);
 	TAILQ_INIT(&t->starved_frames);
 	TAILQ_INIT(&t->starved);
+	TAILQ_INIT(&t->deferred);
 	TAILQ_INIT(&t->stuck);
-	t->n = t->n_starved_frames = t->n_starved = t->closing = 0;
+	t->n = t->n_starved_frames = t->n_starved = t->n_deferred = t->closing = 0;
 	t->closed = NULL;
 	t->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
@@ -75,6 +76,17 @@ void conn_starve(struct worker *w, struct conn *c)
 	}
 }
 
+void conn_defer(struct worker *w, struct conn *c)
+{
+	struct tcp_conns *t = &w->tcp;
+
+	if (c->starved)
+		return;
+	c->starved = c->deferred = true;
+	TAILQ_INSERT_TAIL(&t->deferred, c, starved_link);
+	t->n_deferred++;
+}
+
 static void conn_unstarve(struct worker *w, struct conn *c)
 {
 	struct tcp_conns *t = &w->tcp;
@@ -82,7 +94,11 @@ static void conn_unstarve(struct worker *w, struct conn *c)
 	if (!c->starved)
 		return;
 	/* A connection does not gain or lose its buffer while starved. */
-	if (c->buf) {
+	if (c->deferred) {
+		TAILQ_REMOVE(&t->deferred, c, starved_link);
+		t->n_deferred--;
+		c->deferred = false;
+	} else if (c->buf) {
 		TAILQ_REMOVE(&t->starved_frames, c, starved_link);
 		t->n_starved_frames--;
 	} else {
@@ -290,6 +306,7 @@ void tcp_retry_starved(struct worker *w)
 
 	/* Frames in progress first: while one still waits, the memory that
 	 * frees up is theirs, and new reads wait behind them. */
+	retry_list(w, &t->deferred, t->n_deferred);
 	retry_list(w, &t->starved_frames, t->n_starved_frames);
 	if (t->n_starved_frames == 0)
 		retry_list(w, &t->starved, t->n_starved);

@@ -67,6 +67,11 @@ struct tcp_conns {
 	 * that hold part of a frame, then those that hold nothing. */
 	struct conn_list starved_frames, starved;
 	size_t n_starved_frames, n_starved;
+	/* Deferred by the data path for a reason of its own (the kernel
+	 * refused a request): resumed every few milliseconds, and not a
+	 * memory shortage, so nothing waits behind them. */
+	struct conn_list deferred;
+	size_t n_deferred;
 	struct conn_list stuck;      /* output waits for a peer that does not
 	                                read, longest waiting first */
 	struct conn *closed;         /* closed; freed by tcp_reap(), as an event
@@ -85,9 +90,16 @@ void tcp_fini(struct tcp_conns *t);
 /* Loop handler of a TCP listener (a struct port). */
 void tcp_on_listener(struct loop *loop, struct loop_handler *h, unsigned events);
 
+/* Connections wait for memory. */
 static inline bool tcp_starving(const struct tcp_conns *t)
 {
 	return t->n_starved_frames + t->n_starved > 0;
+}
+
+/* Connections wait to be resumed: for memory, or deferred. */
+static inline bool tcp_waiting(const struct tcp_conns *t)
+{
+	return tcp_starving(t) || t->n_deferred > 0;
 }
 
 void tcp_retry_starved(struct worker *w);

@@ -34,11 +34,12 @@ struct conn {
 	bool shut_wr;        /* shutdown sent while stopping */
 	bool closed;
 	bool starved, stuck;
+	bool deferred;       /* on tcp_conns.deferred (starved is set too) */
 	uint64_t last_ms;          /* last activity (idle_timeout) */
 	uint64_t stuck_since_ms;
 	TAILQ_ENTRY(conn) lru_link;     /* tcp_conns.lru */
 	TAILQ_ENTRY(conn) stuck_link;   /* tcp_conns.stuck, while stuck */
-	TAILQ_ENTRY(conn) starved_link; /* tcp_conns.starved(_frames), while starved */
+	TAILQ_ENTRY(conn) starved_link; /* tcp_conns.starved(_frames) or deferred */
 	struct conn *closed_next;       /* tcp_conns.closed */
 };
 
@@ -49,7 +50,7 @@ struct tcp_path {
 	/* Serve a new connection (the core set its fields).  0, or -1: the
 	 * core closes the socket and frees c. */
 	int (*open)(struct worker *w, struct conn *c);
-	/* It waited for memory (starved): try again. */
+	/* It waited for memory (starved), or was deferred: try again. */
 	void (*resume)(struct worker *w, struct conn *c);
 	/* Stopping: send what is ready, half-close, discard the client's
 	 * input until its EOF, then conn_close().  Called every turn. */
@@ -80,6 +81,9 @@ void conn_close(struct worker *w, struct conn *c);
 void tcp_conn_free(struct worker *w, struct conn *c);
 /* Wait on a starved list until memory may be there (tcp_retry_starved). */
 void conn_starve(struct worker *w, struct conn *c);
+/* Wait to be resumed at the next retry, for a reason of the data path's
+ * own: not for memory, so it holds back no other connection. */
+void conn_defer(struct worker *w, struct conn *c);
 void stuck_append(struct worker *w, struct conn *c);
 void stuck_unlink(struct worker *w, struct conn *c);
 

@@ -134,15 +134,15 @@ static bool poll_room(struct worker *w, struct uconn *u)
 }
 
 /* A request the kernel refused (it is short of memory): try again later.
- * With nothing in flight, as a connection short of pool memory does: on
- * the starved list, resumed every few milliseconds (each turn while
- * stopping), its buffer untouched meanwhile.  A receive beside the refused
+ * With nothing in flight: deferred (conn_defer()), resumed every few
+ * milliseconds, its buffer untouched meanwhile; not starved, which would
+ * hold other connections back as if the pool were full.  A receive beside the refused
  * send or poll may never complete (the client waits for its reply): it is
  * cancelled, and its completion comes back here through pump(). */
 static void retry_later(struct worker *w, struct uconn *u)
 {
 	if (u->in == IN_NONE && u->out == OUT_NONE)
-		conn_starve(w, &u->c);
+		conn_defer(w, &u->c);
 	else if (u->in == IN_RING)
 		loop_uring_cancel(&w->loop, &u->in_op);
 }

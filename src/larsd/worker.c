@@ -189,12 +189,12 @@ static void *worker_main(void *arg)
 #endif
 	sem_post(&w->started);
 	while (!atomic_load_explicit(&w->d->stopping, memory_order_relaxed)) {
-		worker_turn(w, tcp_starving(&w->tcp) ? STARVED_RETRY_MS : IDLE_CHECK_MS);
+		worker_turn(w, tcp_waiting(&w->tcp) ? STARVED_RETRY_MS : IDLE_CHECK_MS);
 		if (atomic_load_explicit(&w->trim_requested, memory_order_relaxed)) {
 			atomic_store(&w->trim_requested, false);
 			answer_memory_request(w);
 		}
-		if (tcp_starving(&w->tcp))
+		if (tcp_waiting(&w->tcp))
 			tcp_retry_starved(w);
 		bool second = w->loop.now_ms >= w->next_idle_check_ms;
 		if (second) {
