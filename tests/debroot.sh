@@ -55,7 +55,7 @@ debroot_set_suite() {
 	bookworm | 12) debroot_suite=bookworm debroot_release="Debian 12" ;;
 	trixie | 13) debroot_suite=trixie debroot_release="Debian 13" ;;
 	*)
-		echo "${0##*/}: unknown suite '$1' (known: $debroot_suites)" >&2
+		echo "tests/${0#*tests/}: unknown suite '$1' (known: $debroot_suites)" >&2
 		return 2
 		;;
 	esac
