@@ -19,6 +19,7 @@
 
 #include "conf.h"
 #include "sockaddr.h"
+#include "stamp_wire.h"
 #include "udp.h"
 
 #include <arpa/inet.h>
@@ -451,9 +452,8 @@ static const struct word authentications[] = {
 /* key_file: read now (so a reload reads it again).  A relative path is
  * one of systemd's credentials (LoadCredential=) when larsd has them,
  * else relative to the configuration's folder. */
-static int parse_key_file(struct load *ld, const config_setting_t *s, void *base)
+static int read_key_file(struct load *ld, const config_setting_t *s, struct stamp_key *key)
 {
-	struct conf_listener *l = base;
 	const char *text = NULL, *creds = getenv("CREDENTIALS_DIRECTORY");
 	char path[4096], why[160];
 
@@ -466,8 +466,27 @@ static int parse_key_file(struct load *ld, const config_setting_t *s, void *base
 				  : snprintf(path, sizeof(path), "%s/%s", ld->incdir, text);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return fail(ld, s, "'key_file' \"%s\" is too long", text);
-	if (stamp_key_read(path, &l->key, why, sizeof(why)) < 0)
+	if (stamp_key_read(path, key, why, sizeof(why)) < 0)
 		return fail(ld, s, "'key_file' %s: %s", path, why);
+	return 0;
+}
+
+static int parse_key_file(struct load *ld, const config_setting_t *s, void *base)
+{
+	return read_key_file(ld, s, &((struct conf_listener *)base)->key);
+}
+
+/* authentication and key_file come together, in a listener or a session. */
+static int check_auth(struct load *ld, const config_setting_t *g, int auth)
+{
+	config_setting_t *key_file = config_setting_lookup((config_setting_t *)g, "key_file");
+
+	if (auth && !key_file)
+		return fail(ld, config_setting_lookup((config_setting_t *)g, "authentication"),
+			    "authentication = \"hmac-sha256\" needs a key_file");
+	if (!auth && key_file)
+		return fail(ld, key_file,
+			    "'key_file' is read only with authentication = \"hmac-sha256\"");
 	return 0;
 }
 
@@ -511,13 +530,8 @@ static int parse_listener(struct load *ld, const config_setting_t *g,
 		if (k && l->mode != CONF_MODE_STAMP)
 			return fail(ld, k, "'%s' is for mode = \"stamp\" only", stamp_only[i]);
 	}
-	config_setting_t *key_file = config_setting_lookup((config_setting_t *)g, "key_file");
-	if (l->stamp_auth && !key_file)
-		return fail(ld, config_setting_lookup((config_setting_t *)g, "authentication"),
-			    "authentication = \"hmac-sha256\" needs a key_file");
-	if (!l->stamp_auth && key_file)
-		return fail(ld, key_file,
-			    "'key_file' is read only with authentication = \"hmac-sha256\"");
+	if (check_auth(ld, g, l->stamp_auth) < 0)
+		return -1;
 	if (l->addr.ss_family == AF_INET)
 		((struct sockaddr_in *)&l->addr)->sin_port = htons(l->port);
 	else
@@ -677,16 +691,177 @@ static const struct section bufpool_section = {
 	bufpool_keys, N_KEYS(bufpool_keys),
 };
 
+/* ---- sessions = ( { ... } ) ------------------------------------------- */
+
+/* A number that may be fractional (libconfig: float or integer). */
+static int get_number(struct load *ld, const config_setting_t *s, const char *name,
+		      double lo, double hi, double *out)
+{
+	double v;
+
+	if (config_setting_type(s) == CONFIG_TYPE_FLOAT)
+		v = config_setting_get_float(s);
+	else if (config_setting_type(s) == CONFIG_TYPE_INT ||
+		 config_setting_type(s) == CONFIG_TYPE_INT64)
+		v = (double)config_setting_get_int64(s);
+	else
+		return fail(ld, s, "'%s' must be a number", name);
+	if (!(v >= lo && v <= hi))
+		return fail(ld, s, "'%s' is %g, out of range %g..%g", name, v, lo, hi);
+	*out = v;
+	return 0;
+}
+
+static int parse_session_name(struct load *ld, const config_setting_t *s, void *base)
+{
+	struct conf_session *cs = base;
+	const char *text = NULL;
+
+	if (get_string(ld, s, "name", &text) < 0)
+		return -1;
+	size_t n = strlen(text);
+	if (n == 0 || n >= sizeof(cs->name))
+		return fail(ld, s, "'name' must be 1 to %zu characters", sizeof(cs->name) - 1);
+	/* It becomes a Prometheus label and a table cell: printable, no spaces. */
+	for (const char *p = text; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == '"' || *p == '\\' || *p == 0x7f)
+			return fail(ld, s, "'name' \"%s\" holds a space, a quote or a control character", text);
+	strcpy(cs->name, text);
+	return 0;
+}
+
+/* An IPv4 or IPv6 address, or a host name (resolved when the session
+ * starts, not here: a name may not resolve yet at boot). */
+static int parse_session_peer(struct load *ld, const config_setting_t *s, void *base)
+{
+	struct conf_session *cs = base;
+	const char *text = NULL;
+	unsigned char a[16];
+
+	if (get_string(ld, s, "peer", &text) < 0)
+		return -1;
+	size_t n = strlen(text);
+	bool literal = inet_pton(AF_INET, text, a) == 1 || inet_pton(AF_INET6, text, a) == 1;
+	bool name = n > 0 && n < sizeof(cs->peer) && text[0] != '-' && text[0] != '.';
+	for (const char *p = text; name && *p; p++)
+		name = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		       (*p >= '0' && *p <= '9') || *p == '-' || *p == '.';
+	if (!literal && !name)
+		return fail(ld, s, "'peer' \"%s\" is not an IPv4 or IPv6 address or a host name", text);
+	strcpy(cs->peer, text);
+	return 0;
+}
+
+static int parse_session_rate(struct load *ld, const config_setting_t *s, void *base)
+{
+	return get_number(ld, s, "rate", CONF_MIN_SESSION_RATE, CONF_MAX_SESSION_RATE,
+			  &((struct conf_session *)base)->rate);
+}
+
+static int parse_session_timeout(struct load *ld, const config_setting_t *s, void *base)
+{
+	double v = 0;
+
+	if (get_number(ld, s, "timeout", CONF_MIN_SESSION_TIMEOUT_MS / 1000.0,
+		       CONF_MAX_SESSION_TIMEOUT_MS / 1000.0, &v) < 0)
+		return -1;
+	((struct conf_session *)base)->timeout_ms = (unsigned)(v * 1000.0 + 0.5);
+	return 0;
+}
+
+static int parse_session_key_file(struct load *ld, const config_setting_t *s, void *base)
+{
+	return read_key_file(ld, s, &((struct conf_session *)base)->key);
+}
+
+static const struct key session_keys[] = {
+	PARSE_KEY("name", parse_session_name, "session without 'name'"),
+	PARSE_KEY("peer", parse_session_peer, "session without 'peer'"),
+	UINT_KEY("port", struct conf_session, port, 1, 65535),
+	PARSE_KEY("rate", parse_session_rate, NULL),
+	UINT_KEY("size", struct conf_session, size, STAMP_BASE_LEN, CONF_MAX_SESSION_SIZE),
+	UINT_KEY("dscp", struct conf_session, dscp, 0, 63),
+	UINT_KEY("ssid", struct conf_session, ssid, 0, 65535),
+	PARSE_KEY("timeout", parse_session_timeout, NULL),
+	WORD_KEY("authentication", struct conf_session, stamp_auth, authentications,
+		 "\"none\" or \"hmac-sha256\""),
+	PARSE_KEY("key_file", parse_session_key_file, NULL),
+};
+
+static const struct section session_section = {
+	"sessions",
+	"'sessions' entries must be groups like { name = \"b\"; peer = \"192.0.2.7\"; }",
+	"key", "in 'sessions'", NULL, session_keys, N_KEYS(session_keys),
+};
+
+static int parse_session(struct load *ld, const config_setting_t *g, struct conf_session *cs)
+{
+	memset(cs, 0, sizeof(*cs));
+	cs->line = config_setting_source_line(g);
+	cs->port = CONF_DEFAULT_SESSION_PORT;
+	cs->rate = CONF_DEFAULT_SESSION_RATE;
+	cs->timeout_ms = CONF_DEFAULT_SESSION_TIMEOUT_MS;
+	if (parse_section(ld, g, &session_section, cs) < 0 || check_auth(ld, g, cs->stamp_auth) < 0)
+		return -1;
+	unsigned least = cs->stamp_auth ? STAMP_AUTH_LEN : STAMP_BASE_LEN;
+	config_setting_t *size = config_setting_lookup((config_setting_t *)g, "size");
+	if (!size)
+		cs->size = least;
+	else if (cs->size < least)
+		return fail(ld, size, "'size' is %u, out of range %u..%u for an authenticated session",
+			    cs->size, least, CONF_MAX_SESSION_SIZE);
+	return 0;
+}
+
+static int parse_sessions(struct load *ld, const config_setting_t *s, void *base)
+{
+	struct conf *c = base;
+	int n;
+
+	if (!config_setting_is_list(s))
+		return fail(ld, s, "'sessions' must be a list like ( { name = \"b\"; peer = \"192.0.2.7\"; } )");
+	n = config_setting_length(s);
+	if ((unsigned)n > CONF_MAX_SESSIONS)
+		return fail(ld, s, "'sessions' has %d sessions, at most %u", n, CONF_MAX_SESSIONS);
+	if (n == 0)
+		return 0;
+	c->sessions = calloc((size_t)n, sizeof(c->sessions[0]));
+	if (!c->sessions)
+		return fail(ld, s, "'sessions': out of memory");
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *g = config_setting_get_elem(s, i);
+		struct conf_session *cs = &c->sessions[i];
+
+		if (parse_session(ld, g, cs) < 0)
+			return -1;
+		for (int k = 0; k < i; k++)
+			if (strcmp(c->sessions[k].name, cs->name) == 0)
+				return fail(ld, config_setting_lookup((config_setting_t *)g, "name"),
+					    "duplicate session name \"%s\": already at line %d",
+					    cs->name, c->sessions[k].line);
+		c->n_sessions = (size_t)i + 1;
+	}
+	return 0;
+}
+
+void conf_release(struct conf *c)
+{
+	free(c->sessions);
+	c->sessions = NULL;
+	c->n_sessions = 0;
+}
+
 /* ---- the file -------------------------------------------------------- */
 
 static const struct key root_keys[] = {
 	GROUP_KEY("larsd", &larsd_section,
 		  "no 'larsd' group: larsd needs at least one listener in larsd.listen"),
 	GROUP_KEY("bufpool", &bufpool_section, NULL),
+	PARSE_KEY("sessions", parse_sessions, NULL),
 };
 
 static const struct section root_section = {
-	"", "", "group", "at top level (expected 'larsd' or 'bufpool')", NULL,
+	"", "", "group", "at top level (expected 'larsd', 'bufpool' or 'sessions')", NULL,
 	root_keys, N_KEYS(root_keys),
 };
 
@@ -843,6 +1018,8 @@ int conf_load(const char *path, struct conf *out, char *err, size_t errlen)
 		rc = load_file(ld);
 		if (rc == 0)
 			*out = ld->c;
+		else
+			conf_release(&ld->c);
 		free(ld);
 	}
 	/* Values quoted from the file may hold newlines: keep one line. */

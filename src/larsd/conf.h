@@ -56,6 +56,34 @@ struct conf_listener {
 	int line;                      /* line of its group in the file */
 };
 
+/* Measuring sessions (larsd.conf(5) sessions, session.h). */
+#define CONF_MAX_SESSIONS 4096u
+#define CONF_SESSION_NAME_MAX 64       /* with its NUL */
+#define CONF_SESSION_PEER_MAX 254      /* a DNS name's 253, and a NUL */
+#define CONF_DEFAULT_SESSION_PORT 862u /* RFC 8762's STAMP port */
+#define CONF_DEFAULT_SESSION_RATE 1.0
+#define CONF_MIN_SESSION_RATE 0.001
+#define CONF_MAX_SESSION_RATE 1000.0
+#define CONF_MAX_SESSION_SIZE 9000u
+#define CONF_DEFAULT_SESSION_TIMEOUT_MS 3000u
+#define CONF_MIN_SESSION_TIMEOUT_MS 10u
+#define CONF_MAX_SESSION_TIMEOUT_MS 60000u
+
+struct conf_session {
+	char name[CONF_SESSION_NAME_MAX];
+	char peer[CONF_SESSION_PEER_MAX]; /* an address, or a name resolved
+	                                     by the measuring thread */
+	uint16_t port;
+	double rate;                   /* packets per second */
+	unsigned size;                 /* bytes of each test packet */
+	unsigned dscp;                 /* of the test packets, 0..63 */
+	uint16_t ssid;                 /* RFC 8972 Session-Sender Identifier */
+	unsigned timeout_ms;           /* a reply later than this is lost */
+	int stamp_auth;                /* authentication: 1 "hmac-sha256" */
+	struct stamp_key key;
+	int line;                      /* line of its group in the file */
+};
+
 /* One allowed client network, e.g. "127.0.0.0/8" or "::1/128". */
 struct conf_net {
 	int family;          /* AF_INET or AF_INET6 */
@@ -97,11 +125,20 @@ struct conf {
 	/* The buffer pool. */
 	size_t mem_limit;
 	unsigned prealloc[BUFPOOL_TIERS];
+
+	/* The measuring sessions: allocated by conf_load(), freed by
+	 * conf_release().  Whoever runs them takes the array (and sets these
+	 * to NULL, 0), so copies of a struct conf never share it. */
+	struct conf_session *sessions;
+	size_t n_sessions;
 };
 
 /* Load and validate path into *out.  On failure returns -1 and writes the
  * one-line message (no newline) into err. */
 int conf_load(const char *path, struct conf *out, char *err, size_t errlen);
+
+/* Free what conf_load() allocated (the sessions); c stays usable. */
+void conf_release(struct conf *c);
 
 /* "echo", "lars" or "stamp". */
 const char *conf_mode_name(enum conf_mode m);

@@ -104,12 +104,15 @@ static int control_reload(struct control *ctl, char *err, size_t errlen)
 				   c->control);
 		log_set_level(c->log_level);
 		bufpool_set_mem_limit(d->pool, c->mem_limit);
+		daemon_measure(d, c); /* a thread that cannot start is logged */
 		daemon_publish(d, c, set, n);
 		log_info("reloaded %s: %zu listeners", c->path, n);
 		rc = 0;
 	}
 	if (rc < 0)
 		log_err("%s; keeping the running configuration", err);
+	if (c)
+		conf_release(c);
 	free(c);
 	if (rc == 0)
 		ctl->state.reloads_ok++;

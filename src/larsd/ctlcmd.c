@@ -11,6 +11,7 @@
 
 #include "ctlcmd.h"
 #include "clock.h"
+#include "measure.h"
 #include "worker.h"
 
 #include <stdarg.h>
@@ -274,7 +275,7 @@ static void ctl_stats_workers(struct ctl_state *st, struct ctl_out *o)
 /* ---- the rest ---------------------------------------------------------- */
 
 static const char *const ctl_help[] = {
-	"stats", "stats pool", "stats listeners", "stats workers", "stats reset",
+	"stats", "stats pool", "stats listeners", "stats workers", "stats sessions", "stats reset",
 	"reload", "version", "help",
 };
 
@@ -294,6 +295,9 @@ void ctl_run(struct ctl_state *st, enum ctl_cmd cmd, struct ctl_out *o)
 		return;
 	case CTL_STATS_WORKERS:
 		ctl_stats_workers(st, o);
+		return;
+	case CTL_STATS_SESSIONS:
+		measure_report(st->d->measure, o);
 		return;
 	case CTL_STATS_RESET:
 		ctl_reset(st);

@@ -59,6 +59,7 @@ static const struct {
 	{ "pool", CTL_STATS_POOL },
 	{ "listeners", CTL_STATS_LISTENERS },
 	{ "workers", CTL_STATS_WORKERS },
+	{ "sessions", CTL_STATS_SESSIONS },
 	{ "reset", CTL_STATS_RESET },
 };
 

@@ -15,6 +15,7 @@ enum ctl_cmd {
 	CTL_STATS_POOL,     /* stats pool */
 	CTL_STATS_LISTENERS,/* stats listeners */
 	CTL_STATS_WORKERS,  /* stats workers */
+	CTL_STATS_SESSIONS, /* stats sessions */
 	CTL_STATS_RESET,    /* stats reset */
 	CTL_RELOAD,         /* reload */
 	CTL_VERSION,        /* version */

@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include "daemon.h"
+#include "measure.h"
 #include "log.h"
 #include "notify.h"
 #include "worker.h"
@@ -130,6 +131,29 @@ static void daemon_wait_generation(struct daemon *d, unsigned gen)
 		usleep(2000);
 	}
 	log_warn("workers slow to take the new configuration");
+}
+
+int daemon_measure(struct daemon *d, struct conf *c)
+{
+	struct conf_session *list = c->sessions;
+	size_t n = c->n_sessions;
+	char err[CONF_ERR_MAX];
+
+	c->sessions = NULL;
+	c->n_sessions = 0;
+	if (d->measure) {
+		measure_apply(d->measure, list, n);
+		return 0;
+	}
+	if (n == 0)
+		return 0;
+	d->measure = measure_start(list, n, err, sizeof(err));
+	if (!d->measure) {
+		log_err("%s", err);
+		return -1;
+	}
+	log_info("sessions: %zu measuring", n);
+	return 0;
 }
 
 void daemon_publish(struct daemon *d, const struct conf *c, struct listener **set,

@@ -38,6 +38,7 @@ struct daemon {
 	struct ratelimit *ratelimit;  /* per-source UDP limits, all workers */
 	struct stamp_sessions *stamp_sessions; /* stateful STAMP listeners' sessions */
 	unsigned stamp_sessions_max;  /* its size, from the configuration at start */
+	struct measure *measure;      /* the measuring sessions; NULL while none ran */
 
 	struct worker *workers;
 	unsigned threads;             /* workers made at start (set before any runs) */
@@ -56,6 +57,11 @@ int daemon_plan_listeners(struct daemon *d, const struct conf *c,
 
 /* Make c and the listener set current, wait for the workers to follow,
  * then close the listeners that are no longer needed. */
+/* Hand c's sessions to the measuring thread (started with the first
+ * ones), which takes the array: c's is NULL after.  0, or -1 (logged)
+ * if the thread cannot start. */
+int daemon_measure(struct daemon *d, struct conf *c);
+
 void daemon_publish(struct daemon *d, const struct conf *c, struct listener **set,
 		    size_t n);
 void daemon_close_listeners(struct daemon *d);

@@ -17,6 +17,9 @@ src_larsd_larsd_SOURCES = \
 	src/larsd/stamp.c src/larsd/stamp.h \
 	src/larsd/ratelimit.c src/larsd/ratelimit.h \
 	src/larsd/stamp_sessions.c src/larsd/stamp_sessions.h \
+	src/larsd/measure.c src/larsd/measure.h \
+	src/larsd/session.c src/larsd/session.h \
+	src/larsd/session_hist.c src/larsd/session_hist.h \
 	src/larsd/siphash.c src/larsd/siphash.h \
 	src/larsd/listener.c src/larsd/listener.h src/larsd/sockaddr.h \
 	src/larsd/conf.c src/larsd/conf.h \
@@ -34,3 +37,13 @@ if HAVE_LIBURING
 src_larsd_larsd_SOURCES += src/larsd/loop_uring.c src/larsd/loop_uring.h src/larsd/loop_uring_ring.h \
 	src/larsd/loop_uring_bufs.c src/larsd/tcp_uring.c
 endif
+
+# The measuring sessions' books and histograms, without sockets or clocks.
+check_PROGRAMS += tests/test_session
+TESTS += tests/test_session
+VALGRIND_TESTS += tests/test_session
+tests_test_session_SOURCES = tests/test_session.c $(TEST_UTIL) \
+	src/larsd/session.c src/larsd/session.h src/larsd/session_hist.c src/larsd/session_hist.h
+tests_test_session_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/larsd -I$(top_srcdir)/src/stamp
+tests_test_session_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(NETTLE_CFLAGS)
+tests_test_session_LDADD = src/stamp/libstampwire.la $(CHECK_LIBS) -lm

@@ -12,6 +12,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "log.h"
+#include "measure.h"
 #include "memwatch.h"
 #include "notify.h"
 #include "ratelimit.h"
@@ -210,6 +211,13 @@ static int run(struct conf *c)
 		ctlsock_close(&cs);
 		return EXIT_FAILURE;
 	}
+	if (daemon_measure(&d, c) < 0) {
+		stop_workers(&d, d.n_workers);
+		daemon_close_listeners(&d);
+		free_tables(&d);
+		ctlsock_close(&cs);
+		return EXIT_FAILURE;
+	}
 	log_info("larsd %s started: %u workers on %s, MEM_LIMIT %zu bytes", PACKAGE_VERSION,
 		 d.n_workers, d.io_uring ? "io_uring" : "epoll", c->mem_limit);
 	memwatch_start_check(d.pool, c->mem_limit);
@@ -219,6 +227,7 @@ static int run(struct conf *c)
 	int rc = control_run(&d, &sigs, &cs);
 
 	notify_stopping();
+	measure_stop(d.measure);
 	stop_workers(&d, d.n_workers);
 	daemon_close_listeners(&d);
 	free_tables(&d);
@@ -259,6 +268,7 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	if (check_only) {
+		conf_release(&c);
 		printf("%s: configuration OK\n", path);
 		return EXIT_SUCCESS;
 	}
