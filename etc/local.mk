@@ -15,3 +15,7 @@ etc/larsd.service: $(srcdir)/etc/larsd.service.in Makefile
 	$(AM_V_GEN)$(unit_subst) $(srcdir)/etc/larsd.service.in > $@
 etc/larsd-metrics.service: $(srcdir)/etc/larsd-metrics.service.in Makefile
 	$(AM_V_GEN)$(unit_subst) $(srcdir)/etc/larsd-metrics.service.in > $@
+
+# Example alerting rules on larsctl's session metrics (larsctl(8)); the
+# Debian package installs them as an example (debian/larsd.examples).
+EXTRA_DIST += etc/larsd-sessions.rules.yml

@@ -52,100 +52,12 @@ static void ctl_init(struct lh_daemon *d)
 	lh_add(d, "udp", "127.0.0.1", "echo", false);
 }
 
-/* A blocking connection with 5 s timeouts; -1 on failure. */
-static int ctl_connect_path(const char *path)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	struct timeval tv = { 5, 0 };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -1;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 static int ctl_connect(const struct lh_daemon *d)
 {
 	char path[CTL_PATH_MAX];
 
 	ctl_path(d, path, sizeof(path));
-	return ctl_connect_path(path);
-}
-
-/* Does the reply's last line end it (END, OK, ERROR ..., VERSION ...)? */
-static bool reply_complete(const char *buf, size_t len)
-{
-	if (len == 0 || buf[len - 1] != '\n')
-		return false;
-	size_t start = len - 1;
-	while (start > 0 && buf[start - 1] != '\n')
-		start--;
-	const char *line = buf + start;
-	return strncmp(line, "END\n", 4) == 0 || strncmp(line, "OK\n", 3) == 0 ||
-	       strncmp(line, "ERROR ", 6) == 0 || strncmp(line, "VERSION ", 8) == 0;
-}
-
-/* Read one whole reply into buf (NUL-terminated); false on EOF/timeout. */
-static bool ctl_read_reply(int fd, char *buf, size_t cap)
-{
-	size_t len = 0;
-
-	buf[0] = '\0';
-	while (len + 1 < cap) {
-		ssize_t n = recv(fd, buf + len, cap - 1 - len, 0);
-		if (n <= 0)
-			return false;
-		len += (size_t)n;
-		buf[len] = '\0';
-		if (reply_complete(buf, len))
-			return true;
-	}
-	return false;
-}
-
-/* Send cmd (a "\n" is added) and read its reply.  ck_asserts. */
-static void ctl_cmd(int fd, const char *cmd, char *buf, size_t cap)
-{
-	char line[256];
-
-	snprintf(line, sizeof(line), "%s\n", cmd);
-	ck_assert(lh_send_all(fd, line, strlen(line)));
-	ck_assert_msg(ctl_read_reply(fd, buf, cap), "no complete reply to \"%s\": \"%s\"", cmd, buf);
-}
-
-/* The value of "STAT name value", -1 if absent. */
-static long long stat_of(const char *reply, const char *name)
-{
-	char key[128];
-	size_t klen = (size_t)snprintf(key, sizeof(key), "STAT %s ", name);
-
-	for (const char *p = reply; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-		if (strncmp(p, key, klen) == 0)
-			return strtoll(p + klen, NULL, 10);
-	return -1;
-}
-
-/* The value of "STAT name word" as text, "" if absent. */
-static void stat_word(const char *reply, const char *name, char *out, size_t len)
-{
-	char key[128];
-	size_t klen = (size_t)snprintf(key, sizeof(key), "STAT %s ", name);
-
-	out[0] = '\0';
-	for (const char *p = reply; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-		if (strncmp(p, key, klen) == 0) {
-			size_t n = strcspn(p + klen, "\n");
-			snprintf(out, len, "%.*s", (int)n, p + klen);
-			return;
-		}
-	}
+	return lt_ctl_connect_path(path);
 }
 
 /* Counter `name` of `cmd`, polled until it reaches want (the workers count
@@ -156,8 +68,8 @@ static long long stat_wait(int fd, const char *cmd, const char *name, long long 
 	long long v = -1;
 
 	for (int i = 0; i < 200; i++) {
-		ctl_cmd(fd, cmd, buf, sizeof(buf));
-		v = stat_of(buf, name);
+		lt_ctl_cmd(fd, cmd, buf, sizeof(buf));
+		v = lt_stat_of(buf, name);
 		if (v >= want)
 			break;
 		lh_sleep_ms(10);
@@ -231,17 +143,17 @@ START_TEST(test_ctl_stats)
 	ck_assert_uint_eq(st.st_mode & 0777, 0660);
 	int fd = ctl_connect(&d);
 	ck_assert_int_ge(fd, 0);
-	ctl_cmd(fd, "stats", buf, sizeof(buf));
+	lt_ctl_cmd(fd, "stats", buf, sizeof(buf));
 	for (size_t i = 0; i < sizeof(stats_names) / sizeof(stats_names[0]); i++) {
 		char key[96];
 		snprintf(key, sizeof(key), "STAT %s ", stats_names[i]);
 		ck_assert_msg(strstr(buf, key) != NULL, "no %s in \"%s\"", stats_names[i], buf);
 	}
-	stat_word(buf, "version", word, sizeof(word));
+	lt_stat_word(buf, "version", word, sizeof(word));
 	ck_assert_str_eq(word, PACKAGE_VERSION);
-	ck_assert_int_eq(stat_of(buf, "threads"), 2);
-	ck_assert_int_eq(stat_of(buf, "pool_mem_limit"), 8 << 20);
-	ck_assert_int_eq(stat_of(buf, "connections_current"), 0);
+	ck_assert_int_eq(lt_stat_of(buf, "threads"), 2);
+	ck_assert_int_eq(lt_stat_of(buf, "pool_mem_limit"), 8 << 20);
+	ck_assert_int_eq(lt_stat_of(buf, "connections_current"), 0);
 	ck_assert(strcmp(buf + strlen(buf) - 4, "END\n") == 0);
 	close(fd);
 	lh_stop_ok(&d);
@@ -263,75 +175,75 @@ START_TEST(test_ctl_counters)
 	lh_start_ok(&d);
 	int fd = ctl_connect(&d);
 	ck_assert_int_ge(fd, 0);
-	ctl_cmd(fd, "stats", buf, sizeof(buf));
-	ck_assert_int_eq(stat_of(buf, "tcp_replies"), 0);
-	ck_assert_int_eq(stat_of(buf, "udp_replies"), 0);
+	lt_ctl_cmd(fd, "stats", buf, sizeof(buf));
+	ck_assert_int_eq(lt_stat_of(buf, "tcp_replies"), 0);
+	ck_assert_int_eq(lt_stat_of(buf, "udp_replies"), 0);
 	echo_traffic(&d, &tcp);
 
 	ck_assert_int_eq(stat_wait(fd, "stats", "udp_replies", N_ECHO), N_ECHO);
-	ctl_cmd(fd, "stats", buf, sizeof(buf));
-	ck_assert_int_eq(stat_of(buf, "tcp_replies"), N_ECHO);
-	ck_assert_int_eq(stat_of(buf, "udp_replies"), N_ECHO);
-	ck_assert_int_eq(stat_of(buf, "connections_total"), 1);
-	ck_assert_int_eq(stat_of(buf, "tcp_accepted"), 1);
-	ck_assert_int_eq(stat_of(buf, "connections_current"), 1);
-	ck_assert_int_eq(stat_of(buf, "bytes_in"), 8 * N_ECHO);
-	ck_assert_int_eq(stat_of(buf, "bytes_out"), 8 * N_ECHO);
+	lt_ctl_cmd(fd, "stats", buf, sizeof(buf));
+	ck_assert_int_eq(lt_stat_of(buf, "tcp_replies"), N_ECHO);
+	ck_assert_int_eq(lt_stat_of(buf, "udp_replies"), N_ECHO);
+	ck_assert_int_eq(lt_stat_of(buf, "connections_total"), 1);
+	ck_assert_int_eq(lt_stat_of(buf, "tcp_accepted"), 1);
+	ck_assert_int_eq(lt_stat_of(buf, "connections_current"), 1);
+	ck_assert_int_eq(lt_stat_of(buf, "bytes_in"), 8 * N_ECHO);
+	ck_assert_int_eq(lt_stat_of(buf, "bytes_out"), 8 * N_ECHO);
 
-	ctl_cmd(fd, "stats listeners", buf, sizeof(buf));
-	stat_word(buf, "listener_0:proto", word, sizeof(word));
+	lt_ctl_cmd(fd, "stats listeners", buf, sizeof(buf));
+	lt_stat_word(buf, "listener_0:proto", word, sizeof(word));
 	ck_assert_str_eq(word, "tcp");
-	stat_word(buf, "listener_1:proto", word, sizeof(word));
+	lt_stat_word(buf, "listener_1:proto", word, sizeof(word));
 	ck_assert_str_eq(word, "udp");
-	stat_word(buf, "listener_0:address", word, sizeof(word));
+	lt_stat_word(buf, "listener_0:address", word, sizeof(word));
 	ck_assert_str_eq(word, "127.0.0.1");
-	stat_word(buf, "listener_0:mode", word, sizeof(word));
+	lt_stat_word(buf, "listener_0:mode", word, sizeof(word));
 	ck_assert_str_eq(word, "echo");
-	stat_word(buf, "listener_0:origin", word, sizeof(word));
+	lt_stat_word(buf, "listener_0:origin", word, sizeof(word));
 	ck_assert_str_eq(word, "bound");
-	ck_assert_int_eq(stat_of(buf, "listener_0:port"), d.ls[0].port);
-	ck_assert_int_eq(stat_of(buf, "listener_1:port"), d.ls[1].port);
-	ck_assert_int_eq(stat_of(buf, "listener_0:accepted"), 1);
-	ck_assert_int_eq(stat_of(buf, "listener_0:replies"), N_ECHO);
-	ck_assert_int_eq(stat_of(buf, "listener_1:replies"), N_ECHO);
-	ck_assert_int_eq(stat_of(buf, "listener_0:bytes_in"), 4 * N_ECHO);
-	ck_assert_int_eq(stat_of(buf, "listener_1:bytes_out"), 4 * N_ECHO);
-	ck_assert_int_eq(stat_of(buf, "listener_2:replies"), -1);
+	ck_assert_int_eq(lt_stat_of(buf, "listener_0:port"), d.ls[0].port);
+	ck_assert_int_eq(lt_stat_of(buf, "listener_1:port"), d.ls[1].port);
+	ck_assert_int_eq(lt_stat_of(buf, "listener_0:accepted"), 1);
+	ck_assert_int_eq(lt_stat_of(buf, "listener_0:replies"), N_ECHO);
+	ck_assert_int_eq(lt_stat_of(buf, "listener_1:replies"), N_ECHO);
+	ck_assert_int_eq(lt_stat_of(buf, "listener_0:bytes_in"), 4 * N_ECHO);
+	ck_assert_int_eq(lt_stat_of(buf, "listener_1:bytes_out"), 4 * N_ECHO);
+	ck_assert_int_eq(lt_stat_of(buf, "listener_2:replies"), -1);
 
-	ctl_cmd(fd, "stats workers", buf, sizeof(buf));
-	long long w0 = stat_of(buf, "worker_0:replies"), w1 = stat_of(buf, "worker_1:replies");
+	lt_ctl_cmd(fd, "stats workers", buf, sizeof(buf));
+	long long w0 = lt_stat_of(buf, "worker_0:replies"), w1 = lt_stat_of(buf, "worker_1:replies");
 	ck_assert_int_eq(w0 + w1, 2 * N_ECHO);
-	ck_assert_int_eq(stat_of(buf, "worker_0:connections") +
-			 stat_of(buf, "worker_1:connections"), 1);
-	ck_assert_int_ge(stat_of(buf, "worker_0:loop_turns"), 1);
-	ck_assert_int_eq(stat_of(buf, "worker_2:replies"), -1);
+	ck_assert_int_eq(lt_stat_of(buf, "worker_0:connections") +
+			 lt_stat_of(buf, "worker_1:connections"), 1);
+	ck_assert_int_ge(lt_stat_of(buf, "worker_0:loop_turns"), 1);
+	ck_assert_int_eq(lt_stat_of(buf, "worker_2:replies"), -1);
 
-	ctl_cmd(fd, "stats pool", buf, sizeof(buf));
-	ck_assert_int_eq(stat_of(buf, "tier_0:capacity"), 4096);
-	ck_assert_int_eq(stat_of(buf, "tier_6:capacity"), 8 << 20);
-	ck_assert_int_eq(stat_of(buf, "tier_7:capacity"), -1);
+	lt_ctl_cmd(fd, "stats pool", buf, sizeof(buf));
+	ck_assert_int_eq(lt_stat_of(buf, "tier_0:capacity"), 4096);
+	ck_assert_int_eq(lt_stat_of(buf, "tier_6:capacity"), 8 << 20);
+	ck_assert_int_eq(lt_stat_of(buf, "tier_7:capacity"), -1);
 	long long allocs = 0, owned = 0;
 	for (int t = 0; t < 7; t++) {
 		char name[32];
 		snprintf(name, sizeof(name), "tier_%d:allocs", t);
-		allocs += stat_of(buf, name);
+		allocs += lt_stat_of(buf, name);
 		snprintf(name, sizeof(name), "tier_%d:owned", t);
-		long long n = stat_of(buf, name);
+		long long n = lt_stat_of(buf, name);
 		snprintf(name, sizeof(name), "tier_%d:peak_owned", t);
-		ck_assert_int_ge(stat_of(buf, name), n); /* the high-water mark */
+		ck_assert_int_ge(lt_stat_of(buf, name), n); /* the high-water mark */
 		snprintf(name, sizeof(name), "tier_%d:capacity", t);
-		owned += n * stat_of(buf, name);
+		owned += n * lt_stat_of(buf, name);
 	}
 	ck_assert_int_ge(allocs, 2 * N_ECHO); /* a buffer per read, per datagram */
-	ck_assert_int_eq(stat_of(buf, "mem_limit"), 8 << 20);
-	ck_assert_int_eq(stat_of(buf, "bytes_owned"), owned);
-	ck_assert_int_ge(stat_of(buf, "peak_bytes_owned"), owned);
+	ck_assert_int_eq(lt_stat_of(buf, "mem_limit"), 8 << 20);
+	ck_assert_int_eq(lt_stat_of(buf, "bytes_owned"), owned);
+	ck_assert_int_ge(lt_stat_of(buf, "peak_bytes_owned"), owned);
 	/* larsd's pressure marks: 90% and 70% of mem_limit (memwatch.h). */
-	ck_assert_int_eq(stat_of(buf, "pressure_high_mark"), (8 << 20) * 9 / 10);
-	ck_assert_int_eq(stat_of(buf, "pressure_low_mark"), (8 << 20) * 7 / 10);
-	ck_assert_int_eq(stat_of(buf, "pressure_above"), 0);
-	ck_assert_int_eq(stat_of(buf, "pressure_high_events"), 0);
-	ck_assert_int_eq(stat_of(buf, "pressure_refusals"), 0);
+	ck_assert_int_eq(lt_stat_of(buf, "pressure_high_mark"), (8 << 20) * 9 / 10);
+	ck_assert_int_eq(lt_stat_of(buf, "pressure_low_mark"), (8 << 20) * 7 / 10);
+	ck_assert_int_eq(lt_stat_of(buf, "pressure_above"), 0);
+	ck_assert_int_eq(lt_stat_of(buf, "pressure_high_events"), 0);
+	ck_assert_int_eq(lt_stat_of(buf, "pressure_refusals"), 0);
 	close(tcp);
 	close(fd);
 	lh_stop_ok(&d);
@@ -352,26 +264,26 @@ START_TEST(test_ctl_reset)
 	ck_assert_int_ge(fd, 0);
 	echo_traffic(&d, &tcp);
 	ck_assert_int_eq(stat_wait(fd, "stats", "udp_replies", N_ECHO), N_ECHO);
-	ctl_cmd(fd, "stats reset", buf, sizeof(buf));
+	lt_ctl_cmd(fd, "stats reset", buf, sizeof(buf));
 	ck_assert_str_eq(buf, "OK\n");
-	ctl_cmd(fd, "stats", buf, sizeof(buf));
-	ck_assert_int_eq(stat_of(buf, "tcp_replies"), 0);
-	ck_assert_int_eq(stat_of(buf, "udp_replies"), 0);
-	ck_assert_int_eq(stat_of(buf, "connections_total"), 0);
-	ck_assert_int_eq(stat_of(buf, "bytes_in"), 0);
-	ck_assert_int_eq(stat_of(buf, "pool_allocs"), 0);
-	ck_assert_int_eq(stat_of(buf, "connections_current"), 1); /* a gauge */
-	ck_assert_int_eq(stat_of(buf, "pool_mem_limit"), 8 << 20);
-	ck_assert_int_gt(stat_of(buf, "pool_bytes_owned"), 0);
-	ctl_cmd(fd, "stats listeners", buf, sizeof(buf));
-	ck_assert_int_eq(stat_of(buf, "listener_0:replies"), 0);
-	ck_assert_int_eq(stat_of(buf, "listener_1:replies"), 0);
-	ctl_cmd(fd, "stats workers", buf, sizeof(buf));
-	ck_assert_int_eq(stat_of(buf, "worker_0:replies") + stat_of(buf, "worker_1:replies"), 0);
+	lt_ctl_cmd(fd, "stats", buf, sizeof(buf));
+	ck_assert_int_eq(lt_stat_of(buf, "tcp_replies"), 0);
+	ck_assert_int_eq(lt_stat_of(buf, "udp_replies"), 0);
+	ck_assert_int_eq(lt_stat_of(buf, "connections_total"), 0);
+	ck_assert_int_eq(lt_stat_of(buf, "bytes_in"), 0);
+	ck_assert_int_eq(lt_stat_of(buf, "pool_allocs"), 0);
+	ck_assert_int_eq(lt_stat_of(buf, "connections_current"), 1); /* a gauge */
+	ck_assert_int_eq(lt_stat_of(buf, "pool_mem_limit"), 8 << 20);
+	ck_assert_int_gt(lt_stat_of(buf, "pool_bytes_owned"), 0);
+	lt_ctl_cmd(fd, "stats listeners", buf, sizeof(buf));
+	ck_assert_int_eq(lt_stat_of(buf, "listener_0:replies"), 0);
+	ck_assert_int_eq(lt_stat_of(buf, "listener_1:replies"), 0);
+	lt_ctl_cmd(fd, "stats workers", buf, sizeof(buf));
+	ck_assert_int_eq(lt_stat_of(buf, "worker_0:replies") + lt_stat_of(buf, "worker_1:replies"), 0);
 	/* and counting again from there */
 	ck_assert(lh_tcp_roundtrip(tcp, "again", 5));
-	ctl_cmd(fd, "stats", buf, sizeof(buf));
-	ck_assert_int_eq(stat_of(buf, "tcp_replies"), 1);
+	lt_ctl_cmd(fd, "stats", buf, sizeof(buf));
+	ck_assert_int_eq(lt_stat_of(buf, "tcp_replies"), 1);
 	close(tcp);
 	close(fd);
 	lh_stop_ok(&d);
@@ -391,17 +303,17 @@ START_TEST(test_ctl_reload)
 	lh_start_ok(&d);
 	int fd = ctl_connect(&d);
 	ck_assert_int_ge(fd, 0);
-	ctl_cmd(fd, "reload", buf, sizeof(buf));
+	lt_ctl_cmd(fd, "reload", buf, sizeof(buf));
 	ck_assert_str_eq(buf, "OK\n");
 	lh_write_file(d.conf_path, "larsd: {\n  threads = 0;\n};\n");
-	ctl_cmd(fd, "reload", buf, sizeof(buf));
+	lt_ctl_cmd(fd, "reload", buf, sizeof(buf));
 	snprintf(expect, sizeof(expect), "ERROR %s:2: ", d.conf_path);
 	ck_assert_msg(strncmp(buf, expect, strlen(expect)) == 0, "expected \"%s...\", got \"%s\"",
 		      expect, buf);
 	ck_assert_msg(strchr(buf, '\n') == buf + strlen(buf) - 1, "not one line: \"%s\"", buf);
-	ctl_cmd(fd, "stats", buf, sizeof(buf));
-	ck_assert_int_eq(stat_of(buf, "reloads_ok"), 1);
-	ck_assert_int_eq(stat_of(buf, "reloads_failed"), 1);
+	lt_ctl_cmd(fd, "stats", buf, sizeof(buf));
+	ck_assert_int_eq(lt_stat_of(buf, "reloads_ok"), 1);
+	ck_assert_int_eq(lt_stat_of(buf, "reloads_failed"), 1);
 	lt_check_listener(&d.ls[0], 1);
 	lt_check_listener(&d.ls[1], 2);
 	ck_assert(lh_alive(&d));
@@ -423,22 +335,22 @@ START_TEST(test_ctl_misc)
 	int fd = ctl_connect(&d);
 	ck_assert_int_ge(fd, 0);
 	snprintf(expect, sizeof(expect), "VERSION %s\n", PACKAGE_VERSION);
-	ctl_cmd(fd, "version", buf, sizeof(buf));
+	lt_ctl_cmd(fd, "version", buf, sizeof(buf));
 	ck_assert_str_eq(buf, expect);
-	ctl_cmd(fd, "version\r", buf, sizeof(buf));
+	lt_ctl_cmd(fd, "version\r", buf, sizeof(buf));
 	ck_assert_str_eq(buf, expect);
-	ctl_cmd(fd, "help", buf, sizeof(buf));
-	ck_assert_str_eq(buf, "stats\nstats pool\nstats listeners\nstats workers\n"
+	lt_ctl_cmd(fd, "help", buf, sizeof(buf));
+	ck_assert_str_eq(buf, "stats\nstats pool\nstats listeners\nstats workers\nstats sessions\n"
 			      "stats reset\nreload\nversion\nhelp\nEND\n");
-	ctl_cmd(fd, "frobnicate", buf, sizeof(buf));
+	lt_ctl_cmd(fd, "frobnicate", buf, sizeof(buf));
 	ck_assert_str_eq(buf, "ERROR unknown command\n");
-	ctl_cmd(fd, "stats bogus", buf, sizeof(buf));
+	lt_ctl_cmd(fd, "stats bogus", buf, sizeof(buf));
 	ck_assert_str_eq(buf, "ERROR unknown command\n");
-	ctl_cmd(fd, "VERSION", buf, sizeof(buf));
+	lt_ctl_cmd(fd, "VERSION", buf, sizeof(buf));
 	ck_assert_str_eq(buf, "ERROR unknown command\n");
 	static const char garbage[] = "\x00\xff\x01stats\x00\t\x80\n";
 	ck_assert(lh_send_all(fd, garbage, sizeof(garbage) - 1));
-	ck_assert(ctl_read_reply(fd, buf, sizeof(buf)));
+	ck_assert(lt_ctl_read_reply(fd, buf, sizeof(buf)));
 	ck_assert_str_eq(buf, "ERROR unknown command\n");
 	/* two commands in one write: two replies, in order */
 	ck_assert(lh_send_all(fd, "version\nbogus\n", 14));
@@ -458,8 +370,8 @@ START_TEST(test_ctl_misc)
 	ck_assert(lh_send_all(fd, "stats\nstats pool\nversion\n", 25));
 	ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
 	ck_assert(read_to_eof(fd, buf, sizeof(buf)));
-	ck_assert_int_eq(stat_of(buf, "threads"), 2);
-	ck_assert_int_eq(stat_of(buf, "tier_0:capacity"), 4096);
+	ck_assert_int_eq(lt_stat_of(buf, "threads"), 2);
+	ck_assert_int_eq(lt_stat_of(buf, "tier_0:capacity"), 4096);
 	ck_assert_msg(strstr(buf, expect) != NULL && strcmp(buf + strlen(buf) - strlen(expect), expect) == 0,
 		      "the replies do not end in \"%s\": \"%s\"", expect, buf);
 	close(fd);
@@ -504,14 +416,14 @@ START_TEST(test_ctl_long_line)
 	line[1024] = '\r';
 	line[1025] = '\n';
 	ck_assert(lh_send_all(fd, line, 1026));
-	ck_assert(ctl_read_reply(fd, buf, sizeof(buf)));
+	ck_assert(lt_ctl_read_reply(fd, buf, sizeof(buf)));
 	ck_assert_str_eq(buf, "ERROR unknown command\n");
 	close(fd);
 	free(line);
 	fd = ctl_connect(&d);
 	ck_assert_int_ge(fd, 0);
-	ctl_cmd(fd, "stats", buf, sizeof(buf));
-	ck_assert_int_eq(stat_of(buf, "threads"), 2);
+	lt_ctl_cmd(fd, "stats", buf, sizeof(buf));
+	ck_assert_int_eq(lt_stat_of(buf, "threads"), 2);
 	close(fd);
 	lt_check_listener(&d.ls[0], 3);
 	lh_stop_ok(&d);
@@ -538,13 +450,13 @@ START_TEST(test_ctl_many_clients)
 		ck_assert_str_eq(buf, "ERROR too many clients\n");
 		close(fds[i]);
 	}
-	ctl_cmd(fds[15], "version", buf, sizeof(buf));
+	lt_ctl_cmd(fds[15], "version", buf, sizeof(buf));
 	ck_assert(strncmp(buf, "VERSION ", 8) == 0);
 	close(fds[0]);
 	int fd = ctl_connect(&d);
 	ck_assert_int_ge(fd, 0);
-	ctl_cmd(fd, "stats", buf, sizeof(buf));
-	ck_assert_int_eq(stat_of(buf, "threads"), 2);
+	lt_ctl_cmd(fd, "stats", buf, sizeof(buf));
+	ck_assert_int_eq(lt_stat_of(buf, "threads"), 2);
 	lt_check_listener(&d.ls[0], 4);
 	lt_check_listener(&d.ls[1], 5);
 	close(fd);
@@ -579,13 +491,13 @@ START_TEST(test_ctl_no_reader)
 		else
 			sent++;
 		if (sent % 100 == 0) {
-			ctl_cmd(fd, "version", buf, sizeof(buf));
+			lt_ctl_cmd(fd, "version", buf, sizeof(buf));
 			ck_assert(strncmp(buf, "VERSION ", 8) == 0);
 		}
 	}
 	ck_assert_msg(closed, "a client that never reads was not closed (%zu stats sent)", sent);
-	ctl_cmd(fd, "stats", buf, sizeof(buf));
-	ck_assert_int_eq(stat_of(buf, "threads"), 2);
+	lt_ctl_cmd(fd, "stats", buf, sizeof(buf));
+	ck_assert_int_eq(lt_stat_of(buf, "threads"), 2);
 	lt_check_listener(&d.ls[0], 6);
 	close(hog);
 	close(fd);
@@ -742,7 +654,7 @@ START_TEST(test_ctl_stale_and_second)
 	lh_start_ok(&d);
 	int fd = ctl_connect(&d);
 	ck_assert_int_ge(fd, 0);
-	ctl_cmd(fd, "version", buf, sizeof(buf));
+	lt_ctl_cmd(fd, "version", buf, sizeof(buf));
 	ck_assert(strncmp(buf, "VERSION ", 8) == 0);
 	close(fd);
 
@@ -756,7 +668,7 @@ START_TEST(test_ctl_stale_and_second)
 	lh_cleanup(&d2);
 	fd = ctl_connect(&d); /* the first one's socket is still there */
 	ck_assert_int_ge(fd, 0);
-	ctl_cmd(fd, "version", buf, sizeof(buf));
+	lt_ctl_cmd(fd, "version", buf, sizeof(buf));
 	ck_assert(strncmp(buf, "VERSION ", 8) == 0);
 	close(fd);
 	lh_stop_ok(&d);

@@ -434,7 +434,7 @@ void lh_write_conf(struct lh_daemon *d)
 				d->ls[i].proto, d->ls[i].address, (unsigned)d->ls[i].port,
 				d->ls[i].mode, d->ls[i].keys ? d->ls[i].keys : "",
 				d->ls[i].keys && *d->ls[i].keys ? " " : "", i < last ? "," : "");
-	fprintf(f, "  );\n};\nbufpool: { %s };\n", d->bufpool);
+	fprintf(f, "  );\n};\nbufpool: { %s };\n%s", d->bufpool, d->top);
 	ck_assert_int_eq(fclose(f), 0);
 }
 

@@ -62,6 +62,8 @@ struct lh_daemon {
 	/* What the test sets before lh_start(). */
 	char settings[4096];  /* lines of the larsd group, before listen */
 	char bufpool[1024];   /* the inside of the bufpool group */
+	char top[4096];       /* more top-level settings after it, e.g.
+	                         "sessions = ( ... );" ("": none) */
 	struct lh_listen ls[LH_MAX_LISTEN];
 	size_t n_ls;
 	const char *watchdog_usec; /* non-NULL: pass WATCHDOG_USEC=this */

@@ -21,10 +21,23 @@ void lt_add_control(Suite *s);    /* larsd_control.c: the control socket */
 void lt_add_larsctl(Suite *s);    /* larsd_larsctl.c: larsctl(8) against larsd */
 void lt_add_stamp(Suite *s);      /* larsd_stamp.c: STAMP, per-source rate limits */
 void lt_add_stamp_modes(Suite *s); /* larsd_stamp_modes.c: TWAMP-Light, auth, stateful, TLVs */
+void lt_add_sessions(Suite *s);   /* larsd_sessions.c: measuring sessions, the relay's truth */
 void lt_add_io_backend(Suite *s); /* larsd_io_backend.c: epoll, io_uring, fallback */
 
 /* Is IPv6 loopback usable here? */
 bool lt_have_v6(void);
+
+/* The control socket: a blocking connection to path with 5 s timeouts (-1
+ * on failure); whether buf ends a reply (END, OK, ERROR, VERSION); read one
+ * whole reply (NUL-terminated; false on EOF or timeout); send cmd and read
+ * its reply (ck_asserts); the number, or the text, of "STAT name value"
+ * (-1, or "", if absent). */
+int lt_ctl_connect_path(const char *path);
+bool lt_ctl_reply_complete(const char *buf, size_t len);
+bool lt_ctl_read_reply(int fd, char *buf, size_t cap);
+void lt_ctl_cmd(int fd, const char *cmd, char *buf, size_t cap);
+long long lt_stat_of(const char *reply, const char *name);
+void lt_stat_word(const char *reply, const char *name, char *out, size_t len);
 
 /* The index of the first byte where a and b differ (len if none). */
 size_t lt_first_difference(const unsigned char *a, const unsigned char *b, size_t len);

@@ -126,6 +126,19 @@ tests_test_conf_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/larsd -I$(top_srcd
 tests_test_conf_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBCONFIG_CFLAGS)
 tests_test_conf_LDADD = lib/libbufpool.la $(CHECK_LIBS) $(LIBCONFIG_LIBS)
 
+# larsctl's output of "stats sessions" in text, JSON and Prometheus
+# (src/larsctl/sessions.c), from a canned reply: no larsd.  JSON through
+# python3 and the exposition through promtool where they are installed.
+check_PROGRAMS += tests/test_larsctl_format
+TESTS += tests/test_larsctl_format
+VALGRIND_TESTS += tests/test_larsctl_format
+tests_test_larsctl_format_SOURCES = tests/test_larsctl_format.c \
+	src/larsctl/format.c src/larsctl/reply.c src/larsctl/sessions.c $(TEST_UTIL)
+tests_test_larsctl_format_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/larsctl \
+	-I$(top_srcdir)/src/larsd
+tests_test_larsctl_format_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_larsctl_format_LDADD = $(CHECK_LIBS)
+
 # larsd end to end (tests/test_larsd.c and a file a theme: larsd_*.c).
 #
 # A Check program that runs the built daemon (src/larsd/larsd, the libtool
@@ -145,15 +158,17 @@ tests_test_larsd_SOURCES = tests/test_larsd.c tests/larsd_tests.h \
 	tests/larsd_echo.c tests/larsd_conf.c tests/larsd_signals.c \
 	tests/larsd_activation.c tests/larsd_limits.c tests/larsd_control.c \
 	tests/larsd_larsctl.c tests/larsd_stamp.c tests/larsd_stamp_modes.c \
+	tests/larsd_sessions.c \
 	tests/larsd_io_backend.c $(LARSD_HARNESS)
 tests_test_larsd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/stamp \
 	-DLARSD_PATH='"$(abs_top_builddir)/src/larsd/larsd"' \
-	-DLARSCTL_PATH='"$(abs_top_builddir)/src/larsctl/larsctl"'
+	-DLARSCTL_PATH='"$(abs_top_builddir)/src/larsctl/larsctl"' \
+	-DRELAY_PATH='"$(abs_top_builddir)/tests/impair/impair-relay"'
 # larsd_stamp_modes.c signs packets with Nettle's HMAC itself.
 tests_test_larsd_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(NETTLE_CFLAGS)
 tests_test_larsd_LDADD = src/stamp/libstampwire.la $(CHECK_LIBS) $(NETTLE_LIBS)
 # The tests run the daemon: build it first.
-EXTRA_tests_test_larsd_DEPENDENCIES = src/larsd/larsd src/larsctl/larsctl
+EXTRA_tests_test_larsd_DEPENDENCIES = src/larsd/larsd src/larsctl/larsctl tests/impair/impair-relay
 
 # larsd's memory contract (src/larsd/tcp.h): every scenario on each
 # backend, epoll and io_uring, through the same code; and, on io_uring

@@ -64,6 +64,7 @@ static int load(const char *text)
 
 	write_tmp(text);
 	memset(err, 0, sizeof(err));
+	conf_release(&conf); /* the last file's sessions */
 	rc = conf_load(tmp_path, &conf, err, sizeof(err));
 	unlink(tmp_path);
 	return rc;
@@ -1017,6 +1018,131 @@ START_TEST(test_stamp_key_relative)
 }
 END_TEST
 
+/* ---- sessions = ( ... ) --------------------------------------------------- */
+
+/* larsd with LISTEN1 on lines 1-5, then sessions from line 6. */
+static void sessions_load(const char *body, int expect_ok, int line, const char *words)
+{
+	char text[8192];
+
+	snprintf(text, sizeof(text), "larsd: {\n" LISTEN1 "};\nsessions = (\n%s);\n", body);
+	if (expect_ok)
+		load_ok(text);
+	else
+		load_err(text, line, words);
+}
+
+START_TEST(test_sessions)
+{
+	char key[4200], body[4800];
+
+	/* None: no list, or an empty one. */
+	larsd_ok("");
+	ck_assert_uint_eq(conf.n_sessions, 0);
+	ck_assert_ptr_null(conf.sessions);
+	sessions_load("", 1, 0, NULL);
+	ck_assert_uint_eq(conf.n_sessions, 0);
+
+	/* The defaults. */
+	sessions_load("  { name = \"b\"; peer = \"192.0.2.7\"; }\n", 1, 0, NULL);
+	ck_assert_uint_eq(conf.n_sessions, 1);
+	const struct conf_session *cs = &conf.sessions[0];
+	ck_assert_str_eq(cs->name, "b");
+	ck_assert_str_eq(cs->peer, "192.0.2.7");
+	ck_assert_uint_eq(cs->port, 862);
+	ck_assert(cs->rate == 1.0);
+	ck_assert_uint_eq(cs->size, 44);
+	ck_assert_uint_eq(cs->dscp, 0);
+	ck_assert_uint_eq(cs->ssid, 0);
+	ck_assert_uint_eq(cs->timeout_ms, 3000);
+	ck_assert_int_eq(cs->stamp_auth, 0);
+	ck_assert_int_eq(cs->line, 7);
+
+	/* Every key, a fractional rate, IPv6, a name; authenticated: 112 bytes. */
+	write_key(key, sizeof(key), tmp_dir(), NULL, KEY_HEX "\n", 0600);
+	snprintf(body, sizeof(body),
+		 "  { name = \"v6\"; peer = \"::1\"; port = 8620; rate = 0.5; size = 1472;\n"
+		 "    dscp = 46; ssid = 65535; timeout = 0.25; },\n"
+		 "  { name = \"by-name\"; peer = \"reflector-2.example.org\"; rate = 1000; },\n"
+		 "  { name = \"auth\"; peer = \"127.0.0.1\"; authentication = \"hmac-sha256\";\n"
+		 "    key_file = \"%s\"; }\n", key);
+	sessions_load(body, 1, 0, NULL);
+	ck_assert_uint_eq(conf.n_sessions, 3);
+	cs = &conf.sessions[0];
+	ck_assert_str_eq(cs->peer, "::1");
+	ck_assert_uint_eq(cs->port, 8620);
+	ck_assert(cs->rate == 0.5);
+	ck_assert_uint_eq(cs->size, 1472);
+	ck_assert_uint_eq(cs->dscp, 46);
+	ck_assert_uint_eq(cs->ssid, 65535);
+	ck_assert_uint_eq(cs->timeout_ms, 250);
+	ck_assert_str_eq(conf.sessions[1].peer, "reflector-2.example.org");
+	ck_assert(conf.sessions[1].rate == 1000.0);
+	ck_assert_int_eq(conf.sessions[2].stamp_auth, 1);
+	ck_assert_uint_eq(conf.sessions[2].size, 112);
+	ck_assert_uint_eq(conf.sessions[2].key.len, 32);
+	unlink(key);
+	conf_release(&conf);
+	ck_assert_ptr_null(conf.sessions);
+}
+END_TEST
+
+START_TEST(test_session_errors)
+{
+	sessions_load("  { peer = \"192.0.2.7\"; }\n", 0, 7, "session without 'name'");
+	sessions_load("  { name = \"b\"; }\n", 0, 7, "session without 'peer'");
+	sessions_load("  { name = \"a b\"; peer = \"::1\"; }\n", 0, 7, "'name' \"a b\" holds a space");
+	sessions_load("  { name = \"\"; peer = \"::1\"; }\n", 0, 7, "'name' must be 1 to 63 characters");
+	sessions_load("  { name = \"b\"; peer = \"not an address\"; }\n", 0, 7,
+		      "'peer' \"not an address\" is not an IPv4 or IPv6 address or a host name");
+	sessions_load("  { name = \"b\"; peer = \"::1\"; rate = 0.0001; }\n", 0, 7,
+		      "'rate' is 0.0001, out of range 0.001..1000");
+	sessions_load("  { name = \"b\"; peer = \"::1\"; rate = \"fast\"; }\n", 0, 7,
+		      "'rate' must be a number");
+	sessions_load("  { name = \"b\"; peer = \"::1\";\n    size = 43; }\n", 0, 8,
+		      "'size' is 43, out of range 44..9000");
+	sessions_load("  { name = \"b\"; peer = \"::1\"; size = 9001; }\n", 0, 7,
+		      "'size' is 9001, out of range 44..9000");
+	sessions_load("  { name = \"b\"; peer = \"::1\"; dscp = 64; }\n", 0, 7,
+		      "'dscp' is 64, out of range 0..63");
+	sessions_load("  { name = \"b\"; peer = \"::1\"; port = 0; }\n", 0, 7,
+		      "'port' is 0, out of range 1..65535");
+	sessions_load("  { name = \"b\"; peer = \"::1\"; timeout = 61; }\n", 0, 7,
+		      "'timeout' is 61, out of range 0.01..60");
+	sessions_load("  { name = \"b\"; peer = \"::1\"; colour = 1; }\n", 0, 7,
+		      "unknown key 'colour' in 'sessions'");
+	sessions_load("  { name = \"b\"; peer = \"::1\"; authentication = \"hmac-sha256\"; }\n", 0, 7,
+		      "authentication = \"hmac-sha256\" needs a key_file");
+	char key[4200], body[4800];
+	write_key(key, sizeof(key), tmp_dir(), NULL, KEY_HEX "\n", 0600);
+	snprintf(body, sizeof(body), "  { name = \"b\"; peer = \"::1\"; key_file = \"%s\"; }\n", key);
+	sessions_load(body, 0, 7, "'key_file' is read only with authentication");
+	unlink(key);
+	sessions_load("  { name = \"b\"; peer = \"::1\"; },\n  { name = \"c\"; peer = \"::1\"; },\n"
+		      "  { name = \"b\"; peer = \"::2\"; }\n", 0, 9,
+		      "duplicate session name \"b\": already at line 7");
+	/* libconfig gives a scalar in a list no line: the list's, where it ends */
+	sessions_load("  \"b\"\n", 0, 8, "'sessions' entries must be groups");
+	load_err("larsd: {\n" LISTEN1 "};\nsessions = { name = \"b\"; };\n", 6,
+		 "'sessions' must be a list");
+	load_err("larsd: {\n" LISTEN1 "};\nsession = ( );\n", 6,
+		 "unknown group 'session' at top level (expected 'larsd', 'bufpool' or 'sessions')");
+}
+END_TEST
+
+START_TEST(test_session_auth_size)
+{
+	char key[4200], body[4800];
+
+	write_key(key, sizeof(key), tmp_dir(), NULL, KEY_HEX "\n", 0600);
+	snprintf(body, sizeof(body),
+		 "  { name = \"b\"; peer = \"::1\"; authentication = \"hmac-sha256\";\n"
+		 "    key_file = \"%s\";\n    size = 100; }\n", key);
+	sessions_load(body, 0, 9, "'size' is 100, out of range 112..9000 for an authenticated session");
+	unlink(key);
+}
+END_TEST
+
 static Suite *conf_suite(void)
 {
 	Suite *s = suite_create("conf");
@@ -1043,6 +1169,9 @@ static Suite *conf_suite(void)
 	tcase_add_test(tc, test_stamp_keys);
 	tcase_add_test(tc, test_stamp_key_errors);
 	tcase_add_test(tc, test_stamp_key_relative);
+	tcase_add_test(tc, test_sessions);
+	tcase_add_test(tc, test_session_errors);
+	tcase_add_test(tc, test_session_auth_size);
 	suite_add_tcase(s, tc);
 	return s;
 }

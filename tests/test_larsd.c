@@ -33,7 +33,11 @@
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 /* ---- helpers the files share ---------------------------------------------- */
@@ -61,6 +65,96 @@ long lt_reload(struct lh_daemon *d)
 	long ready = lh_wait_note(d, "READY=1", (size_t)r + 1, 3000);
 	ck_assert_msg(ready > r, "no READY=1 after RELOADING=1");
 	return ready;
+}
+
+/* ---- the control socket ---------------------------------------------------- */
+
+/* A blocking connection with 5 s timeouts; -1 on failure. */
+int lt_ctl_connect_path(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct timeval tv = { 5, 0 };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Does the reply's last line end it (END, OK, ERROR ..., VERSION ...)? */
+bool lt_ctl_reply_complete(const char *buf, size_t len)
+{
+	if (len == 0 || buf[len - 1] != '\n')
+		return false;
+	size_t start = len - 1;
+	while (start > 0 && buf[start - 1] != '\n')
+		start--;
+	const char *line = buf + start;
+	return strncmp(line, "END\n", 4) == 0 || strncmp(line, "OK\n", 3) == 0 ||
+	       strncmp(line, "ERROR ", 6) == 0 || strncmp(line, "VERSION ", 8) == 0;
+}
+
+/* Read one whole reply into buf (NUL-terminated); false on EOF/timeout. */
+bool lt_ctl_read_reply(int fd, char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	while (len + 1 < cap) {
+		ssize_t n = recv(fd, buf + len, cap - 1 - len, 0);
+		if (n <= 0)
+			return false;
+		len += (size_t)n;
+		buf[len] = '\0';
+		if (lt_ctl_reply_complete(buf, len))
+			return true;
+	}
+	return false;
+}
+
+/* Send cmd (a "\n" is added) and read its reply.  ck_asserts. */
+void lt_ctl_cmd(int fd, const char *cmd, char *buf, size_t cap)
+{
+	char line[256];
+
+	snprintf(line, sizeof(line), "%s\n", cmd);
+	ck_assert(lh_send_all(fd, line, strlen(line)));
+	ck_assert_msg(lt_ctl_read_reply(fd, buf, cap), "no complete reply to \"%s\": \"%s\"", cmd, buf);
+}
+
+/* The value of "STAT name value", -1 if absent. */
+long long lt_stat_of(const char *reply, const char *name)
+{
+	char key[128];
+	size_t klen = (size_t)snprintf(key, sizeof(key), "STAT %s ", name);
+
+	for (const char *p = reply; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (strncmp(p, key, klen) == 0)
+			return strtoll(p + klen, NULL, 10);
+	return -1;
+}
+
+/* The value of "STAT name word" as text, "" if absent. */
+void lt_stat_word(const char *reply, const char *name, char *out, size_t len)
+{
+	char key[128];
+	size_t klen = (size_t)snprintf(key, sizeof(key), "STAT %s ", name);
+
+	out[0] = '\0';
+	for (const char *p = reply; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (strncmp(p, key, klen) == 0) {
+			size_t n = strcspn(p + klen, "\n");
+			snprintf(out, len, "%.*s", (int)n, p + klen);
+			return;
+		}
+	}
 }
 
 /* An echo round trip on any listener, in its mode. */
@@ -128,6 +222,7 @@ static Suite *larsd_suite(void)
 	lt_add_larsctl(s);
 	lt_add_stamp(s);
 	lt_add_stamp_modes(s);
+	lt_add_sessions(s);
 	lt_add_io_backend(s);
 	return s;
 }

@@ -1,9 +1,13 @@
 /*
  * format.c - aligned text, JSON and Prometheus output (see format.h).
+ *
+ * The measuring sessions' items have a shape of their own (distributions,
+ * histograms): sessions.c prints them, and every loop here passes them by.
  */
 #include "config.h"
 
 #include "format.h"
+#include "sessions.h"
 #include "../larsd/stats.h" /* the counters' descriptions: one home */
 
 #include <ctype.h>
@@ -29,7 +33,7 @@ bool stat_split(const char *name, char *group, size_t glen, unsigned *index,
 	return true;
 }
 
-static bool is_number(const char *v)
+bool format_is_number(const char *v)
 {
 	if (*v == '-')
 		v++;
@@ -57,7 +61,8 @@ static void groups_of(const struct reply *r, struct groups *g)
 
 	g->n = 0;
 	for (size_t i = 0; i < r->n; i++) {
-		if (!stat_split(r->items[i].name, group, sizeof(group), &idx, &field))
+		if (sessions_owns(r->items[i].name) ||
+		    !stat_split(r->items[i].name, group, sizeof(group), &idx, &field))
 			continue;
 		size_t k = 0;
 		while (k < g->n && strcmp(g->name[k], group) != 0)
@@ -110,7 +115,7 @@ static void text_table(FILE *out, const struct reply *r, const char *gname)
 	}
 }
 
-void format_text(FILE *out, const struct reply *r)
+int format_text(FILE *out, const struct reply *r)
 {
 	struct groups g;
 	char group[GROUP_MAX];
@@ -124,17 +129,20 @@ void format_text(FILE *out, const struct reply *r)
 		fputc('\n', out);
 	}
 	for (size_t i = 0; i < r->n; i++)
-		if (!stat_split(r->items[i].name, group, sizeof(group), &idx, &field) &&
+		if (!sessions_owns(r->items[i].name) &&
+		    !stat_split(r->items[i].name, group, sizeof(group), &idx, &field) &&
 		    strlen(r->items[i].name) > w)
 			w = strlen(r->items[i].name);
 	for (size_t i = 0; i < r->n; i++)
-		if (!stat_split(r->items[i].name, group, sizeof(group), &idx, &field))
+		if (!sessions_owns(r->items[i].name) &&
+		    !stat_split(r->items[i].name, group, sizeof(group), &idx, &field))
 			fprintf(out, "%-*s  %s\n", (int)w, r->items[i].name, r->items[i].value);
+	return reply_get(r, "sessions") ? sessions_text(out, r) : 0;
 }
 
 /* ---- JSON ------------------------------------------------------------- */
 
-static void json_string(FILE *out, const char *s)
+void format_json_string(FILE *out, const char *s)
 {
 	fputc('"', out);
 	for (; *s; s++) {
@@ -151,13 +159,13 @@ static void json_string(FILE *out, const char *s)
 
 static void json_value(FILE *out, const char *v)
 {
-	if (is_number(v))
+	if (format_is_number(v))
 		fputs(v, out);
 	else
-		json_string(out, v);
+		format_json_string(out, v);
 }
 
-void format_json(FILE *out, const struct reply *r)
+int format_json(FILE *out, const struct reply *r)
 {
 	struct groups g;
 	char group[GROUP_MAX];
@@ -168,10 +176,11 @@ void format_json(FILE *out, const struct reply *r)
 	groups_of(r, &g);
 	fputc('{', out);
 	for (size_t i = 0; i < r->n; i++) {
-		if (stat_split(r->items[i].name, group, sizeof(group), &idx, &field))
+		if (sessions_owns(r->items[i].name) ||
+		    stat_split(r->items[i].name, group, sizeof(group), &idx, &field))
 			continue;
 		fputs(sep, out);
-		json_string(out, r->items[i].name);
+		format_json_string(out, r->items[i].name);
 		fputc(':', out);
 		json_value(out, r->items[i].value);
 		sep = ",";
@@ -188,7 +197,7 @@ void format_json(FILE *out, const struct reply *r)
 				fprintf(out, "%s", any ? "," : row ? ",{" : "{");
 				if (!any)
 					fprintf(out, "\"%s\":%u,", g.name[k], row);
-				json_string(out, field);
+				format_json_string(out, field);
 				fputc(':', out);
 				json_value(out, r->items[i].value);
 				any = true;
@@ -199,7 +208,10 @@ void format_json(FILE *out, const struct reply *r)
 		}
 		fputc(']', out);
 	}
+	if (reply_get(r, "sessions") && sessions_json(out, r, sep) < 0)
+		return -1;
 	fputs("}\n", out);
+	return 0;
 }
 
 /* ---- Prometheus ------------------------------------------------------- */
@@ -277,7 +289,7 @@ static bool row_is_label(const char *group, const char *field)
 }
 
 /* A label value, escaped as the exposition format wants. */
-static void prom_label(FILE *out, const char *name, const char *v, bool *first)
+void format_prom_label(FILE *out, const char *name, const char *v, bool *first)
 {
 	fprintf(out, "%s%s=\"", *first ? "{" : ",", name);
 	*first = false;
@@ -312,7 +324,7 @@ static void prom_sample(FILE *out, const char *key, const char *metric_base, con
 	if (group) {
 		char idx[16];
 		snprintf(idx, sizeof(idx), "%u", row);
-		prom_label(out, group, idx, &first);
+		format_prom_label(out, group, idx, &first);
 		/* the row's words are labels: a listener's proto, address... */
 		for (size_t i = 0; i < r->n; i++) {
 			char g[GROUP_MAX];
@@ -320,7 +332,7 @@ static void prom_sample(FILE *out, const char *key, const char *metric_base, con
 			const char *f;
 			if (stat_split(r->items[i].name, g, sizeof(g), &ri, &f) &&
 			    strcmp(g, group) == 0 && ri == row && row_is_label(g, f))
-				prom_label(out, f, r->items[i].value, &first);
+				format_prom_label(out, f, r->items[i].value, &first);
 		}
 	}
 	fprintf(out, "%s %s\n", first ? "" : "}", value);
@@ -329,7 +341,7 @@ static void prom_sample(FILE *out, const char *key, const char *metric_base, con
 /* The exposition format wants every sample of a metric in one block: the
  * plain values first, then each table's fields, all rows of one field
  * together. */
-void format_prometheus(FILE *out, const struct reply *r)
+int format_prometheus(FILE *out, const struct reply *r)
 {
 	char group[GROUP_MAX], g2[GROUP_MAX], key[GROUP_MAX + 64], base[GROUP_MAX + 64];
 	unsigned row, row2;
@@ -337,21 +349,22 @@ void format_prometheus(FILE *out, const struct reply *r)
 
 	for (size_t i = 0; i < r->n; i++) {
 		const char *name = r->items[i].name, *value = r->items[i].value;
-		if (stat_split(name, group, sizeof(group), &row, &field))
+		if (sessions_owns(name) || stat_split(name, group, sizeof(group), &row, &field))
 			continue;
 		if (strcmp(name, "version") == 0) {
 			bool first = true;
 			fputs("# HELP larsd_build_info larsd's version, as a label\n"
 			      "# TYPE larsd_build_info gauge\nlarsd_build_info", out);
-			prom_label(out, "version", value, &first);
+			format_prom_label(out, "version", value, &first);
 			fputs("} 1\n", out);
-		} else if (is_number(value)) {
+		} else if (format_is_number(value)) {
 			prom_sample(out, name, strcmp(name, "uptime_s") == 0 ? "uptime_seconds" : name,
 				    NULL, 0, r, value, true);
 		}
 	}
 	for (size_t i = 0; i < r->n; i++) {
-		if (!stat_split(r->items[i].name, group, sizeof(group), &row, &field) ||
+		if (sessions_owns(r->items[i].name) ||
+		    !stat_split(r->items[i].name, group, sizeof(group), &row, &field) ||
 		    row_is_label(group, field))
 			continue;
 		/* the first row of this field: print every row of it now */
@@ -371,4 +384,5 @@ void format_prometheus(FILE *out, const struct reply *r)
 				first = false;
 			}
 	}
+	return reply_get(r, "sessions") ? sessions_prometheus(out, r) : 0;
 }

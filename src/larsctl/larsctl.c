@@ -1,13 +1,14 @@
 /*
  * larsctl - ask a running larsd through its control socket.
  *
- *   larsctl [-s SOCKET] [--json | --prometheus] stats [pool|listeners|workers|reset]
+ *   larsctl [-s SOCKET] [--json | --prometheus] stats [pool|listeners|workers|sessions|reset]
  *   larsctl [-s SOCKET] reload | version
  *   larsctl [-s SOCKET] watch [-n SECONDS] [--count N]
  *
  * One connection per run; the reply is printed as aligned text, JSON or
- * Prometheus' text format (format.c).  `stats --prometheus` asks for every
- * section, so one run gives the whole exposition.  Exit statuses: reply.h.
+ * Prometheus' text format (format.c; the measuring sessions' in sessions.c).
+ * `stats --prometheus` asks for every section, so one run gives the whole
+ * exposition.  Exit statuses: reply.h.
  */
 #include "config.h"
 
@@ -26,7 +27,8 @@ enum output { OUT_TEXT, OUT_JSON, OUT_PROMETHEUS };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: larsctl [-s SOCKET] [--json | --prometheus] stats [pool|listeners|workers|reset]\n"
+	fprintf(f, "usage: larsctl [-s SOCKET] [--json | --prometheus] stats\n"
+		   "               [pool|listeners|workers|sessions|reset]\n"
 		   "       larsctl [-s SOCKET] reload | version\n"
 		   "       larsctl [-s SOCKET] watch [-n SECONDS] [--count N]\n"
 		   "  -s, --socket PATH   larsd's control socket (default %s)\n"
@@ -74,10 +76,12 @@ static int run(const char *path, const char *command, enum output out, int timeo
 		return EXIT_UNREACHABLE;
 	}
 	int rc = ctl_exchange(fd, command, timeout_ms, &r, err, sizeof(err));
-	/* The whole exposition in one run: every section of stats. */
-	static const char *const more[] = {"stats pool", "stats listeners", "stats workers"};
+	/* The whole exposition in one run: every section of stats.  A larsd
+	 * older than "stats sessions" answers it ERROR: that merges nothing. */
+	static const char *const more[] = {"stats pool", "stats listeners", "stats workers",
+					   "stats sessions"};
 	for (size_t i = 0; rc == 0 && r.kind == REPLY_STATS && out == OUT_PROMETHEUS &&
-			   strcmp(command, "stats") == 0 && i < 3; i++) {
+			   strcmp(command, "stats") == 0 && i < sizeof(more) / sizeof(more[0]); i++) {
 		struct reply extra;
 		rc = ctl_exchange(fd, more[i], timeout_ms, &extra, err, sizeof(err));
 		if (rc == 0)
@@ -92,7 +96,11 @@ static int run(const char *path, const char *command, enum output out, int timeo
 	}
 	switch (r.kind) {
 	case REPLY_ERROR:
-		fprintf(stderr, "larsctl: %s\n", r.text);
+		if (strcmp(r.text, "unknown command") == 0) /* "stats sessions" to an older larsd */
+			fprintf(stderr, "larsctl: larsd does not know '%s' (older than larsctl %s?)\n",
+				command, PACKAGE_VERSION);
+		else
+			fprintf(stderr, "larsctl: %s\n", r.text);
 		rc = EXIT_DAEMON_ERROR;
 		break;
 	case REPLY_OK:
@@ -109,11 +117,15 @@ static int run(const char *path, const char *command, enum output out, int timeo
 		break;
 	case REPLY_STATS:
 		if (out == OUT_JSON)
-			format_json(stdout, &r);
+			rc = format_json(stdout, &r);
 		else if (out == OUT_PROMETHEUS)
-			format_prometheus(stdout, &r);
+			rc = format_prometheus(stdout, &r);
 		else
-			format_text(stdout, &r);
+			rc = format_text(stdout, &r);
+		if (rc < 0) {
+			fprintf(stderr, "larsctl: out of memory formatting the reply\n");
+			rc = EXIT_PROTOCOL;
+		}
 		break;
 	}
 	reply_free(&r);
@@ -189,7 +201,7 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "stats") == 0 && nargs <= 2 &&
 	    (!arg || !strcmp(arg, "pool") || !strcmp(arg, "listeners") ||
-	     !strcmp(arg, "workers") || !strcmp(arg, "reset"))) {
+	     !strcmp(arg, "workers") || !strcmp(arg, "sessions") || !strcmp(arg, "reset"))) {
 		snprintf(line, sizeof(line), "stats%s%s", arg ? " " : "", arg ? arg : "");
 		return run(path, line, out, (int)timeout_ms);
 	}

@@ -173,7 +173,7 @@ static void ctlsock_accept(struct ctlsock *cs)
 		memset(c, 0, sizeof(*c));
 		c->fd = fd;
 		c->pollslot = -1;
-		c->out.max = CTLSOCK_OUT_MAX;
+		c->out.max = CTLSOCK_OUT_MAX + CTLSOCK_REPLY_MAX;
 		c->last_ms = clock_ms();
 	}
 }
@@ -198,6 +198,8 @@ static bool client_lines(struct ctlsock *cs, struct ctlsock_client *c)
 			len--;
 		if (len > CTL_LINE_MAX)
 			return client_too_long(c);
+		if (c->out.len > CTLSOCK_OUT_MAX)
+			return false; /* asks and does not read */
 		ctl_run(cs->state, ctl_parse(start, (size_t)(nl - start)), &c->out);
 		if (c->out.overflow)
 			return false; /* asks and does not read */

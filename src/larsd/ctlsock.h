@@ -14,9 +14,11 @@
 
 #define CTLSOCK_MAX_CLIENTS 16
 #define CTLSOCK_IDLE_MS 60000
-/* A reply's bound: "stats sessions" of CONF_MAX_SESSIONS sessions, about
- * 1.5 KiB each, fits. */
-#define CTLSOCK_OUT_MAX (8 * 1024 * 1024)
+/* Replies waiting unread: past this, the next command closes the client. */
+#define CTLSOCK_OUT_MAX (256 * 1024)
+/* The most one reply may add: "stats sessions" of CONF_MAX_SESSIONS
+ * sessions, about 1.5 KiB each, fits. */
+#define CTLSOCK_REPLY_MAX (8 * 1024 * 1024)
 /* The poll slots ctlsock_pollfds() may fill: the listener and the clients. */
 #define CTLSOCK_NFDS (1 + CTLSOCK_MAX_CLIENTS)
 

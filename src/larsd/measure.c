@@ -5,7 +5,6 @@
 #include "config.h"
 
 #include "measure.h"
-#include "clock.h"
 #include "log.h"
 #include "session.h"
 #include "stamp_clock.h"
@@ -63,6 +62,16 @@ struct measure {
 	uint16_t own_err;           /* this host's Error Estimate, read at each sweep */
 	uint64_t next_sweep_ns;
 };
+
+/* CLOCK_MONOTONIC, precise: the timerfd's clock (clock.h's coarse one
+ * lags it by up to a tick, so a timer would fire before its time came). */
+static uint64_t mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * NS_PER_S + (uint64_t)t.tv_nsec;
+}
 
 /* ---- the schedule: a binary min-heap by due time --------------------- */
 
@@ -239,7 +248,7 @@ static void send_due(struct measure *m, uint64_t now)
 	while (m->n > 0 && m->heap[0]->due_ns <= now) {
 		send_one(m, m->heap[0], now);
 		heap_down(m, 0);
-		now = clock_ns();
+		now = mono_ns();
 	}
 }
 
@@ -354,8 +363,11 @@ static void *measure_main(void *arg)
 	struct epoll_event ev[EVENTS_MAX];
 
 	prctl(PR_SET_NAME, "larsd-measure", 0, 0, 0);
+	/* The kernel may fire a timer up to its slack late (50 us by
+	 * default): a schedule precise to microseconds asks for 1 ns. */
+	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	for (;;) {
-		uint64_t now = clock_ns();
+		uint64_t now = mono_ns();
 		pthread_mutex_lock(&m->lock);
 		bool stop = m->stop, pending = m->has_pending;
 		pthread_mutex_unlock(&m->lock);
