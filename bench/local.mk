@@ -26,7 +26,7 @@ bench_textbook_uring_SOURCES = bench/textbook-uring.c bench/textbook.c bench/tex
 bench_textbook_uring_CFLAGS = $(AM_CFLAGS) $(LIBURING_CFLAGS)
 bench_textbook_uring_LDADD = $(LIBURING_LIBS)
 endif
-EXTRA_DIST += bench/echo bench/echo-report.awk bench/echo-chart.gp bench/bench-lib.sh \
+EXTRA_DIST += bench/sessions bench/echo bench/echo-report.awk bench/echo-chart.gp bench/bench-lib.sh \
 	bench/echo.svg bench/echo-results.raw bench/echo-fixes.raw bench/backend-memory
 
 # bench/stamp: larsd's STAMP reflector against its UDP echo, and its

@@ -140,9 +140,13 @@ static void worker_stop(struct worker *w)
 {
 	uint64_t deadline = clock_ms() + w->conf.shutdown_timeout_ms;
 
+	/* Under the lock, as in worker_sync(): "stats listeners" reads which
+	 * listener a slot serves. */
+	pthread_mutex_lock(&w->d->lock);
 	for (size_t i = 0; i < CONF_MAX_LISTENERS; i++)
 		if (w->ports[i].listener)
 			worker_unwatch_port(w, &w->ports[i]);
+	pthread_mutex_unlock(&w->d->lock);
 	while (!tcp_drain_all(w) && clock_ms() < deadline)
 		worker_turn(w, 50);
 	tcp_close_all(w);
