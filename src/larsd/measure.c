@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,6 @@
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,27 +44,35 @@ struct msession {
 	bool resolve_warned;
 	struct stamp_hmac hmac;
 	uint8_t *packet;        /* conf.size bytes */
+	pthread_mutex_t lock;   /* its books (s): the thread writes them, the
+	                           control thread copies them to report */
 };
 
 struct measure {
 	pthread_t thread;
 	bool running;
-	int epfd, timerfd, wakefd;
-	pthread_mutex_t lock;   /* the books and the hand-over below */
+	int epfd, wakefd;
+	/* The locks: `lock` guards the list (sessions, n) and the hand-over
+	 * (pending); the thread takes it only to swap a reload's list in, so
+	 * a "stats sessions" of many sessions never holds up a packet.  Each
+	 * session's books have a lock of their own, held for an update or a
+	 * copy; err_lock guards send_error the same way. */
+	pthread_mutex_t lock, err_lock;
 	pthread_cond_t taken;
 	struct msession **sessions; /* in the configuration's order */
 	size_t n;
 	struct msession **heap;     /* the schedule: a min-heap by due_ns */
 	struct conf_session *pending; /* a reload's list, not taken yet */
 	size_t n_pending;
-	bool has_pending, stop;
+	atomic_bool has_pending, stop;
 	struct session_hist send_error; /* how late packets went */
 	uint16_t own_err;           /* this host's Error Estimate, read at each sweep */
 	uint64_t next_sweep_ns;
 };
 
-/* CLOCK_MONOTONIC, precise: the timerfd's clock (clock.h's coarse one
- * lags it by up to a tick, so a timer would fire before its time came). */
+/* CLOCK_MONOTONIC, precise: the clock of epoll_pwait2()'s timeout
+ * (clock.h's coarse one lags it by up to a tick, so the wait would end
+ * before its time came, and again, until the tick). */
 static uint64_t mono_ns(void)
 {
 	struct timespec t;
@@ -161,7 +169,7 @@ static int session_connect(struct msession *ms)
 	return 0;
 }
 
-static struct msession *session_new(const struct conf_session *c, uint64_t now)
+static struct msession *session_new(const struct conf_session *c)
 {
 	struct msession *ms = calloc(1, sizeof(*ms));
 
@@ -174,10 +182,11 @@ static struct msession *session_new(const struct conf_session *c, uint64_t now)
 		return NULL;
 	}
 	ms->fd = -1;
+	pthread_mutex_init(&ms->lock, NULL);
 	if (c->stamp_auth)
 		stamp_hmac_init(&ms->hmac, &c->key);
 	ms->interval_ns = (uint64_t)((double)NS_PER_S / c->rate);
-	ms->due_ns = now + random_below(ms->interval_ns); /* jittered start */
+	ms->due_ns = UINT64_MAX; /* take_pending() sets its start */
 	return ms;
 }
 
@@ -188,6 +197,7 @@ static void session_gone(struct measure *m, struct msession *ms)
 		close(ms->fd);
 	}
 	session_free(&ms->s);
+	pthread_mutex_destroy(&ms->lock);
 	free(ms->packet);
 	free(ms);
 }
@@ -218,10 +228,10 @@ static void send_one(struct measure *m, struct msession *ms, uint64_t now)
 		epoll_ctl(m->epfd, EPOLL_CTL_ADD, ms->fd, &ev);
 	}
 	clock_gettime(CLOCK_REALTIME, &rt);
-	pthread_mutex_lock(&m->lock);
+	pthread_mutex_lock(&ms->lock);
 	session_expire(s, now);
 	uint64_t n = session_next(s, now, (int64_t)rt.tv_sec * (int64_t)NS_PER_S + rt.tv_nsec);
-	pthread_mutex_unlock(&m->lock);
+	pthread_mutex_unlock(&ms->lock);
 
 	struct stamp_sender hdr = {(uint32_t)n, stamp_ts_from_timespec(&rt, false), m->own_err,
 				   c->ssid};
@@ -231,10 +241,12 @@ static void send_one(struct measure *m, struct msession *ms, uint64_t now)
 		stamp_packet_sign(&ms->hmac, ms->packet);
 	bool ok = send(ms->fd, ms->packet, c->size, 0) == (ssize_t)c->size;
 
-	pthread_mutex_lock(&m->lock);
+	pthread_mutex_lock(&ms->lock);
 	session_sent(s, ok);
+	pthread_mutex_unlock(&ms->lock);
+	pthread_mutex_lock(&m->err_lock);
 	session_hist_record(&m->send_error, now - ms->due_ns);
-	pthread_mutex_unlock(&m->lock);
+	pthread_mutex_unlock(&m->err_lock);
 
 	/* The next on the fixed schedule; a turn late by more than one
 	 * interval starts it again from now instead of catching up. */
@@ -261,7 +273,10 @@ static void read_replies(struct measure *m, struct msession *ms)
 	char control[CMSG_SPACE(sizeof(struct timespec))];
 	bool own_synced = stamp_err_synced(m->own_err);
 
-	for (int i = 0; i < 64; i++) {
+	/* One reply a readiness (level-triggered: another wakes the loop
+	 * again), so a lone reply costs one recvmsg(), not a second that
+	 * finds nothing; an error (ICMP) is read and the next one tried. */
+	for (int i = 0; i < 8; i++) {
 		struct iovec iov = {buf, sizeof(buf)};
 		struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
 				     .msg_control = control, .msg_controllen = sizeof(control)};
@@ -281,20 +296,21 @@ static void read_replies(struct measure *m, struct msession *ms)
 		bool good = (size_t)len == s->conf.size &&
 			    stamp_reflector_parse(buf, (size_t)len, s->conf.stamp_auth, &r) == 0 &&
 			    (!s->conf.stamp_auth || stamp_packet_check(&ms->hmac, buf));
-		pthread_mutex_lock(&m->lock);
+		pthread_mutex_lock(&ms->lock);
 		if (good)
 			session_reply(s, &r, (int64_t)t4.tv_sec * (int64_t)NS_PER_S + t4.tv_nsec,
 				      own_synced);
 		else
 			session_corrupt(s);
-		pthread_mutex_unlock(&m->lock);
+		pthread_mutex_unlock(&ms->lock);
+		return;
 	}
 }
 
 /* ---- the thread ---------------------------------------------------------- */
 
 /* Take a reload's list: keep the unchanged sessions, make the new. */
-static void take_pending(struct measure *m, uint64_t now)
+static void take_pending(struct measure *m)
 {
 	struct conf_session *list = m->pending;
 	size_t n = m->n_pending;
@@ -314,11 +330,17 @@ static void take_pending(struct measure *m, uint64_t now)
 				m->sessions[k] = NULL;
 			}
 		}
-		if (!next[i] && !(next[i] = session_new(&list[i], now))) {
+		if (!next[i] && !(next[i] = session_new(&list[i]))) {
 			log_err("session %s: out of memory: left out", list[i].name);
 			continue;
 		}
 	}
+	/* The new ones start at a random point of their first interval from
+	 * now, once all are made (making many takes milliseconds). */
+	uint64_t now = mono_ns();
+	for (size_t i = 0; i < n; i++)
+		if (next[i] && next[i]->due_ns == UINT64_MAX)
+			next[i]->due_ns = now + random_below(next[i]->interval_ns);
 	/* Those left out of memory are dropped from the list. */
 	size_t kept = 0;
 	for (size_t i = 0; i < n; i++)
@@ -335,25 +357,42 @@ static void take_pending(struct measure *m, uint64_t now)
 	heap_build(m);
 }
 
-static void arm_timer(struct measure *m)
+/* How long to wait: until the next packet's time or the next sweep. */
+static struct timespec wait_for(const struct measure *m, uint64_t now)
 {
 	uint64_t at = m->next_sweep_ns;
 
 	if (m->n > 0 && m->heap[0]->due_ns < at)
 		at = m->heap[0]->due_ns;
-	struct itimerspec its = {.it_value = {(time_t)(at / NS_PER_S), (long)(at % NS_PER_S)}};
-	if (at == 0)
-		its.it_value.tv_nsec = 1;
-	timerfd_settime(m->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
+	uint64_t ns = at > now ? at - now : 0;
+	return (struct timespec){(time_t)(ns / NS_PER_S), (long)(ns % NS_PER_S)};
+}
+
+/* epoll_pwait2(): a timeout in nanoseconds, with no timer to set and read
+ * again each turn (Linux 5.11); before that, epoll_wait()'s milliseconds,
+ * rounded up. */
+static int wait_events(struct measure *m, struct epoll_event *ev, const struct timespec *t)
+{
+	static bool coarse;
+
+	if (!coarse) {
+		int k = epoll_pwait2(m->epfd, ev, EVENTS_MAX, t, NULL);
+		if (k >= 0 || errno != ENOSYS)
+			return k;
+		coarse = true;
+	}
+	return epoll_wait(m->epfd, ev, EVENTS_MAX,
+			  (int)(t->tv_sec * 1000 + (t->tv_nsec + 999999) / 1000000));
 }
 
 static void sweep(struct measure *m, uint64_t now)
 {
 	stamp_clock_error(false, &m->own_err);
-	pthread_mutex_lock(&m->lock);
-	for (size_t i = 0; i < m->n; i++)
+	for (size_t i = 0; i < m->n; i++) {
+		pthread_mutex_lock(&m->sessions[i]->lock);
 		session_expire(&m->sessions[i]->s, now);
-	pthread_mutex_unlock(&m->lock);
+		pthread_mutex_unlock(&m->sessions[i]->lock);
+	}
 	m->next_sweep_ns = now + SWEEP_NS;
 }
 
@@ -368,33 +407,29 @@ static void *measure_main(void *arg)
 	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	for (;;) {
 		uint64_t now = mono_ns();
-		pthread_mutex_lock(&m->lock);
-		bool stop = m->stop, pending = m->has_pending;
-		pthread_mutex_unlock(&m->lock);
-		if (stop)
+		if (atomic_load(&m->stop))
 			break;
-		if (pending) {
+		if (atomic_load(&m->has_pending)) {
 			/* Under the lock: a "stats sessions" meanwhile waits
 			 * for the new list (making a session is a few
 			 * allocations; a name to resolve waits for its turn). */
 			pthread_mutex_lock(&m->lock);
-			take_pending(m, now);
+			take_pending(m);
 			free(m->pending);
 			m->pending = NULL;
-			m->has_pending = false;
+			atomic_store(&m->has_pending, false);
 			pthread_cond_broadcast(&m->taken);
 			pthread_mutex_unlock(&m->lock);
 		}
 		if (now >= m->next_sweep_ns)
 			sweep(m, now);
 		send_due(m, now);
-		arm_timer(m);
-		int k = epoll_wait(m->epfd, ev, EVENTS_MAX, -1);
+		struct timespec t = wait_for(m, mono_ns());
+		int k = wait_events(m, ev, &t);
 		for (int i = 0; i < k; i++) {
 			if (ev[i].data.ptr == m) {
 				uint64_t v;
 				if (read(m->wakefd, &v, sizeof(v)) < 0) { /* counted: nothing */ }
-				if (read(m->timerfd, &v, sizeof(v)) < 0) { /* not yet */ }
 			} else {
 				read_replies(m, ev[i].data.ptr);
 			}
@@ -464,17 +499,27 @@ void measure_report(struct measure *m, struct ctl_out *o)
 		ctl_printf(o, "STAT sessions 0\nSTAT sessions_send_error_us -\nEND\n");
 		return;
 	}
+	static struct session copy; /* the control thread's only */
+	struct session_hist e_copy;
+	pthread_mutex_lock(&m->err_lock);
+	e_copy = m->send_error;
+	pthread_mutex_unlock(&m->err_lock);
+	const struct session_hist *e = &e_copy;
 	pthread_mutex_lock(&m->lock);
 	ctl_printf(o, "STAT sessions %zu\n", m->n);
-	const struct session_hist *e = &m->send_error;
 	if (e->count == 0)
 		ctl_printf(o, "STAT sessions_send_error_us -\n");
 	else
 		ctl_printf(o, "STAT sessions_send_error_us %.1f,%.1f,%.1f\n",
 			   session_hist_percentile(e, 50) / 1e3, session_hist_percentile(e, 99) / 1e3,
 			   e->max_ns / 1e3);
-	for (size_t i = 0; i < m->n; i++)
-		report_one(o, i, &m->sessions[i]->s);
+	for (size_t i = 0; i < m->n; i++) {
+		/* A copy, so the session waits for a memcpy, not for the text. */
+		pthread_mutex_lock(&m->sessions[i]->lock);
+		copy = m->sessions[i]->s;
+		pthread_mutex_unlock(&m->sessions[i]->lock);
+		report_one(o, i, &copy);
+	}
 	pthread_mutex_unlock(&m->lock);
 	ctl_printf(o, "END\n");
 }
@@ -489,7 +534,7 @@ static void hand_over(struct measure *m, struct conf_session *list, size_t n)
 	free(m->pending);
 	m->pending = list;
 	m->n_pending = n;
-	m->has_pending = true;
+	atomic_store(&m->has_pending, true);
 	pthread_mutex_unlock(&m->lock);
 	if (write(m->wakefd, &one, sizeof(one)) < 0) { /* the counter is full: awake anyway */ }
 }
@@ -504,19 +549,17 @@ struct measure *measure_start(struct conf_session *list, size_t n, char *err, si
 		free(list);
 		return NULL;
 	}
-	m->epfd = m->timerfd = m->wakefd = -1;
+	m->epfd = m->wakefd = -1;
 	pthread_mutex_init(&m->lock, NULL);
+	pthread_mutex_init(&m->err_lock, NULL);
 	pthread_cond_init(&m->taken, NULL);
 	session_hist_init(&m->send_error);
 	stamp_clock_error(false, &m->own_err);
 	m->epfd = epoll_create1(EPOLL_CLOEXEC);
-	m->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	m->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	ev.data.ptr = m;
-	if (m->epfd < 0 || m->timerfd < 0 || m->wakefd < 0 ||
-	    epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->timerfd, &ev) < 0 ||
-	    epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->wakefd, &ev) < 0) {
-		snprintf(err, errlen, "sessions: cannot make the measuring thread's timer: %s",
+	if (m->epfd < 0 || m->wakefd < 0 || epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->wakefd, &ev) < 0) {
+		snprintf(err, errlen, "sessions: cannot make the measuring thread's epoll set: %s",
 			 strerror(errno));
 		free(list);
 		measure_stop(m);
@@ -540,7 +583,7 @@ void measure_apply(struct measure *m, struct conf_session *list, size_t n)
 {
 	hand_over(m, list, n);
 	pthread_mutex_lock(&m->lock);
-	while (m->has_pending)
+	while (atomic_load(&m->has_pending))
 		pthread_cond_wait(&m->taken, &m->lock);
 	pthread_mutex_unlock(&m->lock);
 	log_info("sessions: %zu measuring", n);
@@ -552,9 +595,7 @@ void measure_stop(struct measure *m)
 		return;
 	if (m->running) {
 		uint64_t one = 1;
-		pthread_mutex_lock(&m->lock);
-		m->stop = true;
-		pthread_mutex_unlock(&m->lock);
+		atomic_store(&m->stop, true);
 		if (write(m->wakefd, &one, sizeof(one)) < 0) { /* awake anyway */ }
 		pthread_join(m->thread, NULL);
 	}
@@ -565,11 +606,10 @@ void measure_stop(struct measure *m)
 	free(m->pending);
 	if (m->epfd >= 0)
 		close(m->epfd);
-	if (m->timerfd >= 0)
-		close(m->timerfd);
 	if (m->wakefd >= 0)
 		close(m->wakefd);
 	pthread_cond_destroy(&m->taken);
+	pthread_mutex_destroy(&m->err_lock);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }

