@@ -21,9 +21,10 @@
  * a histogram (stats sessions: sessions_send_error_us).
  *
  * Memory: each session is a struct session (about 6 KiB of histograms)
- * and its ring of slots (40 bytes each, session_slots_for(): 64 slots at
+ * and its ring of slots (48 bytes each, session_slots_for(): 64 slots at
  * 1/s and a 3 s timeout, at most SESSION_MAX_SLOTS), and a packet buffer
- * of its size; CONF_MAX_SESSIONS bounds the count.  Not from the pool:
+ * of its size: 11.7 KiB resident a session at the defaults (bench/sessions);
+ * CONF_MAX_SESSIONS bounds the count.  Not from the pool:
  * MEM_LIMIT bounds the clients' buffers, and the sessions are bounded by
  * the configuration alone.
  */
