@@ -10,6 +10,7 @@
 #ifndef LARSD_CONF_H
 #define LARSD_CONF_H
 
+#include "control_socket.h"
 #include "lars.h"
 #include "stamp_key.h"
 
@@ -22,8 +23,8 @@
 #define CONF_DEFAULT_PATH SYSCONFDIR "/larsd/larsd.conf"
 #define CONF_MAX_THREADS 256
 #define CONF_MAX_LISTENERS 64
-#define CONF_DEFAULT_CONTROL "/run/larsd/control"
-#define CONF_ERR_MAX 512
+#define CONF_DEFAULT_CONTROL LARS_CONTROL_DEFAULT
+#define CONF_ERR_MAX LARS_CONTROL_ERR_MAX
 /* A frame and its header fit the largest TCP segment or UDP datagram. */
 #define CONF_DEFAULT_MAX_MESSAGE (65535 - LARS_HEADER_SIZE)
 
