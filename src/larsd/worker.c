@@ -150,11 +150,10 @@ static void worker_stop(struct worker *w)
 	while (!tcp_drain_all(w) && clock_ms() < deadline)
 		worker_turn(w, 50);
 	tcp_close_all(w);
-#ifdef HAVE_LIBURING
-	if (loop_is_uring(&w->loop) && !loop_uring_drain(&w->loop, DRAIN_MS))
-		log_warn("worker %u: io_uring requests still in flight %d ms after stopping; "
-			 "%zu connections not freed", w->index, DRAIN_MS, w->tcp.closing);
-#endif
+	if (!loop_drain(&w->loop, DRAIN_MS))
+		log_warn("worker %u: %s requests still in flight %d ms after stopping; "
+			 "%zu connections not freed", w->index, w->loop.ops->name, DRAIN_MS,
+			 w->tcp.closing);
 	tcp_reap(&w->tcp);
 }
 
@@ -180,17 +179,16 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 
 	atomic_store(&w->tid, gettid());
-#ifdef HAVE_LIBURING
-	/* A ring made with SINGLE_ISSUER belongs to the thread that enables
-	 * it: this one. */
-	if (loop_is_uring(&w->loop) && loop_uring_start(&w->loop) < 0) {
+	/* An io_uring made with SINGLE_ISSUER belongs to the thread that
+	 * enables it: this one. */
+	if (loop_start(&w->loop) < 0) {
 		w->start_errno = errno;
-		log_err("worker %u: cannot enable its io_uring: %s", w->index, strerror(errno));
+		log_err("worker %u: cannot enable its %s: %s", w->index, w->loop.ops->name,
+			strerror(errno));
 		atomic_store(&w->finished, true);
 		sem_post(&w->started);
 		return NULL;
 	}
-#endif
 	sem_post(&w->started);
 	while (!atomic_load_explicit(&w->d->stopping, memory_order_relaxed)) {
 		worker_turn(w, tcp_waiting(&w->tcp) ? STARVED_RETRY_MS : IDLE_CHECK_MS);
