@@ -28,6 +28,20 @@
 #define IDLE_CHECK_MS 1000
 #define DRAIN_MS 1000 /* io_uring: the most to wait for cancelled requests */
 
+static void worker_conf_from(struct worker_conf *wc, const struct conf *c)
+{
+	wc->max_connections = c->max_connections;
+	wc->idle_timeout = c->idle_timeout;
+	wc->max_message = c->max_message;
+	wc->shutdown_timeout_ms = c->shutdown_timeout_ms;
+	wc->udp_source_rate = c->udp_source_rate;
+	wc->udp_source_burst = c->udp_source_burst;
+	memcpy(wc->allow, c->allow, sizeof(wc->allow));
+	wc->n_allow = c->n_allow;
+	memcpy(wc->blocked_ports, c->blocked_ports, sizeof(wc->blocked_ports));
+	wc->n_blocked_ports = c->n_blocked_ports;
+}
+
 static struct port *worker_port_of(struct worker *w, const struct listener *l)
 {
 	for (size_t i = 0; i < CONF_MAX_LISTENERS; i++)
@@ -100,7 +114,7 @@ static void worker_sync(struct worker *w)
 		return;
 	pthread_mutex_lock(&d->lock);
 	gen = atomic_load(&d->generation);
-	memcpy(&w->conf, &d->conf, sizeof(w->conf));
+	worker_conf_from(&w->conf, &d->conf);
 	for (size_t i = 0; i < CONF_MAX_LISTENERS; i++) /* drop the ones gone */
 		if (w->ports[i].listener && !daemon_has_listener(d, w->ports[i].listener))
 			worker_unwatch_port(w, &w->ports[i]);
@@ -111,7 +125,7 @@ static void worker_sync(struct worker *w)
 			p = worker_port_of(w, d->listeners[j]);
 		}
 		if (p) /* the listeners are in the order of the configuration's */
-			worker_stamp_port(w, p, &w->conf.listeners[j]);
+			worker_stamp_port(w, p, &d->conf.listeners[j]);
 	}
 	pthread_mutex_unlock(&d->lock);
 	w->seen_generation = gen;
