@@ -12,7 +12,7 @@
  */
 #include "config.h"
 
-#include "../larsd/conf.h" /* CONF_DEFAULT_CONTROL: one home */
+#include "control_socket.h"
 #include "format.h"
 #include "reply.h"
 #include "watch.h"
@@ -40,7 +40,7 @@ static void usage(FILE *f)
 		   "  -h, --help, -V, --version\n"
 		   "Exit status: 0 done, 1 larsd answered ERROR, 2 bad usage, 3 larsd not\n"
 		   "reachable (no socket, permission denied, not running), 4 a bad reply.\n",
-		CONF_DEFAULT_CONTROL);
+		LARS_CONTROL_DEFAULT);
 }
 
 /* Append src's items to dst (moving the strings); with tables_only, only
@@ -68,7 +68,7 @@ static void merge(struct reply *dst, struct reply *src, bool tables_only)
 
 static int run(const char *path, const char *command, enum output out, int timeout_ms)
 {
-	char err[CONF_ERR_MAX + 64];
+	char err[LARS_CONTROL_ERR_MAX + 64];
 	struct reply r;
 	int fd = ctl_connect(path, err, sizeof(err));
 	if (fd < 0) {
@@ -153,7 +153,7 @@ int main(int argc, char **argv)
 		{"count", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0},
 	};
-	const char *path = CONF_DEFAULT_CONTROL;
+	const char *path = LARS_CONTROL_DEFAULT;
 	enum output out = OUT_TEXT;
 	unsigned long timeout_ms = 5000, count = 0, interval_s = 1;
 	int opt;

@@ -32,7 +32,7 @@ struct tcp_conn {
 	size_t recv_off;
 	uint64_t *sent_ns; /* [depth], by seq % depth */
 	/* --verify frames: the frame being received. */
-	unsigned char fhdr[PAYLOAD_LARS_HEADER];
+	unsigned char fhdr[LARS_HEADER_SIZE];
 	size_t flen;    /* its length, header included, once the header is in; else 0 */
 	bool fmatch;    /* it answers message recv_seq */
 };

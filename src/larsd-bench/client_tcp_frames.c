@@ -23,19 +23,13 @@
 
 #include <string.h>
 
-static int32_t frames_le32(const unsigned char *p)
-{
-	return (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-			 (uint32_t)p[3] << 24);
-}
-
 /* The header is in: what frame is this? false if c had to be closed. */
 static bool frames_header(struct worker *w, struct tcp_conn *c)
 {
 	const struct bench_opts *o = w->run->o;
 	const struct payload *pl = w->run->pl;
-	int32_t msgid = frames_le32(c->fhdr);
-	int32_t size = frames_le32(c->fhdr + 4);
+	int32_t msgid, size;
+	lars_header_get(c->fhdr, &msgid, &size);
 	/* Sent, at least in part, and not yet answered. */
 	bool outstanding = c->recv_seq < c->send_seq || (c->recv_seq == c->send_seq && c->send_off);
 
@@ -44,7 +38,7 @@ static bool frames_header(struct worker *w, struct tcp_conn *c)
 		tcp_fail(w, c, "not a Lars frame (body length out of range)", 0);
 		return false;
 	}
-	c->flen = PAYLOAD_LARS_HEADER + (size_t)size;
+	c->flen = LARS_HEADER_SIZE + (size_t)size;
 	c->fmatch = msgid == o->msgid && outstanding;
 	c->bad = false;
 	if (c->fmatch && o->verify == VERIFY_FRAMES && (size_t)size != pl->size) {
@@ -95,12 +89,12 @@ bool tcp_absorb_frames(struct worker *w, struct tcp_conn *c, const unsigned char
 	while (n > 0) {
 		size_t part;
 		if (c->flen == 0) {
-			part = PAYLOAD_LARS_HEADER - c->recv_off;
+			part = LARS_HEADER_SIZE - c->recv_off;
 			if (part > n)
 				part = n;
 			memcpy(c->fhdr + c->recv_off, p, part);
 			c->recv_off += part;
-			if (c->recv_off == PAYLOAD_LARS_HEADER && !frames_header(w, c))
+			if (c->recv_off == LARS_HEADER_SIZE && !frames_header(w, c))
 				return false;
 		} else {
 			part = c->flen - c->recv_off;

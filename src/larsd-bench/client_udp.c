@@ -289,12 +289,6 @@ static struct udp_slot *udp_match(const struct payload *pl, struct udp_sock *s,
 	return slot;
 }
 
-static int32_t udp_le32(const unsigned char *p)
-{
-	return (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-			 (uint32_t)p[3] << 24);
-}
-
 /* --verify frames or none, and echo mode's none (see the top). */
 static void udp_absorb_matched(struct worker *w, struct udp_sock *s, const unsigned char *p,
 			       size_t len, bool trunc)
@@ -303,14 +297,14 @@ static void udp_absorb_matched(struct worker *w, struct udp_sock *s, const unsig
 	const struct payload *pl = w->run->pl;
 	bool frames = o->mode == BENCH_LARS;
 
-	if (frames && (trunc || len < PAYLOAD_LARS_HEADER ||
-		       (int64_t)udp_le32(p + 4) != (int64_t)(len - PAYLOAD_LARS_HEADER))) {
+	if (frames && (trunc || len < LARS_HEADER_SIZE ||
+		       (int64_t)lars_get32(p + 4) != (int64_t)(len - LARS_HEADER_SIZE))) {
 		worker_tell(w, "corrupt reply: socket %u: %zu%s bytes, not a Lars frame", s->id, len,
 			    trunc ? " or more" : "");
 		w->counts.corrupt++;
 		return;
 	}
-	if (frames && udp_le32(p) != o->msgid) {
+	if (frames && lars_get32(p) != o->msgid) {
 		w->counts.unsolicited++;
 		return;
 	}

@@ -20,4 +20,4 @@ src_larsd_bench_larsd_bench_SOURCES = \
 
 src_larsd_bench_larsd_bench_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/stamp
 src_larsd_bench_larsd_bench_CFLAGS = $(AM_CFLAGS) $(NETTLE_CFLAGS)
-src_larsd_bench_larsd_bench_LDADD = src/stamp/libstampwire.la -lm
+src_larsd_bench_larsd_bench_LDADD = src/lars/liblars.la src/stamp/libstampwire.la -lm

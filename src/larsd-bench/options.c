@@ -321,7 +321,7 @@ static enum opts_result check(struct bench_opts *o, bool have_port, bool have_du
 		max_size = OPTS_MAX_UDP_DATAGRAM;
 	} else if (o->proto == BENCH_UDP) {
 		min_size = OPTS_UDP_MIN_SIZE;
-		max_size = OPTS_MAX_UDP_DATAGRAM - (o->mode == BENCH_LARS ? PAYLOAD_LARS_HEADER : 0);
+		max_size = OPTS_MAX_UDP_DATAGRAM - (o->mode == BENCH_LARS ? LARS_HEADER_SIZE : 0);
 	} else {
 		min_size = o->mode == BENCH_LARS ? 0 : 1;
 		max_size = OPTS_MAX_TCP_SIZE;

@@ -12,14 +12,6 @@
 #define PAYLOAD_SPREAD 251 /* distinct pattern offsets; a prime */
 #define PAYLOAD_SEED UINT64_C(0x9e3779b97f4a7c15)
 
-static void put_le32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-	p[2] = (unsigned char)(v >> 16);
-	p[3] = (unsigned char)(v >> 24);
-}
-
 static size_t payload_offset(uint32_t conn, uint64_t seq)
 {
 	return (size_t)(((uint64_t)conn * 131u + seq % PAYLOAD_SPREAD * 37u) % PAYLOAD_SPREAD);
@@ -31,7 +23,7 @@ int payload_init(struct payload *p, enum bench_mode mode, size_t size, int32_t m
 
 	memset(p, 0, sizeof(*p));
 	p->size = size;
-	p->hdr = mode == BENCH_LARS ? PAYLOAD_LARS_HEADER : 0;
+	p->hdr = mode == BENCH_LARS ? LARS_HEADER_SIZE : 0;
 	p->frame = p->hdr + size;
 	p->head = p->hdr + (size < PAYLOAD_TAG ? size : PAYLOAD_TAG);
 	p->msgid = msgid;
@@ -60,12 +52,10 @@ void payload_head(const struct payload *p, uint32_t conn, uint64_t seq,
 {
 	unsigned char *t = head + p->hdr;
 
-	if (p->hdr) {
-		put_le32(head, (uint32_t)p->msgid);
-		put_le32(head + 4, (uint32_t)p->size);
-	}
-	put_le32(t, (uint32_t)seq);
-	put_le32(t + 4, conn);
+	if (p->hdr)
+		lars_header_put(head, p->msgid, (uint32_t)p->size);
+	lars_put32(t, (uint32_t)seq);
+	lars_put32(t + 4, conn);
 }
 
 const unsigned char *payload_tail(const struct payload *p, uint32_t conn, uint64_t seq)

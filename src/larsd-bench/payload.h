@@ -22,14 +22,14 @@
 #ifndef LARSD_BENCH_PAYLOAD_H
 #define LARSD_BENCH_PAYLOAD_H
 
+#include "lars.h"
 #include "options.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define PAYLOAD_LARS_HEADER 8
 #define PAYLOAD_TAG 8
-#define PAYLOAD_HEAD_MAX (PAYLOAD_LARS_HEADER + PAYLOAD_TAG)
+#define PAYLOAD_HEAD_MAX (LARS_HEADER_SIZE + PAYLOAD_TAG)
 #define PAYLOAD_NONE SIZE_MAX /* payload_check: all equal */
 
 struct payload {

@@ -11,11 +11,13 @@
  * the hot path takes no locks; for the live progress line it copies its
  * counters and histogram to a snapshot a few times a second under a mutex.
  *
- * The protocol lives in client_tcp.c and client_udp.c behind struct
- * client_ops; the worker_* calls below are their bookkeeping: every
- * message they send is taken with worker_take() and ends in exactly one of
- * worker_reply(), worker_corrupt(), worker_changed(), worker_loss() or a
- * connection error.
+ * The protocols live behind struct client_ops: client_tcp.c (echo, and
+ * lars frames with client_tcp_frames.c), client_udp.c (echo and lars) and
+ * client_stamp.c (the STAMP Session-Sender).  The worker_* calls below
+ * are their bookkeeping: every message they send is taken with
+ * worker_take() and ends in exactly one of worker_reply(),
+ * worker_corrupt(), worker_changed(), worker_loss() or a connection
+ * error.
  *
  * A client with a stalled() op (TCP) is watched for silence: when the
  * worker has messages in flight and nothing has come in for --timeout,

@@ -10,6 +10,7 @@
 #ifndef LARSD_CONF_H
 #define LARSD_CONF_H
 
+#include "control_socket.h"
 #include "lars.h"
 #include "stamp_key.h"
 
@@ -22,8 +23,10 @@
 #define CONF_DEFAULT_PATH SYSCONFDIR "/larsd/larsd.conf"
 #define CONF_MAX_THREADS 256
 #define CONF_MAX_LISTENERS 64
-#define CONF_DEFAULT_CONTROL "/run/larsd/control"
-#define CONF_ERR_MAX 512
+#define CONF_MAX_ALLOW 64         /* allow: networks */
+#define CONF_MAX_BLOCKED_PORTS 64 /* udp_blocked_ports, with the five always there */
+#define CONF_DEFAULT_CONTROL LARS_CONTROL_DEFAULT
+#define CONF_ERR_MAX LARS_CONTROL_ERR_MAX
 /* A frame and its header fit the largest TCP segment or UDP datagram. */
 #define CONF_DEFAULT_MAX_MESSAGE (65535 - LARS_HEADER_SIZE)
 
@@ -109,7 +112,7 @@ struct conf {
 
 	/* UDP reflection guard: datagrams from these source ports are dropped.
 	 * Always holds 0, 7, 13, 17, 19, then the configured extra ports. */
-	uint16_t blocked_ports[64];
+	uint16_t blocked_ports[CONF_MAX_BLOCKED_PORTS];
 	size_t n_blocked_ports;
 
 	/* UDP datagrams per second per source address (all UDP listeners,
@@ -119,7 +122,7 @@ struct conf {
 	uint32_t udp_source_burst;
 
 	/* Allowed client networks; empty: every client is allowed. */
-	struct conf_net allow[64];
+	struct conf_net allow[CONF_MAX_ALLOW];
 	size_t n_allow;
 
 	/* The buffer pool. */

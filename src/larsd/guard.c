@@ -21,13 +21,13 @@ static bool net_contains(const struct conf_net *net, const uint8_t *addr)
 	return (net->addr[full] & mask) == (addr[full] & mask);
 }
 
-bool guard_client_allowed(const struct conf *c, const struct sockaddr *sa)
+bool guard_client_allowed(const struct conf_net *allow, size_t n, const struct sockaddr *sa)
 {
 	const uint8_t *addr;
 	int family = sa->sa_family;
 	uint8_t mapped[4];
 
-	if (c->n_allow == 0)
+	if (n == 0)
 		return true;
 	if (family == AF_INET) {
 		addr = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
@@ -42,20 +42,20 @@ bool guard_client_allowed(const struct conf *c, const struct sockaddr *sa)
 	} else {
 		return false;
 	}
-	for (size_t i = 0; i < c->n_allow; i++)
-		if (c->allow[i].family == family && net_contains(&c->allow[i], addr))
+	for (size_t i = 0; i < n; i++)
+		if (allow[i].family == family && net_contains(&allow[i], addr))
 			return true;
 	return false;
 }
 
-bool guard_udp_port_blocked(const struct conf *c, const struct sockaddr *sa)
+bool guard_udp_port_blocked(const uint16_t *blocked, size_t n, const struct sockaddr *sa)
 {
 	int port = sockaddr_port(sa);
 
 	if (port < 0)
 		return true;
-	for (size_t i = 0; i < c->n_blocked_ports; i++)
-		if (c->blocked_ports[i] == port)
+	for (size_t i = 0; i < n; i++)
+		if (blocked[i] == port)
 			return true;
 	return false;
 }

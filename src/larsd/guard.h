@@ -14,7 +14,9 @@
 
 #include <stdbool.h>
 
-bool guard_client_allowed(const struct conf *c, const struct sockaddr *sa);
-bool guard_udp_port_blocked(const struct conf *c, const struct sockaddr *sa);
+/* Is a client at sa in one of the n allowed networks (n 0: everyone)? */
+bool guard_client_allowed(const struct conf_net *allow, size_t n, const struct sockaddr *sa);
+/* Is sa's source port one of the n blocked ones? */
+bool guard_udp_port_blocked(const uint16_t *blocked, size_t n, const struct sockaddr *sa);
 
 #endif /* LARSD_GUARD_H */

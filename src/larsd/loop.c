@@ -25,6 +25,16 @@ void loop_unwatch(struct loop *loop, int fd)
 	loop->ops->unwatch(loop, fd);
 }
 
+int loop_start(struct loop *loop)
+{
+	return loop->ops->start ? loop->ops->start(loop) : 0;
+}
+
+bool loop_drain(struct loop *loop, int timeout_ms)
+{
+	return loop->ops->drain ? loop->ops->drain(loop, timeout_ms) : true;
+}
+
 int loop_wait(struct loop *loop, int timeout_ms)
 {
 	return loop->ops->wait(loop, timeout_ms);

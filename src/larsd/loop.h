@@ -60,6 +60,11 @@ struct loop_ops {
 	/* Wait, set now_ms, call the handlers; events handled or -1. */
 	int (*wait)(struct loop *loop, int timeout_ms);
 	void (*close)(struct loop *loop);
+	/* Optional (NULL: nothing to do): on the thread that runs the loop,
+	 * before its first wait, 0 or -1 with errno; and when it stops,
+	 * settle what is in flight for at most timeout_ms, true if all did. */
+	int (*start)(struct loop *loop);
+	bool (*drain)(struct loop *loop, int timeout_ms);
 };
 
 struct loop_uring;
@@ -89,6 +94,14 @@ static inline bool loop_is_uring(const struct loop *loop)
  * LOOP_EXCLUSIVE) and call h on each.  0, or -1 with errno (EINVAL for
  * what the implementation cannot watch: io_uring polls readers only). */
 int loop_watch(struct loop *loop, int fd, unsigned events, struct loop_handler *h);
+/* On the loop's own thread, before its first wait (io_uring: enable the
+ * ring made disabled, as SINGLE_ISSUER wants).  0, or -1 with errno. */
+int loop_start(struct loop *loop);
+/* Stopping, on the loop's thread: let what is in flight settle for at
+ * most timeout_ms (io_uring: cancel every request, run turns until the
+ * last completions are in).  true if nothing is left in flight. */
+bool loop_drain(struct loop *loop, int timeout_ms);
+
 /* Closing a descriptor also stops watching it. */
 void loop_unwatch(struct loop *loop, int fd);
 

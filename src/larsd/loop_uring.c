@@ -409,12 +409,17 @@ static void uring_close(struct loop *loop)
 	loop->fd = -1;
 }
 
+static int uring_start(struct loop *loop);
+static bool uring_drain(struct loop *loop, int timeout_ms);
+
 static const struct loop_ops uring_ops = {
 	.name = "io_uring",
 	.watch = uring_watch,
 	.unwatch = uring_unwatch,
 	.wait = uring_wait,
 	.close = uring_close,
+	.start = uring_start,
+	.drain = uring_drain,
 };
 
 int loop_uring_open(struct loop *loop, bufpool_t *pool, char *why, size_t whylen)
@@ -445,14 +450,14 @@ int loop_uring_open(struct loop *loop, bufpool_t *pool, char *why, size_t whylen
 	return 0;
 }
 
-int loop_uring_start(struct loop *loop)
+static int uring_start(struct loop *loop)
 {
 	/* liburing 2.3 has no io_uring_enable_rings(). */
 	return (int)syscall(__NR_io_uring_register, loop->uring->ring.ring_fd,
 			    IORING_REGISTER_ENABLE_RINGS, NULL, 0);
 }
 
-bool loop_uring_drain(struct loop *loop, int timeout_ms)
+static bool uring_drain(struct loop *loop, int timeout_ms)
 {
 	struct loop_uring *u = loop->uring;
 

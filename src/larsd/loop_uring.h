@@ -59,15 +59,12 @@ struct loop_op {
 struct io_uring_sqe;
 
 /* Make loop an io_uring loop, its receive buffers to come from pool.  The
- * ring starts disabled: loop_uring_start() enables it on the thread that
- * will run the loop.  0, or -1 with a one-line reason in why. */
-int loop_uring_open(struct loop *loop, bufpool_t *pool, char *why, size_t whylen);
-int loop_uring_start(struct loop *loop);
-/* Stopping, on the loop's thread: cancel every request in flight and run
+ * ring starts disabled: loop_start() enables it on the thread that will
+ * run the loop; loop_drain() cancels every request in flight and runs
  * turns until their last completions are in (their functions see
- * -ECANCELED: closed connections are freed), for at most timeout_ms.  No
- * poll is armed after this.  true if nothing is left in flight. */
-bool loop_uring_drain(struct loop *loop, int timeout_ms);
+ * -ECANCELED: closed connections are freed), and arms no poll after.
+ * 0, or -1 with a one-line reason in why. */
+int loop_uring_open(struct loop *loop, bufpool_t *pool, char *why, size_t whylen);
 
 /* ---- requests ------------------------------------------------------------ */
 

@@ -21,7 +21,7 @@ struct loop_uring {
 	struct watch *watches;
 	int n_fired;            /* loop->fired[] filled this turn */
 	unsigned in_flight;     /* requests with an op whose last completion is to come */
-	bool draining;          /* loop_uring_drain(): arm nothing new */
+	bool draining;          /* loop_drain(): arm nothing new */
 	bool submit_refused;    /* the kernel refused requests (said once); the
 	                           next wait tries again */
 

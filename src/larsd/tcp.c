@@ -188,7 +188,7 @@ static void tcp_refuse_emfile(struct worker *w, int lfd)
 
 static bool tcp_admit(struct worker *w, int fd, const struct sockaddr *peer)
 {
-	if (!guard_client_allowed(&w->conf, peer)) {
+	if (!guard_client_allowed(w->conf.allow, w->conf.n_allow, peer)) {
 		stats_add(&w->stats.tcp_refused_allow, 1);
 		return false;
 	}

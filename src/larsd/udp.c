@@ -101,11 +101,11 @@ static int udp_drop_batch(struct worker *w, struct port *p)
 static bool udp_accept(struct worker *w, enum conf_mode mode, const struct sockaddr *peer,
 		       const unsigned char *data, size_t len, uint64_t now_ns)
 {
-	if (guard_udp_port_blocked(&w->conf, peer)) {
+	if (guard_udp_port_blocked(w->conf.blocked_ports, w->conf.n_blocked_ports, peer)) {
 		stats_add(&w->stats.udp_dropped_guard, 1);
 		return false;
 	}
-	if (!guard_client_allowed(&w->conf, peer)) {
+	if (!guard_client_allowed(w->conf.allow, w->conf.n_allow, peer)) {
 		stats_add(&w->stats.udp_dropped_allow, 1);
 		return false;
 	}

@@ -28,6 +28,20 @@
 #define IDLE_CHECK_MS 1000
 #define DRAIN_MS 1000 /* io_uring: the most to wait for cancelled requests */
 
+static void worker_conf_from(struct worker_conf *wc, const struct conf *c)
+{
+	wc->max_connections = c->max_connections;
+	wc->idle_timeout = c->idle_timeout;
+	wc->max_message = c->max_message;
+	wc->shutdown_timeout_ms = c->shutdown_timeout_ms;
+	wc->udp_source_rate = c->udp_source_rate;
+	wc->udp_source_burst = c->udp_source_burst;
+	memcpy(wc->allow, c->allow, sizeof(wc->allow));
+	wc->n_allow = c->n_allow;
+	memcpy(wc->blocked_ports, c->blocked_ports, sizeof(wc->blocked_ports));
+	wc->n_blocked_ports = c->n_blocked_ports;
+}
+
 static struct port *worker_port_of(struct worker *w, const struct listener *l)
 {
 	for (size_t i = 0; i < CONF_MAX_LISTENERS; i++)
@@ -100,7 +114,7 @@ static void worker_sync(struct worker *w)
 		return;
 	pthread_mutex_lock(&d->lock);
 	gen = atomic_load(&d->generation);
-	memcpy(&w->conf, &d->conf, sizeof(w->conf));
+	worker_conf_from(&w->conf, &d->conf);
 	for (size_t i = 0; i < CONF_MAX_LISTENERS; i++) /* drop the ones gone */
 		if (w->ports[i].listener && !daemon_has_listener(d, w->ports[i].listener))
 			worker_unwatch_port(w, &w->ports[i]);
@@ -111,7 +125,7 @@ static void worker_sync(struct worker *w)
 			p = worker_port_of(w, d->listeners[j]);
 		}
 		if (p) /* the listeners are in the order of the configuration's */
-			worker_stamp_port(w, p, &w->conf.listeners[j]);
+			worker_stamp_port(w, p, &d->conf.listeners[j]);
 	}
 	pthread_mutex_unlock(&d->lock);
 	w->seen_generation = gen;
@@ -150,11 +164,10 @@ static void worker_stop(struct worker *w)
 	while (!tcp_drain_all(w) && clock_ms() < deadline)
 		worker_turn(w, 50);
 	tcp_close_all(w);
-#ifdef HAVE_LIBURING
-	if (loop_is_uring(&w->loop) && !loop_uring_drain(&w->loop, DRAIN_MS))
-		log_warn("worker %u: io_uring requests still in flight %d ms after stopping; "
-			 "%zu connections not freed", w->index, DRAIN_MS, w->tcp.closing);
-#endif
+	if (!loop_drain(&w->loop, DRAIN_MS))
+		log_warn("worker %u: %s requests still in flight %d ms after stopping; "
+			 "%zu connections not freed", w->index, w->loop.ops->name, DRAIN_MS,
+			 w->tcp.closing);
 	tcp_reap(&w->tcp);
 }
 
@@ -180,17 +193,16 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 
 	atomic_store(&w->tid, gettid());
-#ifdef HAVE_LIBURING
-	/* A ring made with SINGLE_ISSUER belongs to the thread that enables
-	 * it: this one. */
-	if (loop_is_uring(&w->loop) && loop_uring_start(&w->loop) < 0) {
+	/* An io_uring made with SINGLE_ISSUER belongs to the thread that
+	 * enables it: this one. */
+	if (loop_start(&w->loop) < 0) {
 		w->start_errno = errno;
-		log_err("worker %u: cannot enable its io_uring: %s", w->index, strerror(errno));
+		log_err("worker %u: cannot enable its %s: %s", w->index, w->loop.ops->name,
+			strerror(errno));
 		atomic_store(&w->finished, true);
 		sem_post(&w->started);
 		return NULL;
 	}
-#endif
 	sem_post(&w->started);
 	while (!atomic_load_explicit(&w->d->stopping, memory_order_relaxed)) {
 		worker_turn(w, tcp_waiting(&w->tcp) ? STARVED_RETRY_MS : IDLE_CHECK_MS);

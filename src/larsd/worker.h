@@ -39,36 +39,55 @@ struct port {
 	struct port_stats stats;     /* zeroed when the slot takes a listener */
 };
 
+/* The settings a worker reads, copied from the configuration the main
+ * thread publishes at each sync (worker_sync()): the data path's limits
+ * and guards, not the whole struct conf (its paths, its 64 listeners). */
+struct worker_conf {
+	unsigned max_connections;      /* TCP, all listeners, all workers */
+	unsigned idle_timeout;         /* seconds; 0: never */
+	uint32_t max_message;          /* lars frame body limit */
+	unsigned shutdown_timeout_ms;
+	uint32_t udp_source_rate, udp_source_burst; /* ratelimit.h; 0: none */
+	struct conf_net allow[CONF_MAX_ALLOW];      /* guard.h */
+	size_t n_allow;
+	uint16_t blocked_ports[CONF_MAX_BLOCKED_PORTS];
+	size_t n_blocked_ports;
+};
+
 struct worker {
+	/* ---- its own: set up before the thread starts, then only the
+	 * worker's thread touches these. */
 	struct daemon *d;
 	unsigned index;
 	pthread_t thread;
-	_Atomic pid_t tid;           /* the thread's id, once it runs (cpuwait.c) */
 	struct loop loop;
 	int wakefd;                  /* eventfd: new generation, stop, trim */
 	struct loop_handler wake;
-
-	struct conf conf;            /* this worker's copy of the configuration */
+	struct worker_conf conf;     /* the settings it reads */
 	unsigned seen_generation;
-	_Atomic unsigned acked_generation;
-	/* Slots never move: the loop holds pointers to their handlers. */
-	struct port ports[CONF_MAX_LISTENERS];
-
 	struct tcp_conns tcp;
 	struct udp_batch udp;
 	struct stamp_clock stamp;    /* the Error Estimate of STAMP replies */
 	uint64_t memory_request_ms;  /* last worker_request_memory() */
 	uint64_t next_idle_check_ms;
 
+	/* ---- shared: what the control thread reads (ctlcmd.c, daemon.c,
+	 * cpuwait.c) and the other workers ask; each an atomic, a counter
+	 * with one writer (stats.h), or the slots' listener read under
+	 * d->lock, which the worker holds when it changes one. */
+	_Atomic pid_t tid;           /* the thread's id, once it runs (cpuwait.c) */
+	_Atomic unsigned acked_generation; /* the configuration it follows */
+	/* Slots never move: the loop holds pointers to their handlers. */
+	struct port ports[CONF_MAX_LISTENERS];
 	struct stats stats;
 	_Atomic uint64_t loop_turns;   /* loop iterations (stats workers) */
 	_Atomic uint64_t conns_open;   /* its TCP connections, as of the last turn */
 	_Atomic uint64_t ring_bytes;   /* pool bytes its io_uring ring holds, likewise */
-	_Atomic uint64_t heartbeat_ms; /* end of the last loop iteration */
+	_Atomic uint64_t heartbeat_ms; /* end of the last loop iteration (workers_alive) */
 	_Atomic bool trim_requested;   /* another worker is short of memory */
 	_Atomic bool finished;
 	sem_t started;                 /* posted once the thread can serve, or cannot */
-	int start_errno;               /* why it cannot, 0 if it can */
+	int start_errno;               /* why it cannot, 0 if it can (read after started) */
 };
 
 static inline struct worker *worker_of(struct loop *loop)

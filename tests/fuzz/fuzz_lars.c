@@ -1,5 +1,5 @@
 /*
- * fuzz_lars.c - libFuzzer target: the lars frame decoder (src/larsd/lars.c).
+ * fuzz_lars.c - libFuzzer target: the lars frame decoder (src/lars/lars.c).
  *
  * The input is a TCP byte stream and the events that deliver it:
  *

@@ -5,14 +5,6 @@
 
 #include "lars.h"
 
-
-static int32_t lars_le32(const unsigned char *p)
-{
-	uint32_t v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-		     (uint32_t)p[3] << 24;
-	return (int32_t)v;
-}
-
 enum lars_status lars_scan(const unsigned char *p, size_t len, uint32_t max_message,
 			   size_t *complete, size_t *frames, size_t *next_frame)
 {
@@ -21,7 +13,7 @@ enum lars_status lars_scan(const unsigned char *p, size_t len, uint32_t max_mess
 	*frames = 0;
 	*next_frame = 0;
 	while (len - off >= LARS_HEADER_SIZE) {
-		int32_t msglen = lars_le32(p + off + 4);
+		int32_t msglen = lars_get32(p + off + 4);
 		if (msglen < 0 || (uint32_t)msglen > max_message) {
 			*complete = off;
 			return LARS_TOO_LONG;
@@ -43,7 +35,7 @@ enum lars_status lars_check_datagram(const unsigned char *p, size_t len,
 {
 	if (len < LARS_HEADER_SIZE)
 		return LARS_MALFORMED;
-	int32_t msglen = lars_le32(p + 4);
+	int32_t msglen = lars_get32(p + 4);
 	if (msglen < 0 || (uint32_t)msglen > max_message)
 		return LARS_TOO_LONG;
 	if ((size_t)msglen != len - LARS_HEADER_SIZE)
