@@ -13,6 +13,21 @@ bench_bufpool_bench_LDFLAGS = -static
 bench_bufpool_bench_LDADD = lib/libbufpool.la
 EXTRA_DIST += bench/bufpool-bench bench/README.md
 
+# bench/results: the runs behind bench/README.md's table, one file a topic
+# and date, the methods in detail and the history.
+EXTRA_DIST += \
+	bench/results/methods.md \
+	bench/results/2026-11-pool.md \
+	bench/results/2026-12-pool-0.3.0.md \
+	bench/results/2026-12-echo.md \
+	bench/results/2026-12-echo-lars-mode.md \
+	bench/results/2026-12-echo-workers.md \
+	bench/results/2026-12-echo-io_uring.md \
+	bench/results/2026-12-echo-scaling.md \
+	bench/results/history-echo-profile.md \
+	bench/results/2026-12-stamp.md \
+	bench/results/2026-12-sessions.md
+
 # bench/echo: echo servers compared (see bench/README.md, "Echo servers").
 # textbook-echo and textbook-uring are the floors (one thread each, epoll
 # and io_uring); idle-conns holds idle TCP connections and finds free

@@ -69,5 +69,7 @@ installcheck-man-example:
 .PHONY: installcheck-man-example
 CLEANFILES += man/examples/bufpool-example-installed
 
-# The daemon's pages: larsd(8), larsd.conf(5), larsd-bench(1).
-dist_man_MANS += man/larsd.8 man/larsd.conf.5 man/larsd-bench.1
+# The daemon's pages: larsd(8), larsd.conf(5), larsd-bench(1), and
+# larsd-stamp(7), measuring with STAMP.  larsctl(8) is listed above.
+dist_man_MANS += man/larsd.8 man/larsd.conf.5 man/larsd-bench.1 \
+	man/larsd-stamp.7
