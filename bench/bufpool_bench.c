@@ -2,7 +2,7 @@
  * bufpool_bench.c - one measurement of one allocator backend on one workload.
  *
  * bench/bufpool-bench runs this program many times (backends interleaved)
- * and turns its output into the table in bench/README.md.  One run:
+ * and turns its output into the tables of bench/results/.  One run:
  *
  *   bufpool_bench --backend=pool|malloc|orig|bare --workload=churn|window|...
  *

@@ -73,7 +73,7 @@ funcs=$(grep -oE '\b(bufpool|io_buf)_[a-z0-9_]+[[:space:]]*\(' \
 for f in $funcs; do
 	[ -f "$man/$f.3" ] || err "$f: no page $man/$f.3"
 done
-for p in "$man"/*.[1358]; do
+for p in "$man"/*.[13578]; do
 	n=${p##*/}
 	cat "$man"/*.mk "$man"/../src/*.mk | grep -q "man/$n\\b" || err "$n: in no *.mk fragment"
 done
@@ -84,7 +84,7 @@ command -v "$mandoc" >/dev/null 2>&1 || {
 	echo "check-pages: $mandoc not found, lint skipped" >&2
 	mandoc=
 }
-for p in "$man"/*.[1358]; do
+for p in "$man"/*.[13578]; do
 	target=$(sed -n 's/^\.so[[:space:]]\{1,\}man3\/\(.*\)$/\1/p' "$p")
 	if [ -n "$target" ]; then
 		if [ ! -f "$man/$target" ]; then

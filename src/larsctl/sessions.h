@@ -3,9 +3,9 @@
  * reply of "stats sessions" as a table, as JSON, and as Prometheus
  * counters, gauges and histograms; and the figures larsctl watch needs.
  *
- * The reply (CONTROL SOCKET and MEASURING in larsd(8)): "sessions N",
- * "sessions_send_error_us P50,P99,MAX" and the rows "session_<i>:<field>"
- * of the fields below.  A value larsd does not know is "-".  format.c
+ * The reply (larsctl(8), CONTROL PROTOCOL; larsd(8), MEASURING):
+ * "sessions N", "sessions_send_error_us P50,P99,MAX" and the rows
+ * "session_<i>:<field>" of the fields below.  A value larsd does not know is "-".  format.c
  * leaves these items to this module and prints every other one.
  */
 #ifndef LARSCTL_SESSIONS_H

@@ -4,7 +4,8 @@
  * memcached's text protocol: "STAT name value" lines then "END", or "OK",
  * or "ERROR message".  Counters are reported minus the baseline of the
  * last "stats reset"; gauges (open connections, pool bytes) as they are.
- * The names are an interface (larsd(8) lists them): add, never rename.
+ * The names are an interface (larsctl(8), CONTROL PROTOCOL, lists them):
+ * add, never rename.
  * Runs in the control thread only.
  */
 #include "config.h"

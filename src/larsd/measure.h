@@ -48,7 +48,8 @@ struct measure *measure_start(struct conf_session *list, size_t n, char *err, si
  * no longer listed stop.  Returns once the thread has taken it. */
 void measure_apply(struct measure *m, struct conf_session *list, size_t n);
 
-/* The reply to "stats sessions" (larsd(8)), appended to out. */
+/* The reply to "stats sessions" (larsctl(8), CONTROL PROTOCOL), appended
+ * to out. */
 void measure_report(struct measure *m, struct ctl_out *out);
 
 /* Stop the thread and free everything. */
