@@ -3,7 +3,7 @@
 #
 # Drivers, chosen by the test's extension (TEST_EXTENSIONS):
 #  - no extension: compiled programs ($(EXEEXT) is empty here), run by
-#    automake's tap-driver.sh (LOG_DRIVER) through tests/tap-wrap.sh
+#    automake's tap-driver.sh (LOG_DRIVER) through tests/drivers/tap-wrap.sh
 #    (LOG_COMPILER).  Check programs print TAP on stdout
 #    (CK_TAP_LOG_FILE_NAME=-), so `make check` shows one PASS/FAIL line per
 #    Check test; tap-wrap.sh passes that through.  A program that prints
@@ -16,8 +16,8 @@
 #  - .sh: plain shell tests through automake's test-driver (SH_LOG_DRIVER):
 #    exit 0 pass, 77 skip, 99 hard error, anything else fail.
 #  - .tap: shell scripts that print TAP themselves (TAP_LOG_DRIVER).
-# The driver scripts are kept in tests/, so the build does not depend on
-# what automake happened to copy into build-aux/.
+# The driver scripts are kept in tests/drivers/, so the build does not
+# depend on what automake happened to copy into build-aux/.
 #
 # Tests run from the top build directory and must be parallel-safe
 # (`make -j2 check`): no fixed ports, no shared files.
@@ -30,19 +30,19 @@
 # <program>.valgrind.log in the build tree.
 
 TEST_EXTENSIONS = .sh .tap
-LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/tests/tap-driver.sh
-LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/tap-wrap.sh
+LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/tests/drivers/tap-driver.sh
+LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/drivers/tap-wrap.sh
 TAP_LOG_DRIVER = $(LOG_DRIVER)
 TAP_LOG_COMPILER = $(SHELL)
-SH_LOG_DRIVER = $(SHELL) $(top_srcdir)/tests/test-driver
+SH_LOG_DRIVER = $(SHELL) $(top_srcdir)/tests/drivers/test-driver
 SH_LOG_COMPILER = $(SHELL)
 AM_TESTS_ENVIRONMENT = \
 	CK_TAP_LOG_FILE_NAME=-; export CK_TAP_LOG_FILE_NAME; \
 	top_builddir='$(top_builddir)'; export top_builddir; \
 	top_srcdir='$(top_srcdir)'; export top_srcdir;
 
-EXTRA_DIST += tests/tap-driver.sh tests/tap-wrap.sh tests/test-driver \
-	tests/test_symbols.sh
+EXTRA_DIST += tests/drivers/tap-driver.sh tests/drivers/tap-wrap.sh \
+	tests/drivers/test-driver tests/test_symbols.sh
 
 # The ABI only grows: a program built against libbufpool 0.1.0's header
 # (kept in tests/abi/0.1.0/) runs against this tree's library.  Its own
