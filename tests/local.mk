@@ -55,28 +55,35 @@ tests_test_abi_old_LDADD = lib/libbufpool.la
 EXTRA_DIST += tests/abi/0.1.0/bufpool.h tests/abi/0.1.0/libbufpool.abi tests/abi/0.2.0/libbufpool.abi \
 	tests/abi/opaque.suppr tests/abi/check
 
-# Every Check program links tests/testutil.c: the one main()
-# (testutil_main), test cases with their own timeout, byte patterns.
-TEST_UTIL = tests/testutil.c tests/testutil.h
+# What the test programs share is in tests/harness/, found by name through
+# TEST_CPPFLAGS (#include "testutil.h").  Every Check program links
+# tests/harness/testutil.c: the one main() (testutil_main), test cases with
+# their own timeout, byte patterns.
+TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/harness
+TEST_UTIL = tests/harness/testutil.c tests/harness/testutil.h
 
-# libbufpool unit tests: they share the pool helpers of tests/testutil_pool.c.
+# libbufpool unit tests: they share the pool helpers of
+# tests/harness/testutil_pool.c.
 BUFPOOL_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 BUFPOOL_TEST_LDADD = lib/libbufpool.la $(CHECK_LIBS)
-BUFPOOL_TEST_UTIL = $(TEST_UTIL) tests/testutil_pool.c tests/testutil_pool.h
+BUFPOOL_TEST_UTIL = $(TEST_UTIL) tests/harness/testutil_pool.c tests/harness/testutil_pool.h
 
 check_PROGRAMS += tests/test_pool tests/test_iobuf tests/test_threads
 TESTS += tests/test_pool tests/test_iobuf tests/test_threads \
 	tests/test_symbols.sh
 
 tests_test_pool_SOURCES = tests/test_pool.c $(BUFPOOL_TEST_UTIL)
+tests_test_pool_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_pool_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
 tests_test_pool_LDADD = $(BUFPOOL_TEST_LDADD)
 
 tests_test_iobuf_SOURCES = tests/test_iobuf.c $(BUFPOOL_TEST_UTIL)
+tests_test_iobuf_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_iobuf_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
 tests_test_iobuf_LDADD = $(BUFPOOL_TEST_LDADD)
 
 tests_test_threads_SOURCES = tests/test_threads.c $(BUFPOOL_TEST_UTIL)
+tests_test_threads_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_threads_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
 tests_test_threads_LDADD = $(BUFPOOL_TEST_LDADD)
 
@@ -121,7 +128,7 @@ VALGRIND_TESTS += tests/test_conf
 tests_test_conf_SOURCES = tests/test_conf.c src/larsd/conf.c src/larsd/conf.h \
 	src/stamp/stamp_key.c src/stamp/stamp_key.h \
 	$(TEST_UTIL)
-tests_test_conf_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/larsd -I$(top_srcdir)/src/stamp \
+tests_test_conf_CPPFLAGS = $(TEST_CPPFLAGS) -I$(top_srcdir)/src/larsd -I$(top_srcdir)/src/stamp \
 	-DTOP_SRCDIR='"$(abs_top_srcdir)"'
 tests_test_conf_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBCONFIG_CFLAGS)
 tests_test_conf_LDADD = lib/libbufpool.la $(CHECK_LIBS) $(LIBCONFIG_LIBS)
@@ -134,7 +141,7 @@ TESTS += tests/test_larsctl_format
 VALGRIND_TESTS += tests/test_larsctl_format
 tests_test_larsctl_format_SOURCES = tests/test_larsctl_format.c \
 	src/larsctl/format.c src/larsctl/reply.c src/larsctl/sessions.c $(TEST_UTIL)
-tests_test_larsctl_format_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/larsctl \
+tests_test_larsctl_format_CPPFLAGS = $(TEST_CPPFLAGS) -I$(top_srcdir)/src/larsctl \
 	-I$(top_srcdir)/src/larsd
 tests_test_larsctl_format_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_larsctl_format_LDADD = $(CHECK_LIBS)
@@ -150,9 +157,10 @@ tests_test_larsctl_format_LDADD = $(CHECK_LIBS)
 check_PROGRAMS += tests/test_larsd
 TESTS += tests/test_larsd
 
-# The harness: tests/larsd_harness.c and its clients; with the Check main.
-LARSD_HARNESS = tests/larsd_harness.c tests/harness_sockets.c tests/harness_exec.c \
-	tests/larsd_harness.h $(TEST_UTIL)
+# The harness: tests/harness/larsd_harness.c and its clients; with the
+# Check main.
+LARSD_HARNESS = tests/harness/larsd_harness.c tests/harness/harness_sockets.c \
+	tests/harness/harness_exec.c tests/harness/larsd_harness.h $(TEST_UTIL)
 
 tests_test_larsd_SOURCES = tests/test_larsd.c tests/larsd_tests.h \
 	tests/larsd_echo.c tests/larsd_conf.c tests/larsd_signals.c \
@@ -160,7 +168,7 @@ tests_test_larsd_SOURCES = tests/test_larsd.c tests/larsd_tests.h \
 	tests/larsd_larsctl.c tests/larsd_stamp.c tests/larsd_stamp_modes.c \
 	tests/larsd_sessions.c \
 	tests/larsd_io_backend.c $(LARSD_HARNESS)
-tests_test_larsd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/stamp \
+tests_test_larsd_CPPFLAGS = $(TEST_CPPFLAGS) -I$(top_srcdir)/src/stamp \
 	-DLARSD_PATH='"$(abs_top_builddir)/src/larsd/larsd"' \
 	-DLARSCTL_PATH='"$(abs_top_builddir)/src/larsctl/larsctl"' \
 	-DRELAY_PATH='"$(abs_top_builddir)/tests/impair/impair-relay"'
@@ -174,7 +182,7 @@ EXTRA_tests_test_larsd_DEPENDENCIES = src/larsd/larsd src/larsctl/larsctl tests/
 # backend, epoll and io_uring, through the same code; and, on io_uring
 # alone, what larsd does when the kernel refuses it (its rings at start,
 # requests, the buffer ring's registration), the last two through a fault
-# shim preloaded into larsd, tests/fault_uring.c.
+# shim preloaded into larsd, tests/harness/fault_uring.c.
 #
 # The shim is a plain shared object built by the rule below rather than a
 # check_LTLIBRARIES module: it is preloaded into the libtool wrapper's
@@ -187,32 +195,33 @@ EXTRA_tests_test_larsd_DEPENDENCIES = src/larsd/larsd src/larsctl/larsctl tests/
 check_PROGRAMS += tests/test_contract
 TESTS += tests/test_contract
 tests_test_contract_SOURCES = tests/test_contract.c $(LARSD_HARNESS)
-tests_test_contract_CPPFLAGS = $(AM_CPPFLAGS) \
+tests_test_contract_CPPFLAGS = $(TEST_CPPFLAGS) \
 	-DLARSD_PATH='"$(abs_top_builddir)/src/larsd/larsd"' \
-	-DFAULT_URING_PATH='"$(abs_top_builddir)/tests/libfault_uring.so"'
+	-DFAULT_URING_PATH='"$(abs_top_builddir)/tests/harness/libfault_uring.so"'
 tests_test_contract_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_contract_LDADD = $(CHECK_LIBS)
 EXTRA_tests_test_contract_DEPENDENCIES = src/larsd/larsd $(FAULT_URING_SO)
-EXTRA_DIST += tests/fault_uring.c
+EXTRA_DIST += tests/harness/fault_uring.c
 if HAVE_LIBURING
-FAULT_URING_SO = tests/libfault_uring.so
-tests/libfault_uring.so: $(srcdir)/tests/fault_uring.c
+FAULT_URING_SO = tests/harness/libfault_uring.so
+tests/harness/libfault_uring.so: $(srcdir)/tests/harness/fault_uring.c
+	$(AM_V_at)$(MKDIR_P) tests/harness
 	$(AM_V_CCLD)$(CC) $(WARN_CFLAGS) -O2 -g -fPIC -shared -pthread $(CPPFLAGS) \
-		$(LIBURING_CFLAGS) -o $@ $(srcdir)/tests/fault_uring.c -ldl
+		$(LIBURING_CFLAGS) -o $@ $(srcdir)/tests/harness/fault_uring.c -ldl
 else
 FAULT_URING_SO =
 endif
-CLEANFILES += tests/libfault_uring.so
+CLEANFILES += tests/harness/libfault_uring.so
 
 # larsd-bench end to end: tests/test_larsd_bench.c runs the built larsd-bench against
-# the built larsd (through tests/larsd_harness.c, on free loopback ports)
+# the built larsd (through tests/harness/larsd_harness.c, on free loopback ports)
 # and against misbehaving servers on its own threads, and unit-tests the
 # latency histogram.  Parallel-safe.
 check_PROGRAMS += tests/test_larsd_bench
 TESTS += tests/test_larsd_bench
-tests_test_larsd_bench_SOURCES = tests/test_larsd_bench.c tests/bench_util.h $(LARSD_HARNESS) \
+tests_test_larsd_bench_SOURCES = tests/test_larsd_bench.c tests/harness/bench_util.h $(LARSD_HARNESS) \
 	src/larsd-bench/histogram.c src/larsd-bench/histogram.h
-tests_test_larsd_bench_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/larsd-bench \
+tests_test_larsd_bench_CPPFLAGS = $(TEST_CPPFLAGS) -I$(top_srcdir)/src/larsd-bench \
 	-DLARSD_PATH='"$(abs_top_builddir)/src/larsd/larsd"' \
 	-DLARSD_BENCH_PATH='"$(abs_top_builddir)/src/larsd-bench/larsd-bench"'
 tests_test_larsd_bench_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
@@ -228,19 +237,22 @@ TESTS += tests/test_chain tests/test_share tests/test_pressure tests/test_poison
 VALGRIND_TESTS += tests/test_chain tests/test_share tests/test_pressure
 
 tests_test_chain_SOURCES = tests/test_chain.c $(BUFPOOL_TEST_UTIL)
+tests_test_chain_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_chain_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
 tests_test_chain_LDADD = $(BUFPOOL_TEST_LDADD)
 
 tests_test_share_SOURCES = tests/test_share.c $(BUFPOOL_TEST_UTIL)
+tests_test_share_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_share_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
 tests_test_share_LDADD = $(BUFPOOL_TEST_LDADD)
 
 tests_test_pressure_SOURCES = tests/test_pressure.c $(BUFPOOL_TEST_UTIL)
+tests_test_pressure_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_pressure_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
 tests_test_pressure_LDADD = $(BUFPOOL_TEST_LDADD)
 
 tests_test_poison_SOURCES = tests/test_poison.c $(BUFPOOL_TEST_UTIL)
-tests_test_poison_CPPFLAGS = $(AM_CPPFLAGS) -DVALGRIND_PATH='"$(VALGRIND)"'
+tests_test_poison_CPPFLAGS = $(TEST_CPPFLAGS) -DVALGRIND_PATH='"$(VALGRIND)"'
 tests_test_poison_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
 tests_test_poison_LDADD = $(BUFPOOL_TEST_LDADD)
 
@@ -267,7 +279,7 @@ TESTS += tests/test_memwatch
 VALGRIND_TESTS += tests/test_memwatch
 tests_test_memwatch_SOURCES = tests/test_memwatch.c src/larsd/memwatch.c \
 	src/larsd/memwatch.h src/larsd/log.c src/larsd/log.h $(TEST_UTIL)
-tests_test_memwatch_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/larsd
+tests_test_memwatch_CPPFLAGS = $(TEST_CPPFLAGS) -I$(top_srcdir)/src/larsd
 tests_test_memwatch_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_memwatch_LDADD = lib/libbufpool.la $(CHECK_LIBS)
 
@@ -283,7 +295,7 @@ EXTRA_DIST += tests/larsd_cgroup.sh
 # stamp_stats.c's signed distributions and stamp_clock.c.  Parallel-safe.
 check_PROGRAMS += tests/test_larsd_bench_stamp
 TESTS += tests/test_larsd_bench_stamp
-tests_test_larsd_bench_stamp_SOURCES = tests/test_larsd_bench_stamp.c tests/bench_util.h \
+tests_test_larsd_bench_stamp_SOURCES = tests/test_larsd_bench_stamp.c tests/harness/bench_util.h \
 	$(LARSD_HARNESS) src/larsd-bench/stamp_stats.c src/larsd-bench/stamp_stats.h \
 	src/larsd-bench/histogram.c src/larsd-bench/histogram.h
 tests_test_larsd_bench_stamp_CPPFLAGS = $(tests_test_larsd_bench_CPPFLAGS) \

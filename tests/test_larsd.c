@@ -1,13 +1,13 @@
 /*
  * test_larsd.c - larsd end to end: the real daemon, real sockets.
  *
- * Each test starts its own larsd (tests/larsd_harness.c) with a config in
- * a private temporary directory, waits for READY=1 on its own abstract
- * NOTIFY_SOCKET, talks to it over loopback, and stops it with SIGTERM,
- * expecting exit status 0.  No fixed ports: most listeners are bound here
- * and passed by socket activation (LISTEN_FDS); some are given to the
- * daemon to bind, on a port just found free.  Counters are read from the
- * "stats: name=value" lines SIGUSR1 makes the daemon log.
+ * Each test starts its own larsd (tests/harness/larsd_harness.c) with a
+ * config in a private temporary directory, waits for READY=1 on its own
+ * abstract NOTIFY_SOCKET, talks to it over loopback, and stops it with
+ * SIGTERM, expecting exit status 0.  No fixed ports: most listeners are
+ * bound here and passed by socket activation (LISTEN_FDS); some are given
+ * to the daemon to bind, on a port just found free.  Counters are read from
+ * the "stats: name=value" lines SIGUSR1 makes the daemon log.
  *
  * Covered: echo and lars over TCP and UDP, IPv4 and IPv6; a 4 MB
  * transfer; lars frames split at every byte, coalesced, over max_message,

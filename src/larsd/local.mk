@@ -44,6 +44,6 @@ TESTS += tests/test_session
 VALGRIND_TESTS += tests/test_session
 tests_test_session_SOURCES = tests/test_session.c $(TEST_UTIL) \
 	src/larsd/session.c src/larsd/session.h src/larsd/session_hist.c src/larsd/session_hist.h
-tests_test_session_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/larsd -I$(top_srcdir)/src/stamp
+tests_test_session_CPPFLAGS = $(TEST_CPPFLAGS) -I$(top_srcdir)/src/larsd -I$(top_srcdir)/src/stamp
 tests_test_session_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(NETTLE_CFLAGS)
 tests_test_session_LDADD = src/stamp/libstampwire.la $(CHECK_LIBS) -lm

@@ -20,10 +20,10 @@ TESTS += tests/test_stamp_wire tests/test_stamp_tlv
 VALGRIND_TESTS += tests/test_stamp_wire tests/test_stamp_tlv
 # Both also call Nettle directly, to check stamp_hmac.c against it.
 tests_test_stamp_wire_SOURCES = tests/test_stamp_wire.c $(TEST_UTIL)
-tests_test_stamp_wire_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/stamp
+tests_test_stamp_wire_CPPFLAGS = $(TEST_CPPFLAGS) -I$(top_srcdir)/src/stamp
 tests_test_stamp_wire_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(NETTLE_CFLAGS)
 tests_test_stamp_wire_LDADD = src/stamp/libstampwire.la $(CHECK_LIBS) $(NETTLE_LIBS)
 tests_test_stamp_tlv_SOURCES = tests/test_stamp_tlv.c $(TEST_UTIL)
-tests_test_stamp_tlv_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/stamp
+tests_test_stamp_tlv_CPPFLAGS = $(TEST_CPPFLAGS) -I$(top_srcdir)/src/stamp
 tests_test_stamp_tlv_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(NETTLE_CFLAGS)
 tests_test_stamp_tlv_LDADD = src/stamp/libstampwire.la $(CHECK_LIBS) $(NETTLE_LIBS)
