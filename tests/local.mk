@@ -44,6 +44,9 @@ AM_TESTS_ENVIRONMENT = \
 EXTRA_DIST += tests/drivers/tap-driver.sh tests/drivers/tap-wrap.sh \
 	tests/drivers/test-driver tests/test_symbols.sh
 
+# The shared libbufpool exports only bufpool_* and io_buf_*.
+TESTS += tests/test_symbols.sh
+
 # The ABI only grows: a program built against libbufpool 0.1.0's header
 # (kept in tests/abi/0.1.0/) runs against this tree's library.  Its own
 # CPPFLAGS replace AM_CPPFLAGS, so lib/ is not on the include path.
@@ -62,33 +65,8 @@ EXTRA_DIST += tests/abi/0.1.0/bufpool.h tests/abi/0.1.0/libbufpool.abi tests/abi
 TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/harness
 TEST_UTIL = tests/harness/testutil.c tests/harness/testutil.h
 
-# libbufpool unit tests: they share the pool helpers of
-# tests/harness/testutil_pool.c.
-BUFPOOL_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-BUFPOOL_TEST_LDADD = lib/libbufpool.la $(CHECK_LIBS)
-BUFPOOL_TEST_UTIL = $(TEST_UTIL) tests/harness/testutil_pool.c tests/harness/testutil_pool.h
-
-check_PROGRAMS += tests/test_pool tests/test_iobuf tests/test_threads
-TESTS += tests/test_pool tests/test_iobuf tests/test_threads \
-	tests/test_symbols.sh
-
-tests_test_pool_SOURCES = tests/test_pool.c $(BUFPOOL_TEST_UTIL)
-tests_test_pool_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_test_pool_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
-tests_test_pool_LDADD = $(BUFPOOL_TEST_LDADD)
-
-tests_test_iobuf_SOURCES = tests/test_iobuf.c $(BUFPOOL_TEST_UTIL)
-tests_test_iobuf_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_test_iobuf_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
-tests_test_iobuf_LDADD = $(BUFPOOL_TEST_LDADD)
-
-tests_test_threads_SOURCES = tests/test_threads.c $(BUFPOOL_TEST_UTIL)
-tests_test_threads_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_test_threads_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
-tests_test_threads_LDADD = $(BUFPOOL_TEST_LDADD)
-
-# check-valgrind: add programs that are safe and quick under valgrind.
-VALGRIND_TESTS += tests/test_pool tests/test_iobuf tests/test_threads
+# check-valgrind: each fragment adds its programs that are safe and quick
+# under valgrind to VALGRIND_TESTS.
 VALGRIND_FLAGS = --quiet --leak-check=full \
 	--show-leak-kinds=definite,indirect \
 	--errors-for-leak-kinds=definite,indirect --error-exitcode=1
@@ -114,37 +92,6 @@ check-valgrind: $(VALGRIND_TESTS)
 	exit $$failed
 
 .PHONY: check-valgrind
-
-# the Check suite of larsd's configuration loader.
-#
-# conf.c is compiled into the test directly (no larsd library), so the test
-# sees exactly the daemon's parser.  TOP_SRCDIR lets the test load the
-# shipped etc/larsd.conf from the source tree in any build directory.
-
-check_PROGRAMS += tests/test_conf
-TESTS += tests/test_conf
-VALGRIND_TESTS += tests/test_conf
-
-tests_test_conf_SOURCES = tests/test_conf.c src/larsd/conf.c src/larsd/conf.h \
-	src/stamp/stamp_key.c src/stamp/stamp_key.h \
-	$(TEST_UTIL)
-tests_test_conf_CPPFLAGS = $(TEST_CPPFLAGS) -I$(top_srcdir)/src/larsd -I$(top_srcdir)/src/stamp \
-	-DTOP_SRCDIR='"$(abs_top_srcdir)"'
-tests_test_conf_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBCONFIG_CFLAGS)
-tests_test_conf_LDADD = lib/libbufpool.la $(CHECK_LIBS) $(LIBCONFIG_LIBS)
-
-# larsctl's output of "stats sessions" in text, JSON and Prometheus
-# (src/larsctl/sessions.c), from a canned reply: no larsd.  JSON through
-# python3 and the exposition through promtool where they are installed.
-check_PROGRAMS += tests/test_larsctl_format
-TESTS += tests/test_larsctl_format
-VALGRIND_TESTS += tests/test_larsctl_format
-tests_test_larsctl_format_SOURCES = tests/test_larsctl_format.c \
-	src/larsctl/format.c src/larsctl/reply.c src/larsctl/sessions.c $(TEST_UTIL)
-tests_test_larsctl_format_CPPFLAGS = $(TEST_CPPFLAGS) -I$(top_srcdir)/src/larsctl \
-	-I$(top_srcdir)/src/larsd
-tests_test_larsctl_format_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_test_larsctl_format_LDADD = $(CHECK_LIBS)
 
 # larsd end to end (tests/test_larsd.c and a file a theme: larsd_*.c).
 #
@@ -228,60 +175,6 @@ tests_test_larsd_bench_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_larsd_bench_LDADD = $(CHECK_LIBS) -lm
 EXTRA_tests_test_larsd_bench_DEPENDENCIES = src/larsd/larsd \
 	src/larsd-bench/larsd-bench
-
-# libbufpool 0.3.0: chains for scatter/gather I/O, shared buffers, memory
-# pressure, and use after revert caught in checking builds.
-check_PROGRAMS += tests/test_chain tests/test_share tests/test_pressure \
-	tests/test_poison
-TESTS += tests/test_chain tests/test_share tests/test_pressure tests/test_poison
-VALGRIND_TESTS += tests/test_chain tests/test_share tests/test_pressure
-
-tests_test_chain_SOURCES = tests/test_chain.c $(BUFPOOL_TEST_UTIL)
-tests_test_chain_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_test_chain_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
-tests_test_chain_LDADD = $(BUFPOOL_TEST_LDADD)
-
-tests_test_share_SOURCES = tests/test_share.c $(BUFPOOL_TEST_UTIL)
-tests_test_share_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_test_share_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
-tests_test_share_LDADD = $(BUFPOOL_TEST_LDADD)
-
-tests_test_pressure_SOURCES = tests/test_pressure.c $(BUFPOOL_TEST_UTIL)
-tests_test_pressure_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_test_pressure_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
-tests_test_pressure_LDADD = $(BUFPOOL_TEST_LDADD)
-
-tests_test_poison_SOURCES = tests/test_poison.c $(BUFPOOL_TEST_UTIL)
-tests_test_poison_CPPFLAGS = $(TEST_CPPFLAGS) -DVALGRIND_PATH='"$(VALGRIND)"'
-tests_test_poison_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
-tests_test_poison_LDADD = $(BUFPOOL_TEST_LDADD)
-
-# The same test against a copy of the library built with valgrind's client
-# requests (--enable-valgrind-poison's code, in a convenience library that
-# is never installed): a write after revert under valgrind is reported.
-if HAVE_MEMCHECK
-check_LTLIBRARIES = tests/libbufpool_vgpoison.la
-tests_libbufpool_vgpoison_la_SOURCES = $(lib_libbufpool_la_SOURCES)
-tests_libbufpool_vgpoison_la_CPPFLAGS = $(AM_CPPFLAGS) -DBUFPOOL_VALGRIND_POISON=1
-tests_libbufpool_vgpoison_la_CFLAGS = $(lib_libbufpool_la_CFLAGS)
-check_PROGRAMS += tests/test_poison_vg
-TESTS += tests/test_poison_vg
-tests_test_poison_vg_SOURCES = tests/test_poison.c $(BUFPOOL_TEST_UTIL)
-tests_test_poison_vg_CPPFLAGS = $(tests_test_poison_CPPFLAGS) -DBUFPOOL_VALGRIND_POISON=1
-tests_test_poison_vg_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
-tests_test_poison_vg_LDADD = tests/libbufpool_vgpoison.la $(CHECK_LIBS) $(LIBS)
-endif
-
-# larsd's memory watch (src/larsd/memwatch.c, compiled in with the log it
-# writes to): the cgroup reader on fake /proc and /sys trees.
-check_PROGRAMS += tests/test_memwatch
-TESTS += tests/test_memwatch
-VALGRIND_TESTS += tests/test_memwatch
-tests_test_memwatch_SOURCES = tests/test_memwatch.c src/larsd/memwatch.c \
-	src/larsd/memwatch.h src/larsd/log.c src/larsd/log.h $(TEST_UTIL)
-tests_test_memwatch_CPPFLAGS = $(TEST_CPPFLAGS) -I$(top_srcdir)/src/larsd
-tests_test_memwatch_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_test_memwatch_LDADD = lib/libbufpool.la $(CHECK_LIBS)
 
 # ... and end to end: the real larsd in a fake cgroup (root only).
 TESTS += tests/larsd_cgroup.sh
