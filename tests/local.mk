@@ -42,21 +42,7 @@ AM_TESTS_ENVIRONMENT = \
 	top_srcdir='$(top_srcdir)'; export top_srcdir;
 
 EXTRA_DIST += tests/drivers/tap-driver.sh tests/drivers/tap-wrap.sh \
-	tests/drivers/test-driver tests/test_symbols.sh
-
-# The shared libbufpool exports only bufpool_* and io_buf_*.
-TESTS += tests/test_symbols.sh
-
-# The ABI only grows: a program built against libbufpool 0.1.0's header
-# (kept in tests/abi/0.1.0/) runs against this tree's library.  Its own
-# CPPFLAGS replace AM_CPPFLAGS, so lib/ is not on the include path.
-check_PROGRAMS += tests/test_abi_old
-TESTS += tests/test_abi_old
-tests_test_abi_old_SOURCES = tests/test_abi_old.c
-tests_test_abi_old_CPPFLAGS = -I$(top_srcdir)/tests/abi/0.1.0 -I$(top_builddir)
-tests_test_abi_old_LDADD = lib/libbufpool.la
-EXTRA_DIST += tests/abi/0.1.0/bufpool.h tests/abi/0.1.0/libbufpool.abi tests/abi/0.2.0/libbufpool.abi \
-	tests/abi/opaque.suppr tests/abi/check
+	tests/drivers/test-driver
 
 # What the test programs share is in tests/harness/, found by name through
 # TEST_CPPFLAGS (#include "testutil.h").  Every Check program links
