@@ -44,13 +44,6 @@ AM_TESTS_ENVIRONMENT = \
 EXTRA_DIST += tests/drivers/tap-driver.sh tests/drivers/tap-wrap.sh \
 	tests/drivers/test-driver
 
-# What the test programs share is in tests/harness/, found by name through
-# TEST_CPPFLAGS (#include "testutil.h").  Every Check program links
-# tests/harness/testutil.c: the one main() (testutil_main), test cases with
-# their own timeout, byte patterns.
-TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/harness
-TEST_UTIL = tests/harness/testutil.c tests/harness/testutil.h
-
 # check-valgrind: each fragment adds its programs that are safe and quick
 # under valgrind to VALGRIND_TESTS.
 VALGRIND_FLAGS = --quiet --leak-check=full \
@@ -90,11 +83,6 @@ check-valgrind: $(VALGRIND_TESTS)
 check_PROGRAMS += tests/test_larsd
 TESTS += tests/test_larsd
 
-# The harness: tests/harness/larsd_harness.c and its clients; with the
-# Check main.
-LARSD_HARNESS = tests/harness/larsd_harness.c tests/harness/harness_sockets.c \
-	tests/harness/harness_exec.c tests/harness/larsd_harness.h $(TEST_UTIL)
-
 tests_test_larsd_SOURCES = tests/test_larsd.c tests/larsd_tests.h \
 	tests/larsd_echo.c tests/larsd_conf.c tests/larsd_signals.c \
 	tests/larsd_activation.c tests/larsd_limits.c tests/larsd_control.c \
@@ -115,16 +103,8 @@ EXTRA_tests_test_larsd_DEPENDENCIES = src/larsd/larsd src/larsctl/larsctl tests/
 # backend, epoll and io_uring, through the same code; and, on io_uring
 # alone, what larsd does when the kernel refuses it (its rings at start,
 # requests, the buffer ring's registration), the last two through a fault
-# shim preloaded into larsd, tests/harness/fault_uring.c.
-#
-# The shim is a plain shared object built by the rule below rather than a
-# check_LTLIBRARIES module: it is preloaded into the libtool wrapper's
-# shell as well as into larsd, so it must not carry the build's CFLAGS and
-# LDFLAGS, which in a sanitizer build (tests/sanitize) would make it need
-# a sanitizer runtime that the shell lacks; and libtool has no way to
-# leave them out.  It needs liburing's header only: it reaches the real
-# functions through dlsym(RTLD_NEXT).  Without liburing it is not built,
-# and those cases skip.
+# shim preloaded into larsd, tests/harness/fault_uring.c (built in
+# tests/harness/local.mk; without liburing those cases skip).
 check_PROGRAMS += tests/test_contract
 TESTS += tests/test_contract
 tests_test_contract_SOURCES = tests/test_contract.c $(LARSD_HARNESS)
@@ -134,17 +114,6 @@ tests_test_contract_CPPFLAGS = $(TEST_CPPFLAGS) \
 tests_test_contract_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_contract_LDADD = $(CHECK_LIBS)
 EXTRA_tests_test_contract_DEPENDENCIES = src/larsd/larsd $(FAULT_URING_SO)
-EXTRA_DIST += tests/harness/fault_uring.c
-if HAVE_LIBURING
-FAULT_URING_SO = tests/harness/libfault_uring.so
-tests/harness/libfault_uring.so: $(srcdir)/tests/harness/fault_uring.c
-	$(AM_V_at)$(MKDIR_P) tests/harness
-	$(AM_V_CCLD)$(CC) $(WARN_CFLAGS) -O2 -g -fPIC -shared -pthread $(CPPFLAGS) \
-		$(LIBURING_CFLAGS) -o $@ $(srcdir)/tests/harness/fault_uring.c -ldl
-else
-FAULT_URING_SO =
-endif
-CLEANFILES += tests/harness/libfault_uring.so
 
 # larsd-bench end to end: tests/test_larsd_bench.c runs the built larsd-bench against
 # the built larsd (through tests/harness/larsd_harness.c, on free loopback ports)
