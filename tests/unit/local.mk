@@ -119,7 +119,7 @@ tests_unit_test_larsctl_format_LDADD = $(CHECK_LIBS)
 
 # larsd's memory watch (src/larsd/memwatch.c, compiled in with the log it
 # writes to): the cgroup reader on fake /proc and /sys trees.  Its end to
-# end test, the real larsd in a fake cgroup, is tests/larsd_cgroup.sh.
+# end test, the real larsd in a fake cgroup, is tests/e2e/larsd_cgroup.sh.
 check_PROGRAMS += tests/unit/test_memwatch
 TESTS += tests/unit/test_memwatch
 VALGRIND_TESTS += tests/unit/test_memwatch
