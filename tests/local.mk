@@ -71,15 +71,3 @@ check-valgrind: $(VALGRIND_TESTS)
 	exit $$failed
 
 .PHONY: check-valgrind
-
-# larsd's STAMP reflector against an independent sender, scapy's
-# (scapy.contrib.stamp, Debian's python3-scapy) under /usr/bin/python3;
-# a TAP skip where scapy is missing.  Runs the built larsd.
-TESTS += tests/stamp_scapy.tap
-EXTRA_DIST += tests/stamp_scapy.tap tests/stamp_scapy.py
-
-# larsd-bench --stamp against a reflector built with scapy's STAMP packets
-# (not with the wire module larsd-bench shares with larsd), the packets
-# checked field by field on the way in; a TAP skip where scapy is missing.
-TESTS += tests/stamp_sender_scapy.tap
-EXTRA_DIST += tests/stamp_sender_scapy.tap tests/stamp_sender_scapy.py
