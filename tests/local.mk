@@ -1,5 +1,20 @@
-# tests: the Check suites (libbufpool, the configuration loader, larsd and
-# larsd-bench end to end) and the test drivers of the tree.
+# tests/local.mk: how `make check` runs a test (the drivers) and
+# `make check-valgrind`.  The tests are in folders by kind; each folder
+# with something to build has its own local.mk:
+#
+#   unit/      a Check suite a module, no daemon (tests/unit/test_*)
+#   e2e/       the built larsd, larsctl and larsd-bench on loopback
+#              (tests/e2e/test_*, larsd_cgroup.sh)
+#   interop/   against scapy's STAMP, not ours (*.tap)
+#   abi/       libbufpool's exported symbols and ABI
+#   harness/   what the test programs share; no tests
+#   drivers/   the test drivers below
+#   impair/    the impairment relay the session tests measure through
+#   stress/    fault and load tests (make check-stress, not make check)
+#
+# and, outside make: fuzz/, fresh/, package/, reproducible/, scaleout/
+# (stages of tests/run-all), tests/sanitize and tests/debroot.sh.  One
+# program: make check TESTS=tests/unit/test_pool (a name from TESTS).
 #
 # Drivers, chosen by the test's extension (TEST_EXTENSIONS):
 #  - no extension: compiled programs ($(EXEEXT) is empty here), run by
@@ -22,7 +37,7 @@
 # Tests run from the top build directory and must be parallel-safe
 # (`make -j2 check`): no fixed ports, no shared files.
 #
-# `make check-valgrind` runs $(VALGRIND_TESTS) (other fragments add theirs
+# `make check-valgrind` runs $(VALGRIND_TESTS) (the fragments add theirs
 # with +=) under valgrind with CK_FORK=no (Check's fork would hide the
 # tests from valgrind) through libtool --mode=execute (so valgrind sees
 # the real binary, not libtool's wrapper script); it fails on any valgrind
@@ -44,8 +59,8 @@ AM_TESTS_ENVIRONMENT = \
 EXTRA_DIST += tests/drivers/tap-driver.sh tests/drivers/tap-wrap.sh \
 	tests/drivers/test-driver
 
-# check-valgrind: each fragment adds its programs that are safe and quick
-# under valgrind to VALGRIND_TESTS.
+# check-valgrind: VALGRIND_TESTS are the programs that are safe and quick
+# under valgrind.
 VALGRIND_FLAGS = --quiet --leak-check=full \
 	--show-leak-kinds=definite,indirect \
 	--errors-for-leak-kinds=definite,indirect --error-exitcode=1
