@@ -11,7 +11,7 @@
  *
  * In a normal build both functions are empty and inline, so the fast paths
  * pay nothing.  make check builds a separate copy of the library with the
- * valgrind requests for tests/test_poison_vg; that copy is never installed.  Included by the files that move buffers between idle and
+ * valgrind requests for tests/unit/test_poison_vg; that copy is never installed.  Included by the files that move buffers between idle and
  * handed out: bufpool.c and bufpool_alloc.c.
  */
 #ifndef BUFPOOL_POISON_H

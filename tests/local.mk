@@ -1,9 +1,24 @@
-# tests: the Check suites (libbufpool, the configuration loader, larsd and
-# larsd-bench end to end) and the test drivers of the tree.
+# tests/local.mk: how `make check` runs a test (the drivers) and
+# `make check-valgrind`.  The tests are in folders by kind; each folder
+# with something to build has its own local.mk:
+#
+#   unit/      a Check suite a module, no daemon (tests/unit/test_*)
+#   e2e/       the built larsd, larsctl and larsd-bench on loopback
+#              (tests/e2e/test_*, larsd_cgroup.sh)
+#   interop/   against scapy's STAMP, not ours (*.tap)
+#   abi/       libbufpool's exported symbols and ABI
+#   harness/   what the test programs share; no tests
+#   drivers/   the test drivers below
+#   impair/    the impairment relay the session tests measure through
+#   stress/    fault and load tests (make check-stress, not make check)
+#
+# and, outside make: fuzz/, fresh/, package/, reproducible/, scaleout/
+# (stages of tests/run-all), tests/sanitize and tests/debroot.sh.  One
+# program: make check TESTS=tests/unit/test_pool (a name from TESTS).
 #
 # Drivers, chosen by the test's extension (TEST_EXTENSIONS):
 #  - no extension: compiled programs ($(EXEEXT) is empty here), run by
-#    automake's tap-driver.sh (LOG_DRIVER) through tests/tap-wrap.sh
+#    automake's tap-driver.sh (LOG_DRIVER) through tests/drivers/tap-wrap.sh
 #    (LOG_COMPILER).  Check programs print TAP on stdout
 #    (CK_TAP_LOG_FILE_NAME=-), so `make check` shows one PASS/FAIL line per
 #    Check test; tap-wrap.sh passes that through.  A program that prints
@@ -16,13 +31,13 @@
 #  - .sh: plain shell tests through automake's test-driver (SH_LOG_DRIVER):
 #    exit 0 pass, 77 skip, 99 hard error, anything else fail.
 #  - .tap: shell scripts that print TAP themselves (TAP_LOG_DRIVER).
-# The driver scripts are kept in tests/, so the build does not depend on
-# what automake happened to copy into build-aux/.
+# The driver scripts are kept in tests/drivers/, so the build does not
+# depend on what automake happened to copy into build-aux/.
 #
 # Tests run from the top build directory and must be parallel-safe
 # (`make -j2 check`): no fixed ports, no shared files.
 #
-# `make check-valgrind` runs $(VALGRIND_TESTS) (other fragments add theirs
+# `make check-valgrind` runs $(VALGRIND_TESTS) (the fragments add theirs
 # with +=) under valgrind with CK_FORK=no (Check's fork would hide the
 # tests from valgrind) through libtool --mode=execute (so valgrind sees
 # the real binary, not libtool's wrapper script); it fails on any valgrind
@@ -30,58 +45,22 @@
 # <program>.valgrind.log in the build tree.
 
 TEST_EXTENSIONS = .sh .tap
-LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/tests/tap-driver.sh
-LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/tap-wrap.sh
+LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/tests/drivers/tap-driver.sh
+LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/drivers/tap-wrap.sh
 TAP_LOG_DRIVER = $(LOG_DRIVER)
 TAP_LOG_COMPILER = $(SHELL)
-SH_LOG_DRIVER = $(SHELL) $(top_srcdir)/tests/test-driver
+SH_LOG_DRIVER = $(SHELL) $(top_srcdir)/tests/drivers/test-driver
 SH_LOG_COMPILER = $(SHELL)
 AM_TESTS_ENVIRONMENT = \
 	CK_TAP_LOG_FILE_NAME=-; export CK_TAP_LOG_FILE_NAME; \
 	top_builddir='$(top_builddir)'; export top_builddir; \
 	top_srcdir='$(top_srcdir)'; export top_srcdir;
 
-EXTRA_DIST += tests/tap-driver.sh tests/tap-wrap.sh tests/test-driver \
-	tests/test_symbols.sh
+EXTRA_DIST += tests/drivers/tap-driver.sh tests/drivers/tap-wrap.sh \
+	tests/drivers/test-driver
 
-# The ABI only grows: a program built against libbufpool 0.1.0's header
-# (kept in tests/abi/0.1.0/) runs against this tree's library.  Its own
-# CPPFLAGS replace AM_CPPFLAGS, so lib/ is not on the include path.
-check_PROGRAMS += tests/test_abi_old
-TESTS += tests/test_abi_old
-tests_test_abi_old_SOURCES = tests/test_abi_old.c
-tests_test_abi_old_CPPFLAGS = -I$(top_srcdir)/tests/abi/0.1.0 -I$(top_builddir)
-tests_test_abi_old_LDADD = lib/libbufpool.la
-EXTRA_DIST += tests/abi/0.1.0/bufpool.h tests/abi/0.1.0/libbufpool.abi tests/abi/0.2.0/libbufpool.abi \
-	tests/abi/opaque.suppr tests/abi/check
-
-# Every Check program links tests/testutil.c: the one main()
-# (testutil_main), test cases with their own timeout, byte patterns.
-TEST_UTIL = tests/testutil.c tests/testutil.h
-
-# libbufpool unit tests: they share the pool helpers of tests/testutil_pool.c.
-BUFPOOL_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-BUFPOOL_TEST_LDADD = lib/libbufpool.la $(CHECK_LIBS)
-BUFPOOL_TEST_UTIL = $(TEST_UTIL) tests/testutil_pool.c tests/testutil_pool.h
-
-check_PROGRAMS += tests/test_pool tests/test_iobuf tests/test_threads
-TESTS += tests/test_pool tests/test_iobuf tests/test_threads \
-	tests/test_symbols.sh
-
-tests_test_pool_SOURCES = tests/test_pool.c $(BUFPOOL_TEST_UTIL)
-tests_test_pool_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
-tests_test_pool_LDADD = $(BUFPOOL_TEST_LDADD)
-
-tests_test_iobuf_SOURCES = tests/test_iobuf.c $(BUFPOOL_TEST_UTIL)
-tests_test_iobuf_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
-tests_test_iobuf_LDADD = $(BUFPOOL_TEST_LDADD)
-
-tests_test_threads_SOURCES = tests/test_threads.c $(BUFPOOL_TEST_UTIL)
-tests_test_threads_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
-tests_test_threads_LDADD = $(BUFPOOL_TEST_LDADD)
-
-# check-valgrind: add programs that are safe and quick under valgrind.
-VALGRIND_TESTS += tests/test_pool tests/test_iobuf tests/test_threads
+# check-valgrind: VALGRIND_TESTS are the programs that are safe and quick
+# under valgrind.
 VALGRIND_FLAGS = --quiet --leak-check=full \
 	--show-leak-kinds=definite,indirect \
 	--errors-for-leak-kinds=definite,indirect --error-exitcode=1
@@ -107,199 +86,3 @@ check-valgrind: $(VALGRIND_TESTS)
 	exit $$failed
 
 .PHONY: check-valgrind
-
-# the Check suite of larsd's configuration loader.
-#
-# conf.c is compiled into the test directly (no larsd library), so the test
-# sees exactly the daemon's parser.  TOP_SRCDIR lets the test load the
-# shipped etc/larsd.conf from the source tree in any build directory.
-
-check_PROGRAMS += tests/test_conf
-TESTS += tests/test_conf
-VALGRIND_TESTS += tests/test_conf
-
-tests_test_conf_SOURCES = tests/test_conf.c src/larsd/conf.c src/larsd/conf.h \
-	src/stamp/stamp_key.c src/stamp/stamp_key.h \
-	$(TEST_UTIL)
-tests_test_conf_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/larsd -I$(top_srcdir)/src/stamp \
-	-DTOP_SRCDIR='"$(abs_top_srcdir)"'
-tests_test_conf_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBCONFIG_CFLAGS)
-tests_test_conf_LDADD = lib/libbufpool.la $(CHECK_LIBS) $(LIBCONFIG_LIBS)
-
-# larsctl's output of "stats sessions" in text, JSON and Prometheus
-# (src/larsctl/sessions.c), from a canned reply: no larsd.  JSON through
-# python3 and the exposition through promtool where they are installed.
-check_PROGRAMS += tests/test_larsctl_format
-TESTS += tests/test_larsctl_format
-VALGRIND_TESTS += tests/test_larsctl_format
-tests_test_larsctl_format_SOURCES = tests/test_larsctl_format.c \
-	src/larsctl/format.c src/larsctl/reply.c src/larsctl/sessions.c $(TEST_UTIL)
-tests_test_larsctl_format_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/larsctl \
-	-I$(top_srcdir)/src/larsd
-tests_test_larsctl_format_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_test_larsctl_format_LDADD = $(CHECK_LIBS)
-
-# larsd end to end (tests/test_larsd.c and a file a theme: larsd_*.c).
-#
-# A Check program that runs the built daemon (src/larsd/larsd, the libtool
-# wrapper, which execs the real binary in the same process) with temporary
-# configs, socket activation and a private NOTIFY_SOCKET.  Its TAP output
-# goes through the LOG_DRIVER set up in tests/local.mk.  Parallel-safe: no
-# fixed ports, every file under its own mkdtemp() directory.
-
-check_PROGRAMS += tests/test_larsd
-TESTS += tests/test_larsd
-
-# The harness: tests/larsd_harness.c and its clients; with the Check main.
-LARSD_HARNESS = tests/larsd_harness.c tests/harness_sockets.c tests/harness_exec.c \
-	tests/larsd_harness.h $(TEST_UTIL)
-
-tests_test_larsd_SOURCES = tests/test_larsd.c tests/larsd_tests.h \
-	tests/larsd_echo.c tests/larsd_conf.c tests/larsd_signals.c \
-	tests/larsd_activation.c tests/larsd_limits.c tests/larsd_control.c \
-	tests/larsd_larsctl.c tests/larsd_stamp.c tests/larsd_stamp_modes.c \
-	tests/larsd_sessions.c \
-	tests/larsd_io_backend.c $(LARSD_HARNESS)
-tests_test_larsd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/stamp \
-	-DLARSD_PATH='"$(abs_top_builddir)/src/larsd/larsd"' \
-	-DLARSCTL_PATH='"$(abs_top_builddir)/src/larsctl/larsctl"' \
-	-DRELAY_PATH='"$(abs_top_builddir)/tests/impair/impair-relay"'
-# larsd_stamp_modes.c signs packets with Nettle's HMAC itself.
-tests_test_larsd_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(NETTLE_CFLAGS)
-tests_test_larsd_LDADD = src/stamp/libstampwire.la $(CHECK_LIBS) $(NETTLE_LIBS)
-# The tests run the daemon: build it first.
-EXTRA_tests_test_larsd_DEPENDENCIES = src/larsd/larsd src/larsctl/larsctl tests/impair/impair-relay
-
-# larsd's memory contract (src/larsd/tcp.h): every scenario on each
-# backend, epoll and io_uring, through the same code; and, on io_uring
-# alone, what larsd does when the kernel refuses it (its rings at start,
-# requests, the buffer ring's registration), the last two through a fault
-# shim preloaded into larsd, tests/fault_uring.c.
-#
-# The shim is a plain shared object built by the rule below rather than a
-# check_LTLIBRARIES module: it is preloaded into the libtool wrapper's
-# shell as well as into larsd, so it must not carry the build's CFLAGS and
-# LDFLAGS, which in a sanitizer build (tests/sanitize) would make it need
-# a sanitizer runtime that the shell lacks; and libtool has no way to
-# leave them out.  It needs liburing's header only: it reaches the real
-# functions through dlsym(RTLD_NEXT).  Without liburing it is not built,
-# and those cases skip.
-check_PROGRAMS += tests/test_contract
-TESTS += tests/test_contract
-tests_test_contract_SOURCES = tests/test_contract.c $(LARSD_HARNESS)
-tests_test_contract_CPPFLAGS = $(AM_CPPFLAGS) \
-	-DLARSD_PATH='"$(abs_top_builddir)/src/larsd/larsd"' \
-	-DFAULT_URING_PATH='"$(abs_top_builddir)/tests/libfault_uring.so"'
-tests_test_contract_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_test_contract_LDADD = $(CHECK_LIBS)
-EXTRA_tests_test_contract_DEPENDENCIES = src/larsd/larsd $(FAULT_URING_SO)
-EXTRA_DIST += tests/fault_uring.c
-if HAVE_LIBURING
-FAULT_URING_SO = tests/libfault_uring.so
-tests/libfault_uring.so: $(srcdir)/tests/fault_uring.c
-	$(AM_V_CCLD)$(CC) $(WARN_CFLAGS) -O2 -g -fPIC -shared -pthread $(CPPFLAGS) \
-		$(LIBURING_CFLAGS) -o $@ $(srcdir)/tests/fault_uring.c -ldl
-else
-FAULT_URING_SO =
-endif
-CLEANFILES += tests/libfault_uring.so
-
-# larsd-bench end to end: tests/test_larsd_bench.c runs the built larsd-bench against
-# the built larsd (through tests/larsd_harness.c, on free loopback ports)
-# and against misbehaving servers on its own threads, and unit-tests the
-# latency histogram.  Parallel-safe.
-check_PROGRAMS += tests/test_larsd_bench
-TESTS += tests/test_larsd_bench
-tests_test_larsd_bench_SOURCES = tests/test_larsd_bench.c tests/bench_util.h $(LARSD_HARNESS) \
-	src/larsd-bench/histogram.c src/larsd-bench/histogram.h
-tests_test_larsd_bench_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/larsd-bench \
-	-DLARSD_PATH='"$(abs_top_builddir)/src/larsd/larsd"' \
-	-DLARSD_BENCH_PATH='"$(abs_top_builddir)/src/larsd-bench/larsd-bench"'
-tests_test_larsd_bench_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_test_larsd_bench_LDADD = $(CHECK_LIBS) -lm
-EXTRA_tests_test_larsd_bench_DEPENDENCIES = src/larsd/larsd \
-	src/larsd-bench/larsd-bench
-
-# libbufpool 0.3.0: chains for scatter/gather I/O, shared buffers, memory
-# pressure, and use after revert caught in checking builds.
-check_PROGRAMS += tests/test_chain tests/test_share tests/test_pressure \
-	tests/test_poison
-TESTS += tests/test_chain tests/test_share tests/test_pressure tests/test_poison
-VALGRIND_TESTS += tests/test_chain tests/test_share tests/test_pressure
-
-tests_test_chain_SOURCES = tests/test_chain.c $(BUFPOOL_TEST_UTIL)
-tests_test_chain_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
-tests_test_chain_LDADD = $(BUFPOOL_TEST_LDADD)
-
-tests_test_share_SOURCES = tests/test_share.c $(BUFPOOL_TEST_UTIL)
-tests_test_share_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
-tests_test_share_LDADD = $(BUFPOOL_TEST_LDADD)
-
-tests_test_pressure_SOURCES = tests/test_pressure.c $(BUFPOOL_TEST_UTIL)
-tests_test_pressure_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
-tests_test_pressure_LDADD = $(BUFPOOL_TEST_LDADD)
-
-tests_test_poison_SOURCES = tests/test_poison.c $(BUFPOOL_TEST_UTIL)
-tests_test_poison_CPPFLAGS = $(AM_CPPFLAGS) -DVALGRIND_PATH='"$(VALGRIND)"'
-tests_test_poison_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
-tests_test_poison_LDADD = $(BUFPOOL_TEST_LDADD)
-
-# The same test against a copy of the library built with valgrind's client
-# requests (--enable-valgrind-poison's code, in a convenience library that
-# is never installed): a write after revert under valgrind is reported.
-if HAVE_MEMCHECK
-check_LTLIBRARIES = tests/libbufpool_vgpoison.la
-tests_libbufpool_vgpoison_la_SOURCES = $(lib_libbufpool_la_SOURCES)
-tests_libbufpool_vgpoison_la_CPPFLAGS = $(AM_CPPFLAGS) -DBUFPOOL_VALGRIND_POISON=1
-tests_libbufpool_vgpoison_la_CFLAGS = $(lib_libbufpool_la_CFLAGS)
-check_PROGRAMS += tests/test_poison_vg
-TESTS += tests/test_poison_vg
-tests_test_poison_vg_SOURCES = tests/test_poison.c $(BUFPOOL_TEST_UTIL)
-tests_test_poison_vg_CPPFLAGS = $(tests_test_poison_CPPFLAGS) -DBUFPOOL_VALGRIND_POISON=1
-tests_test_poison_vg_CFLAGS = $(BUFPOOL_TEST_CFLAGS)
-tests_test_poison_vg_LDADD = tests/libbufpool_vgpoison.la $(CHECK_LIBS) $(LIBS)
-endif
-
-# larsd's memory watch (src/larsd/memwatch.c, compiled in with the log it
-# writes to): the cgroup reader on fake /proc and /sys trees.
-check_PROGRAMS += tests/test_memwatch
-TESTS += tests/test_memwatch
-VALGRIND_TESTS += tests/test_memwatch
-tests_test_memwatch_SOURCES = tests/test_memwatch.c src/larsd/memwatch.c \
-	src/larsd/memwatch.h src/larsd/log.c src/larsd/log.h $(TEST_UTIL)
-tests_test_memwatch_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/larsd
-tests_test_memwatch_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_test_memwatch_LDADD = lib/libbufpool.la $(CHECK_LIBS)
-
-# ... and end to end: the real larsd in a fake cgroup (root only).
-TESTS += tests/larsd_cgroup.sh
-EXTRA_DIST += tests/larsd_cgroup.sh
-# larsd-bench --stamp end to end: tests/test_larsd_bench_stamp.c runs the
-# Session-Sender against larsd's mode = "stamp" reflector in each of its
-# modes (TWAMP-Light, authenticated, TLVs, stateful) and against reflectors
-# of its own (built on src/stamp's wire module) that duplicate, reorder,
-# drop, lose packets each way with their own numbers, answer short, go
-# away for a while, or are no reflector at all; and unit-tests
-# stamp_stats.c's signed distributions and stamp_clock.c.  Parallel-safe.
-check_PROGRAMS += tests/test_larsd_bench_stamp
-TESTS += tests/test_larsd_bench_stamp
-tests_test_larsd_bench_stamp_SOURCES = tests/test_larsd_bench_stamp.c tests/bench_util.h \
-	$(LARSD_HARNESS) src/larsd-bench/stamp_stats.c src/larsd-bench/stamp_stats.h \
-	src/larsd-bench/histogram.c src/larsd-bench/histogram.h
-tests_test_larsd_bench_stamp_CPPFLAGS = $(tests_test_larsd_bench_CPPFLAGS) \
-	-I$(top_srcdir)/src/stamp
-tests_test_larsd_bench_stamp_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_test_larsd_bench_stamp_LDADD = src/stamp/libstampwire.la $(CHECK_LIBS) -lm
-EXTRA_tests_test_larsd_bench_stamp_DEPENDENCIES = $(EXTRA_tests_test_larsd_bench_DEPENDENCIES)
-
-# larsd's STAMP reflector against an independent sender, scapy's
-# (scapy.contrib.stamp, Debian's python3-scapy) under /usr/bin/python3;
-# a TAP skip where scapy is missing.  Runs the built larsd.
-TESTS += tests/stamp_scapy.tap
-EXTRA_DIST += tests/stamp_scapy.tap tests/stamp_scapy.py
-
-# larsd-bench --stamp against a reflector built with scapy's STAMP packets
-# (not with the wire module larsd-bench shares with larsd), the packets
-# checked field by field on the way in; a TAP skip where scapy is missing.
-TESTS += tests/stamp_sender_scapy.tap
-EXTRA_DIST += tests/stamp_sender_scapy.tap tests/stamp_sender_scapy.py

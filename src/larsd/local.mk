@@ -38,11 +38,11 @@ src_larsd_larsd_SOURCES += src/larsd/loop_uring.c src/larsd/loop_uring.h src/lar
 endif
 
 # The measuring sessions' books and histograms, without sockets or clocks.
-check_PROGRAMS += tests/test_session
-TESTS += tests/test_session
-VALGRIND_TESTS += tests/test_session
-tests_test_session_SOURCES = tests/test_session.c $(TEST_UTIL) \
+check_PROGRAMS += tests/unit/test_session
+TESTS += tests/unit/test_session
+VALGRIND_TESTS += tests/unit/test_session
+tests_unit_test_session_SOURCES = tests/unit/test_session.c $(TEST_UTIL) \
 	src/larsd/session.c src/larsd/session.h src/larsd/session_hist.c src/larsd/session_hist.h
-tests_test_session_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/larsd -I$(top_srcdir)/src/stamp
-tests_test_session_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(NETTLE_CFLAGS)
-tests_test_session_LDADD = src/stamp/libstampwire.la $(CHECK_LIBS) -lm
+tests_unit_test_session_CPPFLAGS = $(TEST_CPPFLAGS) -I$(top_srcdir)/src/larsd -I$(top_srcdir)/src/stamp
+tests_unit_test_session_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(NETTLE_CFLAGS)
+tests_unit_test_session_LDADD = src/stamp/libstampwire.la $(CHECK_LIBS) -lm

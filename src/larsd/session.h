@@ -2,7 +2,7 @@
  * session.h - the books of one measuring session: larsd as a STAMP
  * Session-Sender (RFC 8762) to a configured peer (larsd.conf(5)
  * sessions).  measure.c owns the socket and the clock; this file only
- * counts, so its rules are tested without either (tests/test_session.c).
+ * counts, so its rules are tested without either (tests/unit/test_session.c).
  *
  * Each packet sent is numbered (a 64-bit count; its low 32 bits go on the
  * wire) and remembered in a ring of slots, sized for every packet that

@@ -2,7 +2,7 @@
  * tcp.h - TCP connections: accept, echo (RFC 862) and lars framing.
  *
  * The memory contract, the same on every data path (larsd(8) MEMORY says
- * it to users; tests/test_contract.c checks each point on each backend):
+ * it to users; tests/e2e/test_contract.c checks each point on each backend):
  *
  *  1. The cap.  Every byte a connection reads or sends is in a buffer of
  *     the pool, and the pool never holds more than MEM_LIMIT.

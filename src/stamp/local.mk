@@ -2,8 +2,9 @@
 # TLVs, the authenticated mode's HMAC with Nettle), and the host clock's
 # Error Estimate (stamp_clock.c, ntp_adjtime),
 # a convenience library linked into larsd (the Session-Reflector) and
-# larsd-bench (the Session-Sender); its Check suites are tests/test_stamp_wire
-# (layouts, timestamps, HMAC, key files) and tests/test_stamp_tlv (TLVs).
+# larsd-bench (the Session-Sender); its Check suites are
+# tests/unit/test_stamp_wire (layouts, timestamps, HMAC, key files) and
+# tests/unit/test_stamp_tlv (TLVs).
 # Included from Makefile.am before the programs that link it.
 noinst_LTLIBRARIES += src/stamp/libstampwire.la
 src_stamp_libstampwire_la_SOURCES = \
@@ -15,15 +16,15 @@ src_stamp_libstampwire_la_SOURCES = \
 src_stamp_libstampwire_la_CFLAGS = $(AM_CFLAGS) $(NETTLE_CFLAGS)
 src_stamp_libstampwire_la_LIBADD = $(NETTLE_LIBS)
 
-check_PROGRAMS += tests/test_stamp_wire tests/test_stamp_tlv
-TESTS += tests/test_stamp_wire tests/test_stamp_tlv
-VALGRIND_TESTS += tests/test_stamp_wire tests/test_stamp_tlv
+check_PROGRAMS += tests/unit/test_stamp_wire tests/unit/test_stamp_tlv
+TESTS += tests/unit/test_stamp_wire tests/unit/test_stamp_tlv
+VALGRIND_TESTS += tests/unit/test_stamp_wire tests/unit/test_stamp_tlv
 # Both also call Nettle directly, to check stamp_hmac.c against it.
-tests_test_stamp_wire_SOURCES = tests/test_stamp_wire.c $(TEST_UTIL)
-tests_test_stamp_wire_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/stamp
-tests_test_stamp_wire_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(NETTLE_CFLAGS)
-tests_test_stamp_wire_LDADD = src/stamp/libstampwire.la $(CHECK_LIBS) $(NETTLE_LIBS)
-tests_test_stamp_tlv_SOURCES = tests/test_stamp_tlv.c $(TEST_UTIL)
-tests_test_stamp_tlv_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/stamp
-tests_test_stamp_tlv_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(NETTLE_CFLAGS)
-tests_test_stamp_tlv_LDADD = src/stamp/libstampwire.la $(CHECK_LIBS) $(NETTLE_LIBS)
+tests_unit_test_stamp_wire_SOURCES = tests/unit/test_stamp_wire.c $(TEST_UTIL)
+tests_unit_test_stamp_wire_CPPFLAGS = $(TEST_CPPFLAGS) -I$(top_srcdir)/src/stamp
+tests_unit_test_stamp_wire_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(NETTLE_CFLAGS)
+tests_unit_test_stamp_wire_LDADD = src/stamp/libstampwire.la $(CHECK_LIBS) $(NETTLE_LIBS)
+tests_unit_test_stamp_tlv_SOURCES = tests/unit/test_stamp_tlv.c $(TEST_UTIL)
+tests_unit_test_stamp_tlv_CPPFLAGS = $(TEST_CPPFLAGS) -I$(top_srcdir)/src/stamp
+tests_unit_test_stamp_tlv_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(NETTLE_CFLAGS)
+tests_unit_test_stamp_tlv_LDADD = src/stamp/libstampwire.la $(CHECK_LIBS) $(NETTLE_LIBS)

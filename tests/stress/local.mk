@@ -8,7 +8,7 @@
 # tests/stress/run does the whole thing from a checkout (CI).
 #
 #  - stress_larsd: a Check suite, one case per scenario, each starting its
-#    own larsd on loopback through tests/larsd_harness.c.
+#    own larsd on loopback through tests/harness/larsd_harness.c.
 #    One case: make check-stress STRESS_CASE=udp_flood.
 #  - stress_pool: plain C with TAP, two threads against libbufpool at
 #    MEM_LIMIT (STRESS_POOL_SECONDS, default 10).
@@ -27,7 +27,7 @@ tests_stress_stress_larsd_SOURCES = tests/stress/stress_larsd.c \
 	tests/stress/st_control.c tests/stress/st_ratelimit.c \
 	tests/stress/stress_util.c \
 	tests/stress/stress.h tests/stress/stress_cases.h $(LARSD_HARNESS)
-tests_stress_stress_larsd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests -I$(top_srcdir)/src/stamp \
+tests_stress_stress_larsd_CPPFLAGS = $(TEST_CPPFLAGS) -I$(top_srcdir)/src/stamp \
 	-DLARSD_PATH='"$(abs_top_builddir)/src/larsd/larsd"'
 tests_stress_stress_larsd_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_stress_stress_larsd_LDADD = $(CHECK_LIBS) -lpthread

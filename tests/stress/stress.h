@@ -1,8 +1,8 @@
 /*
  * stress.h - shared pieces of the fault and load tests (tests/stress/).
  *
- * The scenarios run the real larsd through tests/larsd_harness.c and talk
- * to it over loopback.  This header gives them: figures printed as TAP
+ * The scenarios run the real larsd through tests/harness/larsd_harness.c
+ * and talk to it over loopback.  This header gives them: figures printed as TAP
  * comments ("# scenario: key=value ..."), the descriptor limit, latency
  * percentiles, a VmRSS sampler thread, a pipelined TCP client load that
  * checks every byte that comes back (st_load), and the kernel's UDP drop

@@ -1,12 +1,12 @@
 /*
  * stress_larsd.c - fault and load tests of larsd: the Check suite.
  *
- * Each case starts its own larsd on loopback (tests/larsd_harness.c, the
- * same harness as tests/test_larsd.c), pushes it past one of its limits or
- * feeds it hostile input, prints what it measured as TAP comments
- * ("# case: key=value ..."), and fails with the reason and the daemon's
- * counters.  Bounded: every case has a timeout of its own and every wait
- * in it is bounded.
+ * Each case starts its own larsd on loopback (tests/harness/larsd_harness.c,
+ * the same harness as tests/e2e/test_larsd.c), pushes it past one of its
+ * limits or feeds it hostile input, prints what it measured as TAP
+ * comments ("# case: key=value ..."), and fails with the reason and the
+ * daemon's counters.  Bounded: every case has a timeout of its own and
+ * every wait in it is bounded.
  *
  * Not part of `make check` (too heavy for a package build): `make
  * check-stress` or tests/stress/run.  One case: CK_RUN_CASE=name.

@@ -1,28 +1,23 @@
 /*
  * test_larsd.c - larsd end to end: the real daemon, real sockets.
  *
- * Each test starts its own larsd (tests/larsd_harness.c) with a config in
- * a private temporary directory, waits for READY=1 on its own abstract
- * NOTIFY_SOCKET, talks to it over loopback, and stops it with SIGTERM,
- * expecting exit status 0.  No fixed ports: most listeners are bound here
- * and passed by socket activation (LISTEN_FDS); some are given to the
- * daemon to bind, on a port just found free.  Counters are read from the
- * "stats: name=value" lines SIGUSR1 makes the daemon log.
+ * Each test starts its own larsd (tests/harness/larsd_harness.c) with a
+ * config in a private temporary directory, waits for READY=1 on its own
+ * abstract NOTIFY_SOCKET, talks to it over loopback, and stops it with
+ * SIGTERM, expecting exit status 0.  No fixed ports: most listeners are
+ * bound here and passed by socket activation (LISTEN_FDS); some are given
+ * to the daemon to bind, on a port just found free.  Counters are read from
+ * the "stats: name=value" lines SIGUSR1 makes the daemon log.
  *
- * Covered: echo and lars over TCP and UDP, IPv4 and IPv6; a 4 MB
- * transfer; lars frames split at every byte, coalesced, over max_message,
- * malformed datagrams; `larsd -t` and start-up errors with FILE:LINE;
- * sd_notify READY/STATUS/RELOADING/STOPPING; socket activation; SIGHUP
- * with good and bad configs; SIGTERM during a transfer; a client that
- * never reads against MEM_LIMIT; max_connections; idle_timeout; the UDP
- * reflection guard; replies from a wildcard UDP listener; the allow-list.
- *
- * One program, one file a theme (as tests/stress/), each adding its cases
- * to the suite: larsd_echo.c (echo, lars framing), larsd_conf.c (config
- * errors, the command line), larsd_signals.c (sd_notify, signals, reload,
- * SIGTERM mid-transfer), larsd_activation.c (LISTEN_FDS), larsd_limits.c
- * (memory, max_connections, idle_timeout, UDP guard, allow-list).  This
- * file holds the helpers they share (larsd_tests.h) and main().
+ * One program, one file a theme (as tests/stress/): each larsd_*.c beside
+ * this file adds the cases of its theme (echo and lars framing, the
+ * configuration, signals, the control socket, STAMP, measuring sessions,
+ * io_backend, ...) through an lt_add_*() function.  larsd_tests.h declares
+ * every one of them with its file and theme, larsd_suite() below calls
+ * them, and tests/e2e/local.mk builds the files: a new theme is a new file
+ * and a line in each of those three places.  What a theme covers is said
+ * at the top of its file.  This file holds main() and the helpers the
+ * themes share (declared in larsd_tests.h).
  */
 #include "config.h"
 

@@ -1,5 +1,5 @@
 /*
- * larsd_tests.h - the larsd end-to-end suite (tests/test_larsd): the
+ * larsd_tests.h - the larsd end-to-end suite (tests/e2e/test_larsd): the
  * files of its themes, each adding its test cases, and the checks they
  * share (test_larsd.c).  The daemon is run through larsd_harness.h.
  */

@@ -2,10 +2,10 @@
 """stamp_scapy.py - larsd's STAMP reflector checked by a sender it did not
 grow up with: scapy's (Debian's python3-scapy, scapy.contrib.stamp).
 
-Run by tests/stamp_scapy.tap with /usr/bin/python3 (Debian's packages are
-not on other interpreters' paths).  Starts the built larsd with a
-temporary config of STAMP listeners on free loopback ports (IPv4, and IPv6
-where ::1 works), builds Session-Sender packets with scapy, sends them
+Run by tests/interop/stamp_scapy.tap with /usr/bin/python3 (Debian's
+packages are not on other interpreters' paths).  Starts the built larsd with
+a temporary config of STAMP listeners on free loopback ports (IPv4, and
+IPv6 where ::1 works), builds Session-Sender packets with scapy, sends them
 over real UDP sockets, dissects the replies with scapy and checks them
 field by field; prints TAP.
 

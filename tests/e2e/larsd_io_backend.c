@@ -3,8 +3,8 @@
  * auto), the fallback where io_uring cannot run, and a reload that asks
  * for another backend.
  *
- * The rest of tests/test_larsd runs on the default backend, and once more
- * with LARSD_TEST_IO_BACKEND=epoll (tests/run-all), so every data path
+ * The rest of tests/e2e/test_larsd runs on the default backend, and once
+ * more with LARSD_TEST_IO_BACKEND=epoll (tests/run-all), so every data path
  * case passes on both; the cases here pin what the backend choice does.
  * Where this kernel cannot run larsd's io_uring path at all (older than
  * 6.1, io_uring disabled, a container's seccomp profile), the io_uring

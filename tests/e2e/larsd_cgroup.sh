@@ -7,7 +7,7 @@
 # (exec keeps the pid, so it is larsd's /proc/self/cgroup), and a fake
 # hierarchy over /sys/fs/cgroup.  With memory.max 32M under mem_limit 64M
 # larsd must log the one-line warning naming the cgroup; with 1G it must
-# not.  The unit tests of the parser are in tests/test_memwatch.c.
+# not.  The unit tests of the parser are in tests/unit/test_memwatch.c.
 #
 # Needs root (mount namespaces); skips (77) otherwise, or where unshare or
 # mount are refused (a container without CAP_SYS_ADMIN).  The listener

@@ -1,9 +1,9 @@
 /*
  * fault_uring.c - a fault shim for larsd's io_uring loop, for
- * tests/test_contract.c: preloaded into larsd (LD_PRELOAD, the harness's
- * lh_daemon.env), it stands in front of liburing and refuses what the
- * kernel refuses when it is short of memory, while a file exists in the
- * directory $LARS_FAULT_DIR names:
+ * tests/e2e/test_contract.c: preloaded into larsd (LD_PRELOAD, the
+ * harness's lh_daemon.env), it stands in front of liburing and refuses
+ * what the kernel refuses when it is short of memory, while a file exists
+ * in the directory $LARS_FAULT_DIR names:
  *
  *   submit    io_uring_submit(), io_uring_submit_and_wait() and
  *             io_uring_submit_and_wait_timeout() take nothing and return

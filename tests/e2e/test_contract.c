@@ -50,10 +50,10 @@
  *                      after a trim (ENOMEM): it holds nothing while so,
  *                      even under load, comes back once it can, and goes
  *                      with the clients (5)
- * The last three run larsd with tests/fault_uring.c preloaded, a shim in
- * front of liburing that refuses while a file exists in the daemon's
- * directory; they skip, saying why, where io_uring cannot run or larsd
- * was built without liburing (no shim then).
+ * The last three run larsd with tests/harness/fault_uring.c preloaded, a
+ * shim in front of liburing that refuses while a file exists in the
+ * daemon's directory; they skip, saying why, where io_uring cannot run or
+ * larsd was built without liburing (no shim then).
  */
 #include "config.h"
 
@@ -708,10 +708,10 @@ END_TEST
 
 /* ---- io_uring alone: the kernel refuses requests --------------------------------- */
 
-/* tests/fault_uring.c, preloaded into larsd: while a file named for a
- * fault exists in the daemon's own directory, liburing refuses (submits
- * with EAGAIN, the buffer ring's registration with ENOMEM), and counts
- * what it refused there. */
+/* tests/harness/fault_uring.c, preloaded into larsd: while a file named
+ * for a fault exists in the daemon's own directory, liburing refuses
+ * (submits with EAGAIN, the buffer ring's registration with ENOMEM), and
+ * counts what it refused there. */
 #ifndef FAULT_URING_PATH
 #define FAULT_URING_PATH ""
 #endif

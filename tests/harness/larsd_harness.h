@@ -76,7 +76,8 @@ struct lh_daemon {
 	                         memory cgroup would refuse a worker's ring */
 	const char *env[LH_MAX_ENV]; /* more NAME=value for larsd, each in place
 	                         of an inherited one of that name (NULL: the
-	                         end), e.g. LD_PRELOAD of tests/fault_uring.c */
+	                         end), e.g. LD_PRELOAD of
+	                         tests/harness/fault_uring.c */
 
 	/* Files in the daemon's own temporary directory. */
 	char dir[PATH_MAX / 2];

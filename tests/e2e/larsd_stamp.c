@@ -11,7 +11,8 @@
  * (packets too short even for TWAMP-Light, the reflection guard), a
  * reload into mode "stamp", and
  * the rate limit with one port, with rotating ports and from a second
- * address.  An independent sender (scapy) is tests/stamp_scapy.tap.
+ * address.  An independent sender (scapy) is
+ * tests/interop/stamp_scapy.tap.
  */
 #include "config.h"
 

@@ -4,8 +4,8 @@
  * Each test runs the built larsd-bench as a child process, reads its exit
  * status, its stderr and its --json summary, and checks the numbers.  The
  * server is either the real larsd, started on free loopback ports with a
- * temporary config (tests/larsd_harness.c), or a small misbehaving server
- * run on a thread of the test itself:
+ * temporary config (tests/harness/larsd_harness.c), or a small misbehaving
+ * server run on a thread of the test itself:
  *
  *   - a TCP echo server that flips one bit of the stream: the bench must
  *     find the corrupt reply and exit 1;

@@ -5,13 +5,13 @@ packets (Debian's python3-scapy, scapy.contrib.stamp), not with the wire
 module larsd-bench and larsd share, so a layout both got wrong the same way
 would show.
 
-Run by tests/stamp_sender_scapy.tap with /usr/bin/python3.  A reflector
-thread on a free loopback port dissects every test packet with scapy and
-checks it field by field (sequence from 0, SSID, the Z bit, the error
-estimate, T1 near the clock, MBZ and padding zero, the length), answers
-with a reflector packet built by scapy (T2 and T3 from the clock, the TTL
-from IP_RECVTTL), and larsd-bench's --json summary is checked against what
-the reflector did.  Prints TAP.
+Run by tests/interop/stamp_sender_scapy.tap with /usr/bin/python3.  A
+reflector thread on a free loopback port dissects every test packet with
+scapy and checks it field by field (sequence from 0, SSID, the Z bit, the
+error estimate, T1 near the clock, MBZ and padding zero, the length),
+answers with a reflector packet built by scapy (T2 and T3 from the clock,
+the TTL from IP_RECVTTL), and larsd-bench's --json summary is checked
+against what the reflector did.  Prints TAP.
 """
 import json
 import os

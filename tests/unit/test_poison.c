@@ -10,7 +10,7 @@
  *    the child must die with ASan's "use-after-poison" report.  The child
  *    gets its own ASAN_OPTIONS without log_path, so the intended report
  *    goes to the parent rather than into tests/sanitize's report files;
- *  - built with --enable-valgrind-poison, or as tests/test_poison_vg
+ *  - built with --enable-valgrind-poison, or as tests/unit/test_poison_vg
  *    against the test copy of the library with valgrind's client requests:
  *    the child runs under valgrind, which must report an "Invalid write"
  *    inside the buffer;

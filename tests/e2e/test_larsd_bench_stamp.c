@@ -3,13 +3,13 @@
  * end to end.
  *
  * Against larsd's own Session-Reflector (mode = "stamp", started on a free
- * loopback port by tests/larsd_harness.c): closed loop and paced runs,
- * both timestamp formats, padding, the SSID, the TTL the reflector saw,
- * residence, forward and backward delays in the JSON summary; then each
- * mode of the sender against the listener made for it, the JSON summary
- * and larsd's counters checked side by side: TWAMP-Light requests (base
- * replies), authenticated mode with the listener's key, another key and
- * none, RFC 8972 TLVs with a DSCP (plain and authenticated: the HMAC
+ * loopback port by tests/harness/larsd_harness.c): closed loop and paced
+ * runs, both timestamp formats, padding, the SSID, the TTL the reflector
+ * saw, residence, forward and backward delays in the JSON summary; then
+ * each mode of the sender against the listener made for it, the JSON
+ * summary and larsd's counters checked side by side: TWAMP-Light requests
+ * (base replies), authenticated mode with the listener's key, another key
+ * and none, RFC 8972 TLVs with a DSCP (plain and authenticated: the HMAC
  * TLV), and a stateful listener.
  *
  * Against small reflectors on a thread of the test, built on the shared

@@ -1,7 +1,7 @@
 /*
  * bench_util.h - running the built larsd-bench from a Check test and
- * reading its --json summary; shared by tests/test_larsd_bench.c and
- * tests/test_larsd_bench_stamp.c.
+ * reading its --json summary; shared by tests/e2e/test_larsd_bench.c and
+ * tests/e2e/test_larsd_bench_stamp.c.
  */
 #ifndef BENCH_UTIL_H
 #define BENCH_UTIL_H
