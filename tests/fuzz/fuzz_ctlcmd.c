@@ -24,6 +24,7 @@ static const struct {
 	{ "stats pool", CTL_STATS_POOL },
 	{ "stats listeners", CTL_STATS_LISTENERS },
 	{ "stats workers", CTL_STATS_WORKERS },
+	{ "stats sessions", CTL_STATS_SESSIONS },
 	{ "stats reset", CTL_STATS_RESET },
 	{ "reload", CTL_RELOAD },
 	{ "version", CTL_VERSION },
