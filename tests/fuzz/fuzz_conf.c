@@ -9,7 +9,8 @@
  *    1..65535 and parsed addresses that match the text, no duplicate
  *    listener, the always-blocked UDP ports first, allow-list networks
  *    with their host bits clear, a mem_limit that holds a 64K buffer, the
- *    largest frame and the preallocation, ...).  The config is then
+ *    largest frame and the preallocation, sessions with unique names and
+ *    every key in range, ...).  The config is then
  *    written back as libconfig text and loaded again: the second load must
  *    give the same values (every accepted value survives a round trip);
  *  - or it returns -1, leaves the caller's struct untouched, and err is one
@@ -225,6 +226,26 @@ static void check_conf(const struct conf *c, const char *file)
 				   "allow %zu: host bit %u set", i, bit);
 	}
 
+	/* The measuring sessions: unique names, every key in its range. */
+	FUZZ_CHECK(c->n_sessions <= CONF_MAX_SESSIONS && (c->n_sessions == 0) == !c->sessions,
+		   "%zu sessions at %p", c->n_sessions, (const void *)c->sessions);
+	for (size_t i = 0; i < c->n_sessions; i++) {
+		const struct conf_session *s = &c->sessions[i];
+		FUZZ_CHECK(s->name[0] && memchr(s->name, '\0', sizeof(s->name)) &&
+				   s->peer[0] && memchr(s->peer, '\0', sizeof(s->peer)),
+			   "session %zu: name or peer not a string", i);
+		FUZZ_CHECK(s->port >= 1 && s->rate >= CONF_MIN_SESSION_RATE &&
+				   s->rate <= CONF_MAX_SESSION_RATE && s->dscp <= 63 &&
+				   s->size >= (s->stamp_auth ? 112u : 44u) &&
+				   s->size <= CONF_MAX_SESSION_SIZE &&
+				   s->timeout_ms >= CONF_MIN_SESSION_TIMEOUT_MS &&
+				   s->timeout_ms <= CONF_MAX_SESSION_TIMEOUT_MS,
+			   "session %zu: a key out of range", i);
+		for (size_t k = 0; k < i; k++)
+			FUZZ_CHECK(strcmp(s->name, c->sessions[k].name) != 0, "sessions %zu and %zu: one name",
+				   k, i);
+	}
+
 	/* The pool: a 64K buffer for UDP, the largest frame, the prealloc. */
 	size_t frame = bufpool_tier_size((unsigned)bufpool_tier_index(
 		(size_t)c->max_message + LARS_HEADER_SIZE));
@@ -326,12 +347,30 @@ static size_t write_conf(const struct conf *c, char *text, size_t cap)
 	       c->mem_limit);
 	for (unsigned t = 0; t < BUFPOOL_TIERS; t++)
 		append(&p, &left, " %s = %u;", tiers[t], c->prealloc[t]);
-	append(&p, &left, " };\n};\n");
+	append(&p, &left, " };\n};\nsessions = (\n");
+	for (size_t i = 0; i < c->n_sessions; i++) { /* authentication left out */
+		const struct conf_session *s = &c->sessions[i];
+		append(&p, &left,
+		       "  { name = \"%s\"; peer = \"%s\"; port = %u; rate = %.17g; size = %u;"
+		       " dscp = %u; ssid = %u; timeout = %.3f; }%s\n",
+		       s->name, s->peer, (unsigned)s->port, s->rate, s->size, s->dscp,
+		       (unsigned)s->ssid, s->timeout_ms / 1000.0, i + 1 < c->n_sessions ? "," : "");
+	}
+	append(&p, &left, ");\n");
 	return cap - left;
 }
 
 static void check_same(const struct conf *a, const struct conf *b)
 {
+	FUZZ_CHECK(a->n_sessions == b->n_sessions, "round trip changed the sessions");
+	for (size_t i = 0; i < a->n_sessions; i++) {
+		const struct conf_session *x = &a->sessions[i], *y = &b->sessions[i];
+		FUZZ_CHECK(!strcmp(x->name, y->name) && !strcmp(x->peer, y->peer) &&
+				   x->port == y->port && x->rate == y->rate && x->size == y->size &&
+				   x->dscp == y->dscp && x->ssid == y->ssid &&
+				   x->timeout_ms == y->timeout_ms,
+			   "round trip changed session %zu", i);
+	}
 	FUZZ_CHECK(a->threads == b->threads && a->max_connections == b->max_connections &&
 			   a->idle_timeout == b->idle_timeout &&
 			   a->shutdown_timeout_ms == b->shutdown_timeout_ms &&
@@ -389,6 +428,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(conf_load(again_path, &again, again_err, sizeof(again_err)) == 0,
 			   "the written-back config does not load: %s\n%s", again_err, text);
 		check_same(&c, &again);
+		conf_release(&again);
+		conf_release(&c);
 	} else {
 		check_error(err, errlen);
 		FUZZ_CHECK(memcmp(&c, &before, sizeof(c)) == 0, "failed but changed *out");
