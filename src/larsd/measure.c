@@ -235,7 +235,8 @@ static void send_one(struct measure *m, struct msession *ms, uint64_t now)
 
 	struct stamp_sender hdr = {(uint32_t)n, stamp_ts_from_timespec(&rt, false), m->own_err,
 				   c->ssid};
-	memset(ms->packet, 0, c->size);
+	/* Zeroed when made (the padding, the MBZ fields): each packet
+	 * rewrites only the header and, authenticated, its HMAC. */
 	stamp_sender_encode(ms->packet, c->stamp_auth, &hdr);
 	if (c->stamp_auth)
 		stamp_packet_sign(&ms->hmac, ms->packet);

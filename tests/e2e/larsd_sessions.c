@@ -21,10 +21,16 @@
  *   sessions_auth      authenticated: the right key measures, another key
  *                      loses everything and counts nothing corrupt
  *   sessions_ipv6      a session to ::1 by name ("localhost" may be either)
+ *   sessions_wire      what goes on the wire, read by a plain socket: the
+ *                      packet's size, its DSCP, the SSID, consecutive
+ *                      sequence numbers from 0, zero padding
+ *   sessions_unresolved a peer whose name does not resolve: one line on
+ *                      stderr, nothing sent or counted, larsd goes on
  */
 #include "config.h"
 
 #include "larsd_tests.h"
+#include "stamp_wire.h"
 
 #include <check.h>
 #include <errno.h>
@@ -34,7 +40,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -433,6 +441,75 @@ START_TEST(test_sessions_ipv6)
 }
 END_TEST
 
+START_TEST(test_sessions_wire)
+{
+	struct lh_daemon b;
+	static char buf[REPLY_MAX];
+	char list[512];
+	uint16_t port;
+	int one = 1, fd = lh_bind("udp", "127.0.0.1", 0, &port);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(setsockopt(fd, IPPROTO_IP, IP_RECVTOS, &one, sizeof(one)), 0);
+	snprintf(list, sizeof(list),
+		 "  { name = \"wire\"; peer = \"127.0.0.1\"; port = %u; rate = 20; size = 100;"
+		 " dscp = 46; ssid = 4242; }", (unsigned)port);
+	measurer_start(&b, list);
+	for (uint32_t want = 0; want < 3; want++) {
+		unsigned char pkt[200], control[64];
+		struct iovec iov = {pkt, sizeof(pkt)};
+		struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+				     .msg_controllen = sizeof(control)};
+		struct pollfd p = {fd, POLLIN, 0};
+		ck_assert_msg(poll(&p, 1, 3000) == 1, "no test packet %u in 3 s", want);
+		ssize_t len = recvmsg(fd, &msg, 0);
+		int tos = -1;
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
+			if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_TOS)
+				tos = *(unsigned char *)CMSG_DATA(cm);
+		struct stamp_sender s;
+		ck_assert_int_eq(len, 100);
+		ck_assert_int_eq(stamp_sender_parse(pkt, (size_t)len, false, &s), 0);
+		ck_assert_uint_eq(s.seq, want);
+		ck_assert_uint_eq(s.ssid, 4242);
+		ck_assert_int_eq(tos, 46 << 2);
+		for (size_t i = STAMP_BASE_LEN; i < (size_t)len; i++)
+			ck_assert_msg(pkt[i] == 0, "padding byte %zu is %u", i, pkt[i]);
+	}
+	close(fd);
+	sessions_of(&b, buf);
+	ck_assert_int_ge(field(buf, 0, "sent"), 3);
+	lh_stop_ok(&b);
+	lh_cleanup(&b);
+}
+END_TEST
+
+START_TEST(test_sessions_unresolved)
+{
+	struct lh_daemon b;
+	static char buf[REPLY_MAX];
+
+	/* A resolver that cannot reach its server (a container without
+	 * network) fails at its timeout: one try of one second. */
+	lh_init(&b);
+	lh_add(&b, "tcp", "127.0.0.1", "echo", true);
+	b.env[0] = "RES_OPTIONS=timeout:1 attempts:1";
+	snprintf(b.top, sizeof(b.top),
+		 "sessions = ( { name = \"nowhere\"; peer = \"no-such-host.invalid\"; rate = 50; } );\n");
+	lh_start_ok(&b);
+	ck_assert_msg(lh_wait_stderr(&b, "cannot resolve peer no-such-host.invalid", 10000),
+		      "no line about the name that does not resolve");
+	lh_sleep_ms(300); /* a dozen packets' time: the retry waits 10 s, and says nothing more */
+	ck_assert_int_eq(lh_stderr_count(&b, "cannot resolve peer"), 1);
+	sessions_of(&b, buf);
+	ck_assert_int_eq(field(buf, 0, "sent"), 0);
+	ck_assert_int_eq(field(buf, 0, "send_errors"), 0);
+	ck_assert_int_eq(field(buf, 0, "lost"), 0);
+	lh_stop_ok(&b);
+	lh_cleanup(&b);
+}
+END_TEST
+
 void lt_add_sessions(Suite *s)
 {
 	testutil_add(s, "sessions_truth", test_sessions_truth, 30);
@@ -441,4 +518,6 @@ void lt_add_sessions(Suite *s)
 	testutil_add(s, "sessions_reload", test_sessions_reload, 30);
 	testutil_add(s, "sessions_auth", test_sessions_auth, 30);
 	testutil_add(s, "sessions_ipv6", test_sessions_ipv6, 20);
+	testutil_add(s, "sessions_wire", test_sessions_wire, 20);
+	testutil_add(s, "sessions_unresolved", test_sessions_unresolved, 30);
 }
