@@ -130,13 +130,36 @@ static int bind_source(int fd, int family, const char *src, uint16_t src_port)
 	return bind(fd, (struct sockaddr *)&ss, len);
 }
 
+/* connect(), and a blocking connect() a signal interrupted: the kernel
+ * goes on connecting, so wait for it (up to 5 s) and take its result. */
+static int connect_through_signals(int fd, const struct sockaddr_storage *ss, socklen_t len)
+{
+	if (connect(fd, (const struct sockaddr *)ss, len) == 0)
+		return 0;
+	if (errno != EINTR)
+		return -1;
+	struct pollfd p = {fd, POLLOUT, 0};
+	int r, err = 0;
+	socklen_t elen = sizeof(err);
+	while ((r = poll(&p, 1, 5000)) < 0 && errno == EINTR)
+		;
+	if (r == 0)
+		errno = ETIMEDOUT;
+	if (r <= 0)
+		return -1;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+		return -1;
+	errno = err;
+	return err ? -1 : 0;
+}
+
 /* Bind fd to src:src_port (see bind_source) and connect it to ss; fd, or
  * -1 with errno once fd is closed. */
 static int bind_and_connect(int fd, const struct sockaddr_storage *ss, socklen_t len,
 			    const char *src, uint16_t src_port)
 {
 	if (bind_source(fd, ss->ss_family, src, src_port) < 0 ||
-	    connect(fd, (const struct sockaddr *)ss, len) < 0) {
+	    connect_through_signals(fd, ss, len) < 0) {
 		int e = errno;
 		close(fd);
 		errno = e;
