@@ -9,7 +9,7 @@ src_larsd_larsd_SOURCES = \
 	src/larsd/ctlparse.c src/larsd/ctlparse.h \
 	src/larsd/daemon.c src/larsd/daemon.h \
 	src/larsd/memwatch.c src/larsd/memwatch.h \
-	src/larsd/worker.c src/larsd/worker.h \
+	src/larsd/worker.c src/larsd/worker.h src/larsd/dataplane.h \
 	src/larsd/loop.c src/larsd/loop_epoll.c src/larsd/loop.h \
 	src/larsd/tcp.c src/larsd/tcp.h src/larsd/tcp_conn.h \
 	src/larsd/tcp_buf.c src/larsd/tcp_epoll.c \

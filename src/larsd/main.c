@@ -152,7 +152,7 @@ static int setup_listeners(struct daemon *d, const struct conf *c)
 
 /* Stop and join the first `started` workers, then close their loops.  All
  * are joined before any loop or eventfd goes: a worker still finishing a
- * turn may wake any other (worker_request_memory()). */
+ * turn may wake any other (dataplane_short_of_memory()). */
 static void stop_workers(struct daemon *d, unsigned started)
 {
 	atomic_store(&d->stopping, true);

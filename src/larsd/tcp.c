@@ -8,9 +8,9 @@
 #include "config.h"
 
 #include "tcp_conn.h"
+#include "dataplane.h"
 #include "guard.h"
 #include "log.h"
-#include "worker.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,21 +48,21 @@ void tcp_fini(struct tcp_conns *t)
 	t->spare_fd = -1;
 }
 
-void conn_touch(struct worker *w, struct conn *c)
+void conn_touch(struct dataplane *dp, struct conn *c)
 {
-	c->last_ms = w->loop.now_ms;
-	if (TAILQ_LAST(&w->tcp.lru, conn_list) != c) {
-		TAILQ_REMOVE(&w->tcp.lru, c, lru_link);
-		TAILQ_INSERT_TAIL(&w->tcp.lru, c, lru_link);
+	c->last_ms = dp->loop.now_ms;
+	if (TAILQ_LAST(&dp->tcp.lru, conn_list) != c) {
+		TAILQ_REMOVE(&dp->tcp.lru, c, lru_link);
+		TAILQ_INSERT_TAIL(&dp->tcp.lru, c, lru_link);
 	}
 }
 
 /* The starved lists: a connection that holds a buffer holds part of a
  * frame (an empty buffer is given back before a read waits), and goes
  * first (contract point 3). */
-void conn_starve(struct worker *w, struct conn *c)
+void conn_starve(struct dataplane *dp, struct conn *c)
 {
-	struct tcp_conns *t = &w->tcp;
+	struct tcp_conns *t = &dp->tcp;
 
 	if (c->starved)
 		return;
@@ -76,9 +76,9 @@ void conn_starve(struct worker *w, struct conn *c)
 	}
 }
 
-void conn_defer(struct worker *w, struct conn *c)
+void conn_defer(struct dataplane *dp, struct conn *c)
 {
-	struct tcp_conns *t = &w->tcp;
+	struct tcp_conns *t = &dp->tcp;
 
 	if (c->starved)
 		return;
@@ -87,9 +87,9 @@ void conn_defer(struct worker *w, struct conn *c)
 	t->n_deferred++;
 }
 
-static void conn_unstarve(struct worker *w, struct conn *c)
+static void conn_unstarve(struct dataplane *dp, struct conn *c)
 {
-	struct tcp_conns *t = &w->tcp;
+	struct tcp_conns *t = &dp->tcp;
 
 	if (!c->starved)
 		return;
@@ -109,42 +109,42 @@ static void conn_unstarve(struct worker *w, struct conn *c)
 }
 
 /* The stuck list: output waiting on a peer that does not read. */
-void stuck_unlink(struct worker *w, struct conn *c)
+void stuck_unlink(struct dataplane *dp, struct conn *c)
 {
 	if (c->stuck) {
-		TAILQ_REMOVE(&w->tcp.stuck, c, stuck_link);
+		TAILQ_REMOVE(&dp->tcp.stuck, c, stuck_link);
 		c->stuck = false;
 	}
 }
 
-void stuck_append(struct worker *w, struct conn *c)
+void stuck_append(struct dataplane *dp, struct conn *c)
 {
 	if (c->stuck)
 		return;
 	c->stuck = true;
-	c->stuck_since_ms = w->loop.now_ms;
-	TAILQ_INSERT_TAIL(&w->tcp.stuck, c, stuck_link);
+	c->stuck_since_ms = dp->loop.now_ms;
+	TAILQ_INSERT_TAIL(&dp->tcp.stuck, c, stuck_link);
 }
 
-void conn_close(struct worker *w, struct conn *c)
+void conn_close(struct dataplane *dp, struct conn *c)
 {
-	struct tcp_conns *t = &w->tcp;
+	struct tcp_conns *t = &dp->tcp;
 
 	if (c->closed)
 		return;
 	c->closed = true;
-	conn_unstarve(w, c);
-	stuck_unlink(w, c);
+	conn_unstarve(dp, c);
+	stuck_unlink(dp, c);
 	TAILQ_REMOVE(&t->lru, c, lru_link);
 	t->n--;
-	atomic_fetch_sub_explicit(&w->d->connections, 1, memory_order_relaxed);
+	atomic_fetch_sub_explicit(dp->connections, 1, memory_order_relaxed);
 	if (c->reset) {
 		/* A protocol error: an abortive close (RST), whatever is unread. */
 		struct linger abort_now = {.l_onoff = 1, .l_linger = 0};
 		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &abort_now, sizeof(abort_now));
 	}
-	bool later = t->path->close(w, c);
-	conn_release_buf(w, c); /* usable at once (contract point 4) */
+	bool later = t->path->close(dp, c);
+	conn_release_buf(dp, c); /* usable at once (contract point 4) */
 	c->fd = -1;
 	if (later) {
 		t->closing++;
@@ -154,9 +154,9 @@ void conn_close(struct worker *w, struct conn *c)
 	t->closed = c;
 }
 
-void tcp_conn_free(struct worker *w, struct conn *c)
+void tcp_conn_free(struct dataplane *dp, struct conn *c)
 {
-	w->tcp.closing--;
+	dp->tcp.closing--;
 	free(c);
 }
 
@@ -173,29 +173,29 @@ void tcp_reap(struct tcp_conns *t)
 
 /* Past EMFILE the pending connection would wake us forever: give up the
  * spare descriptor, accept and close the connection, take the spare back. */
-static void tcp_refuse_emfile(struct worker *w, int lfd)
+static void tcp_refuse_emfile(struct dataplane *dp, int lfd)
 {
 	log_limited(&emfile_limit, LOG_WARNING,
 		    "out of file descriptors: refusing connections (raise LimitNOFILE)");
-	if (w->tcp.spare_fd >= 0) {
-		close(w->tcp.spare_fd);
+	if (dp->tcp.spare_fd >= 0) {
+		close(dp->tcp.spare_fd);
 		int fd = accept(lfd, NULL, NULL);
 		if (fd >= 0)
 			close(fd);
-		w->tcp.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		dp->tcp.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	}
 }
 
-static bool tcp_admit(struct worker *w, int fd, const struct sockaddr *peer)
+static bool tcp_admit(struct dataplane *dp, int fd, const struct sockaddr *peer)
 {
-	if (!guard_client_allowed(w->conf.allow, w->conf.n_allow, peer)) {
-		stats_add(&w->stats.tcp_refused_allow, 1);
+	if (!guard_client_allowed(dp->conf.allow, dp->conf.n_allow, peer)) {
+		stats_add(&dp->stats->tcp_refused_allow, 1);
 		return false;
 	}
-	unsigned n = atomic_fetch_add_explicit(&w->d->connections, 1, memory_order_relaxed);
-	if (n >= w->conf.max_connections || atomic_load(&w->d->stopping)) {
-		atomic_fetch_sub_explicit(&w->d->connections, 1, memory_order_relaxed);
-		stats_add(&w->stats.tcp_refused_limit, 1);
+	unsigned n = atomic_fetch_add_explicit(dp->connections, 1, memory_order_relaxed);
+	if (n >= dp->conf.max_connections || dataplane_stopping(dp)) {
+		atomic_fetch_sub_explicit(dp->connections, 1, memory_order_relaxed);
+		stats_add(&dp->stats->tcp_refused_limit, 1);
 		return false;
 	}
 	int one = 1;
@@ -204,9 +204,9 @@ static bool tcp_admit(struct worker *w, int fd, const struct sockaddr *peer)
 }
 
 /* A new connection, handed to the data path.  False if it could not be. */
-static bool conn_open(struct worker *w, int fd, struct port *p)
+static bool conn_open(struct dataplane *dp, int fd, struct port *p)
 {
-	struct tcp_conns *t = &w->tcp;
+	struct tcp_conns *t = &dp->tcp;
 	struct conn *c = calloc(1, t->path->conn_size);
 
 	if (!c)
@@ -215,10 +215,10 @@ static bool conn_open(struct worker *w, int fd, struct port *p)
 	c->mode = p->listener->mode;
 	c->port = p;
 	c->read_size = TCP_READ_MIN;
-	c->last_ms = w->loop.now_ms;
+	c->last_ms = dp->loop.now_ms;
 	TAILQ_INSERT_TAIL(&t->lru, c, lru_link);
 	t->n++;
-	if (t->path->open(w, c) < 0) {
+	if (t->path->open(dp, c) < 0) {
 		TAILQ_REMOVE(&t->lru, c, lru_link);
 		t->n--;
 		free(c);
@@ -229,7 +229,7 @@ static bool conn_open(struct worker *w, int fd, struct port *p)
 
 void tcp_on_listener(struct loop *loop, struct loop_handler *h, unsigned events)
 {
-	struct worker *w = worker_of(loop);
+	struct dataplane *dp = dataplane_of(loop);
 	struct port *p = loop_container_of(h, struct port, handler);
 
 	(void)events;
@@ -237,7 +237,7 @@ void tcp_on_listener(struct loop *loop, struct loop_handler *h, unsigned events)
 		/* Stopping: leave new connections in the listener's queue.  Under
 		 * socket activation systemd keeps the socket open and the next
 		 * larsd accepts them; accepted here they could only be closed. */
-		if (atomic_load_explicit(&w->d->stopping, memory_order_relaxed))
+		if (dataplane_stopping(dp))
 			return;
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
@@ -245,18 +245,18 @@ void tcp_on_listener(struct loop *loop, struct loop_handler *h, unsigned events)
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE)
-				tcp_refuse_emfile(w, p->fd);
+				tcp_refuse_emfile(dp, p->fd);
 			else if (i == 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-				stats_add(&w->stats.tcp_accept_empty, 1); /* another worker took it */
+				stats_add(&dp->stats->tcp_accept_empty, 1); /* another worker took it */
 			return; /* EAGAIN, or a connection that died on the way */
 		}
-		if (!tcp_admit(w, fd, (struct sockaddr *)&peer)) {
+		if (!tcp_admit(dp, fd, (struct sockaddr *)&peer)) {
 			close(fd);
-		} else if (!conn_open(w, fd, p)) {
-			atomic_fetch_sub_explicit(&w->d->connections, 1, memory_order_relaxed);
+		} else if (!conn_open(dp, fd, p)) {
+			atomic_fetch_sub_explicit(dp->connections, 1, memory_order_relaxed);
 			close(fd);
 		} else {
-			stats_add(&w->stats.tcp_accepted, 1);
+			stats_add(&dp->stats->tcp_accepted, 1);
 			stats_add(&p->stats.accepted, 1);
 		}
 	}
@@ -264,90 +264,90 @@ void tcp_on_listener(struct loop *loop, struct loop_handler *h, unsigned events)
 
 /* ---- memory ---------------------------------------------------------------- */
 
-void tcp_reclaim(struct worker *w)
+void tcp_reclaim(struct dataplane *dp)
 {
-	if (w->tcp.path->reclaim)
-		w->tcp.path->reclaim(w);
+	if (dp->tcp.path->reclaim)
+		dp->tcp.path->reclaim(dp);
 }
 
-bool tcp_can_evict(const struct worker *w)
+bool tcp_can_evict(const struct dataplane *dp)
 {
-	const struct conn *c = TAILQ_FIRST(&w->tcp.stuck);
+	const struct conn *c = TAILQ_FIRST(&dp->tcp.stuck);
 
-	return c && w->loop.now_ms - c->stuck_since_ms >= TCP_EVICT_MS;
+	return c && dp->loop.now_ms - c->stuck_since_ms >= TCP_EVICT_MS;
 }
 
-bool tcp_evict_stuck(struct worker *w)
+bool tcp_evict_stuck(struct dataplane *dp)
 {
-	struct conn *c = TAILQ_FIRST(&w->tcp.stuck);
+	struct conn *c = TAILQ_FIRST(&dp->tcp.stuck);
 
-	if (!tcp_can_evict(w))
+	if (!tcp_can_evict(dp))
 		return false;
-	stats_add(&w->stats.tcp_closed_stuck, 1);
-	conn_close(w, c);
+	stats_add(&dp->stats->tcp_closed_stuck, 1);
+	conn_close(dp, c);
 	return true;
 }
 
 /* Resume the first n of a starved list (those that starve again go to
  * its end). */
-static void retry_list(struct worker *w, struct conn_list *list, size_t n)
+static void retry_list(struct dataplane *dp, struct conn_list *list, size_t n)
 {
 	struct conn *c;
 
 	while (n-- > 0 && (c = TAILQ_FIRST(list))) {
-		conn_unstarve(w, c);
-		w->tcp.path->resume(w, c); /* may starve c again, or close it */
+		conn_unstarve(dp, c);
+		dp->tcp.path->resume(dp, c); /* may starve c again, or close it */
 	}
 }
 
-void tcp_retry_starved(struct worker *w)
+void tcp_retry_starved(struct dataplane *dp)
 {
-	struct tcp_conns *t = &w->tcp;
+	struct tcp_conns *t = &dp->tcp;
 
 	/* Frames in progress first: while one still waits, the memory that
 	 * frees up is theirs, and new reads wait behind them. */
-	retry_list(w, &t->deferred, t->n_deferred);
-	retry_list(w, &t->starved_frames, t->n_starved_frames);
+	retry_list(dp, &t->deferred, t->n_deferred);
+	retry_list(dp, &t->starved_frames, t->n_starved_frames);
 	if (t->n_starved_frames == 0)
-		retry_list(w, &t->starved, t->n_starved);
+		retry_list(dp, &t->starved, t->n_starved);
 }
 
-void tcp_close_idle(struct worker *w)
+void tcp_close_idle(struct dataplane *dp)
 {
-	if (w->conf.idle_timeout == 0)
+	if (dp->conf.idle_timeout == 0)
 		return;
-	uint64_t limit = (uint64_t)w->conf.idle_timeout * 1000u;
+	uint64_t limit = (uint64_t)dp->conf.idle_timeout * 1000u;
 	struct conn *c;
-	while ((c = TAILQ_FIRST(&w->tcp.lru)) && w->loop.now_ms - c->last_ms >= limit) {
-		stats_add(&w->stats.tcp_closed_idle, 1);
-		conn_close(w, c);
+	while ((c = TAILQ_FIRST(&dp->tcp.lru)) && dp->loop.now_ms - c->last_ms >= limit) {
+		stats_add(&dp->stats->tcp_closed_idle, 1);
+		conn_close(dp, c);
 	}
 }
 
-void tcp_after_turn(struct worker *w, bool second)
+void tcp_after_turn(struct dataplane *dp, bool second)
 {
-	if (w->tcp.path->after_turn)
-		w->tcp.path->after_turn(w, second);
+	if (dp->tcp.path->after_turn)
+		dp->tcp.path->after_turn(dp, second);
 }
 
 /* ---- stopping ------------------------------------------------------------ */
 
-bool tcp_drain_all(struct worker *w)
+bool tcp_drain_all(struct dataplane *dp)
 {
-	struct tcp_conns *t = &w->tcp;
+	struct tcp_conns *t = &dp->tcp;
 	struct conn *c, *next;
 
 	for (c = TAILQ_FIRST(&t->lru); c; c = next) {
 		next = TAILQ_NEXT(c, lru_link);
-		conn_unstarve(w, c); /* draining needs no new memory */
-		t->path->drain(w, c);
+		conn_unstarve(dp, c); /* draining needs no new memory */
+		t->path->drain(dp, c);
 	}
 	return t->n == 0;
 }
 
-void tcp_close_all(struct worker *w)
+void tcp_close_all(struct dataplane *dp)
 {
 	struct conn *c;
-	while ((c = TAILQ_FIRST(&w->tcp.lru)))
-		conn_close(w, c);
+	while ((c = TAILQ_FIRST(&dp->tcp.lru)))
+		conn_close(dp, c);
 }

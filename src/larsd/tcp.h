@@ -28,8 +28,9 @@
  *     peer that does not read, the connection stuck longest is closed
  *     (tcp_closed_stuck): one per refused buffer, and its memory is usable
  *     at once.  A worker that has none to evict asks the others for one:
- *     one of them answers, the first with a connection to evict.  Otherwise the connection waits (tcp_stalled_nomem) on the
- *     starved list, retried every few milliseconds.
+ *     one of them answers, the first with a connection to evict.
+ *     Otherwise the connection waits (tcp_stalled_nomem) on the starved
+ *     list, retried every few milliseconds.
  *  5. Memory comes back.  A connection's buffer goes back to the pool when
  *     it is empty and when the connection closes; the ring gives back what
  *     it holds beyond the need within about a second (none once no
@@ -38,8 +39,9 @@
  *     buffers in use above it come back as their connections empty them or
  *     close, and the ring's cap follows it.
  *
- * The worker owns one struct tcp_conns and calls the tcp_* functions
- * below; the loop calls tcp_on_listener().  Each connection is served by
+ * Each worker's data plane (dataplane.h) owns one struct tcp_conns; the
+ * worker calls the tcp_* functions below with it, the loop calls
+ * tcp_on_listener().  Each connection is served by
  * the worker's data path (tcp_conn.h): tcp_epoll.c or tcp_uring.c.
  */
 #ifndef LARSD_TCP_H
@@ -52,7 +54,7 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
-struct worker;
+struct dataplane;
 struct conn;
 struct tcp_path;
 
@@ -102,19 +104,19 @@ static inline bool tcp_waiting(const struct tcp_conns *t)
 	return tcp_starving(t) || t->n_deferred > 0;
 }
 
-void tcp_retry_starved(struct worker *w);
-void tcp_close_idle(struct worker *w);
-/* At MEM_LIMIT: close the connection stuck longest, if stuck long enough. */
+void tcp_retry_starved(struct dataplane *dp);
+void tcp_close_idle(struct dataplane *dp);
 /* Has this worker a connection stuck long enough to evict? */
-bool tcp_can_evict(const struct worker *w);
-bool tcp_evict_stuck(struct worker *w);
+bool tcp_can_evict(const struct dataplane *dp);
+/* At MEM_LIMIT: close the connection stuck longest, if stuck long enough. */
+bool tcp_evict_stuck(struct dataplane *dp);
 /* Give idle memory back to the pool (the io_uring ring's buffers). */
-void tcp_reclaim(struct worker *w);
+void tcp_reclaim(struct dataplane *dp);
 /* After each loop turn, and once a second (second: the ring's trim). */
-void tcp_after_turn(struct worker *w, bool second);
+void tcp_after_turn(struct dataplane *dp, bool second);
 /* Stopping: stop reading, flush, half-close; true once all are closed. */
-bool tcp_drain_all(struct worker *w);
-void tcp_close_all(struct worker *w);
+bool tcp_drain_all(struct dataplane *dp);
+void tcp_close_all(struct dataplane *dp);
 /* Free the connections closed since the last call.  Between loop turns. */
 void tcp_reap(struct tcp_conns *t);
 

@@ -12,7 +12,7 @@
 #include "config.h"
 
 #include "tcp_conn.h"
-#include "worker.h"
+#include "dataplane.h"
 
 #include <errno.h>
 #include <sys/socket.h>
@@ -42,7 +42,7 @@ static struct econn *econn_of(struct conn *c)
 }
 
 /* Send what is ready.  False if the connection broke. */
-static bool flush(struct worker *w, struct econn *e)
+static bool flush(struct dataplane *dp, struct econn *e)
 {
 	struct conn *c = &e->c;
 
@@ -51,24 +51,24 @@ static bool flush(struct worker *w, struct econn *e)
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
 				e->can_write = false;
-				stuck_append(w, c);
+				stuck_append(dp, c);
 				return true;
 			}
 			if (errno == EINTR)
 				continue;
 			return false;
 		}
-		conn_sent(w, c, (size_t)n);
+		conn_sent(dp, c, (size_t)n);
 	}
 	return true;
 }
 
 /* Read once into the buffer, and say why the reading stops if it does. */
-static enum read_result read_once(struct worker *w, struct econn *e)
+static enum read_result read_once(struct dataplane *dp, struct econn *e)
 {
 	struct conn *c = &e->c;
 
-	switch (conn_get_room(w, c)) {
+	switch (conn_get_room(dp, c)) {
 	case ROOM_OK:
 		break;
 	case ROOM_NO_MEMORY:
@@ -86,7 +86,7 @@ static enum read_result read_once(struct worker *w, struct econn *e)
 	if (n > 0) {
 		if ((size_t)n < room && !e->peer_hup)
 			e->can_read = false; /* drained; with a FIN seen, read on to EOF */
-		conn_received(w, c, (size_t)n);
+		conn_received(dp, c, (size_t)n);
 		if (c->peer_closed)
 			e->can_read = false; /* a frame above max_message */
 		else if (c->next_frame > c->buf->capacity)
@@ -109,22 +109,22 @@ static enum read_result read_once(struct worker *w, struct econn *e)
  * read while the socket has input and there is room, until the socket
  * says EAGAIN, the peer closed, or the reading is blocked (no memory,
  * or output the peer has not taken yet). */
-static void run(struct worker *w, struct econn *e)
+static void run(struct dataplane *dp, struct econn *e)
 {
 	struct conn *c = &e->c;
 
 	for (;;) {
-		if (!flush(w, e)) {
-			conn_close(w, c);
+		if (!flush(dp, e)) {
+			conn_close(dp, c);
 			return;
 		}
 		if (c->ready > 0 && !e->can_write)
 			break; /* wait for LOOP_WRITE */
 		if (!e->can_read || c->peer_closed)
 			break;
-		enum read_result r = read_once(w, e);
+		enum read_result r = read_once(dp, e);
 		if (r == READ_CLOSE) {
-			conn_close(w, c);
+			conn_close(dp, c);
 			return;
 		}
 		if (r == READ_BLOCKED)
@@ -132,14 +132,14 @@ static void run(struct worker *w, struct econn *e)
 		/* READ_DATA, READ_AGAIN, READ_EOF: flush what they made ready */
 	}
 	if (c->peer_closed && c->ready == 0)
-		conn_close(w, c); /* echoed all whole frames the client sent */
+		conn_close(dp, c); /* echoed all whole frames the client sent */
 	else if (c->buf && c->buf->length == 0 && !c->starved)
-		conn_release_buf(w, c); /* idle connections hold no buffer */
+		conn_release_buf(dp, c); /* idle connections hold no buffer */
 }
 
 static void on_conn(struct loop *loop, struct loop_handler *h, unsigned events)
 {
-	struct worker *w = worker_of(loop);
+	struct dataplane *dp = dataplane_of(loop);
 	struct econn *e = loop_container_of(h, struct econn, handler);
 
 	if (e->c.closed)
@@ -150,43 +150,43 @@ static void on_conn(struct loop *loop, struct loop_handler *h, unsigned events)
 		e->peer_hup = true;
 	if (events & (LOOP_WRITE | LOOP_HUP))
 		e->can_write = true;
-	if (atomic_load_explicit(&w->d->stopping, memory_order_relaxed))
+	if (dataplane_stopping(dp))
 		return; /* drain() takes it from here */
-	conn_touch(w, &e->c);
+	conn_touch(dp, &e->c);
 	if (!e->c.starved)
-		run(w, e); /* a starved one waits for its retry */
+		run(dp, e); /* a starved one waits for its retry */
 }
 
-static int epoll_open(struct worker *w, struct conn *c)
+static int epoll_open(struct dataplane *dp, struct conn *c)
 {
 	struct econn *e = econn_of(c);
 
 	e->handler.fn = on_conn;
 	e->can_write = true;
-	return loop_watch(&w->loop, c->fd, LOOP_READ | LOOP_WRITE | LOOP_EDGE, &e->handler);
+	return loop_watch(&dp->loop, c->fd, LOOP_READ | LOOP_WRITE | LOOP_EDGE, &e->handler);
 }
 
-static void epoll_resume(struct worker *w, struct conn *c)
+static void epoll_resume(struct dataplane *dp, struct conn *c)
 {
-	run(w, econn_of(c));
+	run(dp, econn_of(c));
 }
 
 /* Flush what was read, then half-close and wait for the client to close,
  * discarding its further input: closing with unread input would send a
  * reset that can destroy replies still in flight. */
-static void epoll_drain(struct worker *w, struct conn *c)
+static void epoll_drain(struct dataplane *dp, struct conn *c)
 {
 	struct econn *e = econn_of(c);
 	char sink[4096];
 
-	if (!flush(w, e)) {
-		conn_close(w, c);
+	if (!flush(dp, e)) {
+		conn_close(dp, c);
 		return;
 	}
 	if (c->ready > 0)
 		return; /* wait for LOOP_WRITE */
 	if (!c->shut_wr) {
-		conn_release_buf(w, c);
+		conn_release_buf(dp, c);
 		shutdown(c->fd, SHUT_WR);
 		c->shut_wr = true;
 	}
@@ -198,14 +198,14 @@ static void epoll_drain(struct worker *w, struct conn *c)
 			return;
 		if (n < 0 && errno == EINTR)
 			continue;
-		conn_close(w, c); /* EOF or error: done */
+		conn_close(dp, c); /* EOF or error: done */
 		return;
 	}
 }
 
-static bool epoll_close(struct worker *w, struct conn *c)
+static bool epoll_close(struct dataplane *dp, struct conn *c)
 {
-	(void)w;
+	(void)dp;
 	close(c->fd); /* also stops the loop watching it */
 	return false;
 }

@@ -30,8 +30,8 @@
 #include "config.h"
 
 #include "tcp_conn.h"
+#include "dataplane.h"
 #include "loop_uring.h"
-#include "worker.h"
 
 #include <errno.h>
 #include <liburing.h>
@@ -69,20 +69,15 @@ static struct uconn *uconn_of(struct conn *c)
 	return loop_container_of(c, struct uconn, c);
 }
 
-static bool stopping(const struct worker *w)
-{
-	return atomic_load_explicit(&w->d->stopping, memory_order_relaxed);
-}
-
 /* The requests below: false if the kernel refuses requests for now
  * (loop_uring_sqe()): nothing was queued, and the caller comes back
  * later (retry_later()). */
 
 /* A receive into one of the ring's buffers, of at most max bytes (0: the
  * whole buffer). */
-static bool recv_ring(struct worker *w, struct uconn *u, size_t max)
+static bool recv_ring(struct dataplane *dp, struct uconn *u, size_t max)
 {
-	struct io_uring_sqe *sqe = loop_uring_sqe(&w->loop, &u->in_op);
+	struct io_uring_sqe *sqe = loop_uring_sqe(&dp->loop, &u->in_op);
 
 	if (!sqe)
 		return false;
@@ -90,16 +85,16 @@ static bool recv_ring(struct worker *w, struct uconn *u, size_t max)
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = LOOP_URING_BGID;
 	sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
-	loop_uring_bufs_users(&w->loop, 1);
+	loop_uring_bufs_users(&dp->loop, 1);
 	u->in = IN_RING;
 	u->in_cancelled = false;
 	return true;
 }
 
-static bool recv_own(struct worker *w, struct uconn *u)
+static bool recv_own(struct dataplane *dp, struct uconn *u)
 {
 	struct io_buf *b = u->c.buf;
-	struct io_uring_sqe *sqe = loop_uring_sqe(&w->loop, &u->in_op);
+	struct io_uring_sqe *sqe = loop_uring_sqe(&dp->loop, &u->in_op);
 
 	if (!sqe)
 		return false;
@@ -109,10 +104,10 @@ static bool recv_own(struct worker *w, struct uconn *u)
 	return true;
 }
 
-static bool send_ready(struct worker *w, struct uconn *u)
+static bool send_ready(struct dataplane *dp, struct uconn *u)
 {
 	struct conn *c = &u->c;
-	struct io_uring_sqe *sqe = loop_uring_sqe(&w->loop, &u->out_op);
+	struct io_uring_sqe *sqe = loop_uring_sqe(&dp->loop, &u->out_op);
 
 	if (!sqe)
 		return false;
@@ -122,9 +117,9 @@ static bool send_ready(struct worker *w, struct uconn *u)
 	return true;
 }
 
-static bool poll_room(struct worker *w, struct uconn *u)
+static bool poll_room(struct dataplane *dp, struct uconn *u)
 {
-	struct io_uring_sqe *sqe = loop_uring_sqe(&w->loop, &u->out_op);
+	struct io_uring_sqe *sqe = loop_uring_sqe(&dp->loop, &u->out_op);
 
 	if (!sqe)
 		return false;
@@ -139,39 +134,39 @@ static bool poll_room(struct worker *w, struct uconn *u)
  * hold other connections back as if the pool were full.  A receive beside the refused
  * send or poll may never complete (the client waits for its reply): it is
  * cancelled, and its completion comes back here through pump(). */
-static void retry_later(struct worker *w, struct uconn *u)
+static void retry_later(struct dataplane *dp, struct uconn *u)
 {
 	if (u->in == IN_NONE && u->out == OUT_NONE)
-		conn_defer(w, &u->c);
+		conn_defer(dp, &u->c);
 	else if (u->in == IN_RING)
-		loop_uring_cancel(&w->loop, &u->in_op);
+		loop_uring_cancel(&dp->loop, &u->in_op);
 }
 
 /* Free a closed connection once no completion of it is to come. */
-static bool settle(struct worker *w, struct uconn *u)
+static bool settle(struct dataplane *dp, struct uconn *u)
 {
 	if (!u->c.closed || u->in != IN_NONE || u->out != OUT_NONE)
 		return false;
-	tcp_conn_free(w, &u->c);
+	tcp_conn_free(dp, &u->c);
 	return true;
 }
 
 /* Stopping, nothing in flight, nothing to send: half-close, then read on
  * (discarding) to the client's EOF: closing with unread input would send
  * a reset that can destroy replies still in flight. */
-static void drain_step(struct worker *w, struct uconn *u)
+static void drain_step(struct dataplane *dp, struct uconn *u)
 {
 	struct conn *c = &u->c;
 
 	if (!c->shut_wr) {
-		conn_release_buf(w, c); /* a partial frame, or nothing */
+		conn_release_buf(dp, c); /* a partial frame, or nothing */
 		shutdown(c->fd, SHUT_WR);
 		c->shut_wr = true;
 	}
 	if (c->peer_closed)
-		conn_close(w, c);
+		conn_close(dp, c);
 	else
-		recv_ring(w, u, 0); /* refused: uring_drain() comes back next turn */
+		recv_ring(dp, u, 0); /* refused: uring_drain() comes back next turn */
 }
 
 /* A client that waits for its reply (its last receive left nothing
@@ -181,64 +176,64 @@ static void drain_step(struct worker *w, struct uconn *u)
  * if the send does not take everything the new bytes still fit behind
  * what is left (in_done): one buffer, as ever.  Not beside a send to a
  * client that was stuck: there, reading waits. */
-static void recv_beside(struct worker *w, struct uconn *u)
+static void recv_beside(struct dataplane *dp, struct uconn *u)
 {
 	struct conn *c = &u->c;
 	size_t room = c->buf->capacity - c->ready;
 
 	if (u->in != IN_NONE || u->more_input || c->ready != c->buf->length || c->peer_closed ||
-	    c->stuck || room < RECV_BESIDE_MIN || stopping(w))
+	    c->stuck || room < RECV_BESIDE_MIN || dataplane_stopping(dp))
 		return;
-	recv_ring(w, u, room < LOOP_URING_BUF_SIZE ? room : 0); /* refused: after the send */
+	recv_ring(dp, u, room < LOOP_URING_BUF_SIZE ? room : 0); /* refused: after the send */
 }
 
 /* Do the next thing the connection needs, if nothing is in flight. */
-static void pump(struct worker *w, struct uconn *u)
+static void pump(struct dataplane *dp, struct uconn *u)
 {
 	struct conn *c = &u->c;
 
 	if (c->closed)
 		return;
 	if (c->ready > 0 && u->out == OUT_NONE) {
-		if (!send_ready(w, u)) {
-			retry_later(w, u);
+		if (!send_ready(dp, u)) {
+			retry_later(dp, u);
 			return;
 		}
-		recv_beside(w, u);
+		recv_beside(dp, u);
 	}
 	if (c->buf && c->buf->length == 0 && u->out == OUT_NONE && u->in != IN_OWN)
-		conn_release_buf(w, c); /* idle connections hold no buffer */
+		conn_release_buf(dp, c); /* idle connections hold no buffer */
 	if (u->out != OUT_NONE || u->in != IN_NONE)
 		return; /* reading waits until the send is over, as on epoll */
-	if (stopping(w)) {
-		drain_step(w, u);
+	if (dataplane_stopping(dp)) {
+		drain_step(dp, u);
 		return;
 	}
 	if (c->peer_closed) {
-		conn_close(w, c); /* echoed all whole frames the client sent */
+		conn_close(dp, c); /* echoed all whole frames the client sent */
 		return;
 	}
 	if (!c->buf && !u->more_input) {
-		if (!recv_ring(w, u, 0))
-			retry_later(w, u);
+		if (!recv_ring(dp, u, 0))
+			retry_later(dp, u);
 		return;
 	}
-	switch (conn_get_room(w, c)) {
+	switch (conn_get_room(dp, c)) {
 	case ROOM_OK:
-		if (io_buf_space(c->buf) > 0 && !recv_own(w, u))
-			retry_later(w, u);
+		if (io_buf_space(c->buf) > 0 && !recv_own(dp, u))
+			retry_later(dp, u);
 		return;
 	case ROOM_NO_MEMORY:
 		return; /* starved: resume() comes back */
 	case ROOM_BROKEN:
-		conn_close(w, c);
+		conn_close(dp, c);
 		return;
 	}
 }
 
 /* Bytes arrived while stopping (or EOF): thrown away, since the connection
  * has half-closed.  With the ring empty, read them here. */
-static void drain_discard(struct worker *w, struct uconn *u, int res)
+static void drain_discard(struct dataplane *dp, struct uconn *u, int res)
 {
 	char sink[4096];
 	ssize_t n;
@@ -251,12 +246,12 @@ static void drain_discard(struct worker *w, struct uconn *u, int res)
 	} else if (res <= 0 && res != -ECANCELED) {
 		u->c.peer_closed = true; /* EOF, or an error: done */
 	}
-	pump(w, u);
+	pump(dp, u);
 }
 
 /* Bytes received beside a send that did not take everything: behind what
  * is left, where recv_beside() made sure they fit. */
-static void merge(struct worker *w, struct uconn *u, struct io_buf *b, size_t n)
+static void merge(struct dataplane *dp, struct uconn *u, struct io_buf *b, size_t n)
 {
 	struct io_buf *own = u->c.buf;
 
@@ -265,18 +260,18 @@ static void merge(struct worker *w, struct uconn *u, struct io_buf *b, size_t n)
 		 * out first (it completes at once), then move them.  One the
 		 * kernel refuses must never see them moved: cancelled before
 		 * it reaches the kernel, and out_done() sends again. */
-		if (!loop_uring_submit(&w->loop) && u->out == OUT_SEND)
-			loop_uring_cancel(&w->loop, &u->out_op);
+		if (!loop_uring_submit(&dp->loop) && u->out == OUT_SEND)
+			loop_uring_cancel(&dp->loop, &u->out_op);
 		io_buf_adjust(own);
 	}
 	memcpy(io_buf_tail(own), b->data, n);
-	bufpool_revert(w->d->pool, b);
+	bufpool_revert(dp->pool, b);
 	/* conn_received() counts the n bytes in. */
 }
 
 static void in_done(struct loop *loop, struct loop_op *op, int res, unsigned flags)
 {
-	struct worker *w = worker_of(loop);
+	struct dataplane *dp = dataplane_of(loop);
 	struct uconn *u = loop_container_of(op, struct uconn, in_op);
 	struct conn *c = &u->c;
 	/* A buffer is taken with bytes only.  One that came with EOF or an
@@ -290,92 +285,92 @@ static void in_done(struct loop *loop, struct loop_op *op, int res, unsigned fla
 	u->in = IN_NONE;
 	if (c->closed || c->shut_wr) {
 		if (b)
-			bufpool_revert(w->d->pool, b);
-		if (!settle(w, u) && !c->closed)
-			drain_discard(w, u, res);
+			bufpool_revert(dp->pool, b);
+		if (!settle(dp, u) && !c->closed)
+			drain_discard(dp, u, res);
 		return;
 	}
 	if (res > 0) {
 		if (b && c->buf)
-			merge(w, u, b, (size_t)res); /* received beside a send */
+			merge(dp, u, b, (size_t)res); /* received beside a send */
 		else if (b)
-			conn_adopt_buf(w, c, b); /* it had none: it waited on the ring */
+			conn_adopt_buf(dp, c, b); /* it had none: it waited on the ring */
 		/* Only the kernel's word: a guess would pin a buffer on a
 		 * connection that then goes idle. */
 		u->more_input = flags & IORING_CQE_F_SOCK_NONEMPTY;
-		conn_touch(w, c);
-		conn_received(w, c, (size_t)res);
+		conn_touch(dp, c);
+		conn_received(dp, c, (size_t)res);
 	} else if (res == 0) {
 		c->peer_closed = true; /* EOF: echo what is whole, then close */
 	} else if (res == -ENOBUFS) {
 		loop_uring_bufs_missed(loop);
 		u->more_input = true; /* bytes wait: receive into a buffer of its own */
 	} else if (res != -ECANCELED) {
-		conn_close(w, c); /* reset, or another error */
+		conn_close(dp, c); /* reset, or another error */
 		return;
 	}
-	pump(w, u);
+	pump(dp, u);
 }
 
 static void out_done(struct loop *loop, struct loop_op *op, int res, unsigned flags)
 {
-	struct worker *w = worker_of(loop);
+	struct dataplane *dp = dataplane_of(loop);
 	struct uconn *u = loop_container_of(op, struct uconn, out_op);
 	struct conn *c = &u->c;
 	enum uring_out was = u->out;
 
 	(void)flags;
 	u->out = OUT_NONE;
-	if (settle(w, u) || c->closed)
+	if (settle(dp, u) || c->closed)
 		return;
 	if (was == OUT_SEND && res == -EAGAIN) {
-		stuck_append(w, c); /* the peer does not read */
-		if (!poll_room(w, u))
-			retry_later(w, u); /* sends again, and polls on EAGAIN */
+		stuck_append(dp, c); /* the peer does not read */
+		if (!poll_room(dp, u))
+			retry_later(dp, u); /* sends again, and polls on EAGAIN */
 		return;
 	}
 	if ((res < 0 && res != -ECANCELED) || (was == OUT_SEND && res == 0)) {
-		conn_close(w, c); /* the client reset, or is gone */
+		conn_close(dp, c); /* the client reset, or is gone */
 		return;
 	}
 	if (was == OUT_SEND && res > 0) {
-		conn_touch(w, c); /* progress sending counts as activity (idle_timeout) */
-		conn_sent(w, c, (size_t)res);
+		conn_touch(dp, c); /* progress sending counts as activity (idle_timeout) */
+		conn_sent(dp, c, (size_t)res);
 	}
-	pump(w, u);
+	pump(dp, u);
 }
 
-static int uring_open(struct worker *w, struct conn *c)
+static int uring_open(struct dataplane *dp, struct conn *c)
 {
 	struct uconn *u = uconn_of(c);
 
 	u->in_op.fn = in_done;
 	u->out_op.fn = out_done;
-	return recv_ring(w, u, 0) ? 0 : -1; /* refused: the core closes it */
+	return recv_ring(dp, u, 0) ? 0 : -1; /* refused: the core closes it */
 }
 
-static void uring_resume(struct worker *w, struct conn *c)
+static void uring_resume(struct dataplane *dp, struct conn *c)
 {
-	pump(w, uconn_of(c));
+	pump(dp, uconn_of(c));
 }
 
-static void uring_drain(struct worker *w, struct conn *c)
+static void uring_drain(struct dataplane *dp, struct conn *c)
 {
 	struct uconn *u = uconn_of(c);
 
 	if (u->in == IN_OWN && !u->in_cancelled) {
-		loop_uring_cancel(&w->loop, &u->in_op); /* its completion drains */
+		loop_uring_cancel(&dp->loop, &u->in_op); /* its completion drains */
 		u->in_cancelled = true;
 	} else if (u->in == IN_RING && u->out == OUT_NONE && c->ready == 0 && !c->shut_wr) {
-		conn_release_buf(w, c);
+		conn_release_buf(dp, c);
 		shutdown(c->fd, SHUT_WR); /* the receive waiting goes on, discarding */
 		c->shut_wr = true;
 	} else if (u->in == IN_NONE && u->out == OUT_NONE) {
-		pump(w, u);
+		pump(dp, u);
 	}
 }
 
-static bool uring_close(struct worker *w, struct conn *c)
+static bool uring_close(struct dataplane *dp, struct conn *c)
 {
 	struct uconn *u = uconn_of(c);
 
@@ -388,42 +383,42 @@ static bool uring_close(struct worker *w, struct conn *c)
 	 * submitted first, and a request of it that the kernel refused
 	 * becomes a no-op (loop_uring_cancel*()), so none outlives it. */
 	if (u->in == IN_OWN)
-		loop_uring_cancel_now(&w->loop, &u->in_op);
+		loop_uring_cancel_now(&dp->loop, &u->in_op);
 	if (u->out == OUT_SEND)
-		loop_uring_cancel_now(&w->loop, &u->out_op);
-	loop_uring_submit(&w->loop);
+		loop_uring_cancel_now(&dp->loop, &u->out_op);
+	loop_uring_submit(&dp->loop);
 	if (u->in == IN_RING)
-		loop_uring_cancel(&w->loop, &u->in_op);
+		loop_uring_cancel(&dp->loop, &u->in_op);
 	if (u->out == OUT_POLL)
-		loop_uring_cancel(&w->loop, &u->out_op);
+		loop_uring_cancel(&dp->loop, &u->out_op);
 	close(c->fd);
 	return true;
 }
 
-static void uring_reclaim(struct worker *w)
+static void uring_reclaim(struct dataplane *dp)
 {
-	loop_uring_bufs_trim(&w->loop, true);
+	loop_uring_bufs_trim(&dp->loop, true);
 }
 
 /* The ring's cap: a quarter of the worker's share of MEM_LIMIT (which a
  * reload may have lowered). */
-static unsigned ring_cap(const struct worker *w)
+static unsigned ring_cap(const struct dataplane *dp)
 {
-	size_t bufs = bufpool_mem_limit(w->d->pool) / 4 / w->d->threads / LOOP_URING_BUF_SIZE;
+	size_t bufs = bufpool_mem_limit(dp->pool) / 4 / dp->workers / LOOP_URING_BUF_SIZE;
 
 	return bufs < 1 ? 1 : bufs > LOOP_URING_MAX_BUFS ? LOOP_URING_MAX_BUFS : (unsigned)bufs;
 }
 
-static void uring_after_turn(struct worker *w, bool second)
+static void uring_after_turn(struct dataplane *dp, bool second)
 {
 	/* While connections wait for memory, what frees up is theirs. */
-	loop_uring_bufs_hold(&w->loop, tcp_starving(&w->tcp));
+	loop_uring_bufs_hold(&dp->loop, tcp_starving(&dp->tcp));
 	if (second) {
-		loop_uring_bufs_cap(&w->loop, ring_cap(w));
-		loop_uring_bufs_trim(&w->loop, false);
+		loop_uring_bufs_cap(&dp->loop, ring_cap(dp));
+		loop_uring_bufs_trim(&dp->loop, false);
 	}
-	atomic_store_explicit(&w->ring_bytes,
-			      (uint64_t)loop_uring_bufs_held(&w->loop) * LOOP_URING_BUF_SIZE,
+	atomic_store_explicit(dp->ring_bytes,
+			      (uint64_t)loop_uring_bufs_held(&dp->loop) * LOOP_URING_BUF_SIZE,
 			      memory_order_relaxed);
 }
 

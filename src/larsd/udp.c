@@ -15,13 +15,13 @@
 
 #include "udp.h"
 #include "clock.h"
+#include "dataplane.h"
 #include "guard.h"
 #include "lars.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "stamp.h"
 #include "stamp_wire.h"
-#include "worker.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -74,7 +74,7 @@ static void udp_reply_tos(struct msghdr *out, char *control, int family, int dsc
 }
 
 /* Read and drop up to one batch: the pool has no memory for it. */
-static int udp_drop_batch(struct worker *w, struct port *p)
+static int udp_drop_batch(struct dataplane *dp, struct port *p)
 {
 	struct mmsghdr msgs[UDP_BATCH];
 	char sink[1];
@@ -87,53 +87,53 @@ static int udp_drop_batch(struct worker *w, struct port *p)
 	}
 	int n = recvmmsg(p->fd, msgs, UDP_BATCH, MSG_DONTWAIT | MSG_TRUNC, NULL);
 	if (n > 0) {
-		worker_request_memory(w);
-		stats_add(&w->stats.udp_dropped_nomem, (uint64_t)n);
+		dataplane_short_of_memory(dp);
+		stats_add(&dp->stats->udp_dropped_nomem, (uint64_t)n);
 		log_limited(&nomem_limit, LOG_WARNING,
 			    "buffer pool at MEM_LIMIT (%zu bytes): dropping UDP datagrams",
-			    bufpool_mem_limit(w->d->pool));
+			    bufpool_mem_limit(dp->pool));
 	}
 	return n;
 }
 
 /* Should this datagram be answered?  Counts the reason if not.  now_ns:
  * the batch's time for the rate limit (clock_ns()). */
-static bool udp_accept(struct worker *w, enum conf_mode mode, const struct sockaddr *peer,
+static bool udp_accept(struct dataplane *dp, enum conf_mode mode, const struct sockaddr *peer,
 		       const unsigned char *data, size_t len, uint64_t now_ns)
 {
-	if (guard_udp_port_blocked(w->conf.blocked_ports, w->conf.n_blocked_ports, peer)) {
-		stats_add(&w->stats.udp_dropped_guard, 1);
+	if (guard_udp_port_blocked(dp->conf.blocked_ports, dp->conf.n_blocked_ports, peer)) {
+		stats_add(&dp->stats->udp_dropped_guard, 1);
 		return false;
 	}
-	if (!guard_client_allowed(w->conf.allow, w->conf.n_allow, peer)) {
-		stats_add(&w->stats.udp_dropped_allow, 1);
+	if (!guard_client_allowed(dp->conf.allow, dp->conf.n_allow, peer)) {
+		stats_add(&dp->stats->udp_dropped_allow, 1);
 		return false;
 	}
-	if (w->conf.udp_source_rate != 0 &&
-	    !ratelimit_allow(w->d->ratelimit, peer, now_ns, w->conf.udp_source_rate,
-			     w->conf.udp_source_burst)) {
-		stats_add(&w->stats.udp_dropped_rate, 1);
+	if (dp->conf.udp_source_rate != 0 &&
+	    !ratelimit_allow(dp->ratelimit, peer, now_ns, dp->conf.udp_source_rate,
+			     dp->conf.udp_source_burst)) {
+		stats_add(&dp->stats->udp_dropped_rate, 1);
 		return false;
 	}
 	if (mode == CONF_MODE_STAMP && len < STAMP_TWAMP_LIGHT_MIN) {
-		stats_add(&w->stats.udp_dropped_short, 1);
+		stats_add(&dp->stats->udp_dropped_short, 1);
 		return false;
 	}
 	if (mode == CONF_MODE_LARS) {
-		enum lars_status st = lars_check_datagram(data, len, w->conf.max_message);
+		enum lars_status st = lars_check_datagram(data, len, dp->conf.max_message);
 		if (st == LARS_TOO_LONG) {
-			stats_add(&w->stats.udp_dropped_oversize, 1);
+			stats_add(&dp->stats->udp_dropped_oversize, 1);
 			return false;
 		}
 		if (st == LARS_MALFORMED) {
-			stats_add(&w->stats.udp_dropped_malformed, 1);
+			stats_add(&dp->stats->udp_dropped_malformed, 1);
 			return false;
 		}
 	}
 	return true;
 }
 
-static void udp_send(struct worker *w, struct port *p, struct udp_batch *b, int nout)
+static void udp_send(struct dataplane *dp, struct port *p, struct udp_batch *b, int nout)
 {
 	int sent = 0;
 
@@ -143,16 +143,16 @@ static void udp_send(struct worker *w, struct port *p, struct udp_batch *b, int 
 			if (errno == EINTR)
 				continue;
 			/* EAGAIN or a peer-specific error: drop this one, go on. */
-			stats_add(&w->stats.udp_dropped_send, 1);
+			stats_add(&dp->stats->udp_dropped_send, 1);
 			sent++;
 			continue;
 		}
 		uint64_t bytes = 0;
 		for (int i = sent; i < sent + n; i++)
 			bytes += b->out[i].msg_len;
-		stats_add(&w->stats.bytes_out, bytes); /* once a batch, not a datagram */
+		stats_add(&dp->stats->bytes_out, bytes); /* once a batch, not a datagram */
 		stats_add(&p->stats.bytes_out, bytes);
-		stats_add(&w->stats.udp_replies, (uint64_t)n);
+		stats_add(&dp->stats->udp_replies, (uint64_t)n);
 		stats_add(&p->stats.replies, (uint64_t)n);
 		sent += n;
 	}
@@ -160,17 +160,17 @@ static void udp_send(struct worker *w, struct port *p, struct udp_batch *b, int 
 
 /* One batch.  Returns the datagrams read; fewer than UDP_BATCH means the
  * socket is drained. */
-static int udp_batch_once(struct worker *w, struct port *p, int want)
+static int udp_batch_once(struct dataplane *dp, struct port *p, int want)
 {
 	const struct listener *l = p->listener;
 	enum conf_mode mode = l->mode;
-	struct udp_batch *b = &w->udp;
+	struct udp_batch *b = &dp->udp;
 	bool stamp = mode == CONF_MODE_STAMP;
 	bool control = l->pktinfo || stamp;
 	int nbuf = 0;
 
 	for (; nbuf < want; nbuf++) {
-		b->buf[nbuf] = bufpool_alloc(w->d->pool, UDP_BUFFER_SIZE);
+		b->buf[nbuf] = bufpool_alloc(dp->pool, UDP_BUFFER_SIZE);
 		if (!b->buf[nbuf])
 			break;
 		b->iov_in[nbuf].iov_base = b->buf[nbuf]->data;
@@ -186,26 +186,26 @@ static int udp_batch_once(struct worker *w, struct port *p, int want)
 		}
 	}
 	if (nbuf == 0)
-		return udp_drop_batch(w, p);
+		return udp_drop_batch(dp, p);
 
 	int n = recvmmsg(p->fd, b->in, (unsigned)nbuf, MSG_DONTWAIT, NULL);
 	int nout = 0;
-	uint64_t now_ns = n > 0 && w->conf.udp_source_rate != 0 ? clock_ns() : 0;
+	uint64_t now_ns = n > 0 && dp->conf.udp_source_rate != 0 ? clock_ns() : 0;
 	struct timespec rx = { 0, 0 }; /* STAMP's T2 where the kernel gave none */
 	if (stamp && n > 0) {
 		clock_gettime(CLOCK_REALTIME, &rx);
-		stamp_clock_refresh(&w->stamp, clock_ms());
+		stamp_clock_refresh(&dp->stamp, clock_ms());
 	}
 	for (int i = 0; i < n; i++) {
 		size_t len = b->in[i].msg_len;
 		unsigned char *data = (unsigned char *)b->buf[i]->data;
 		const struct sockaddr *peer = (const struct sockaddr *)&b->peer[i];
-		stats_add(&w->stats.bytes_in, len);
+		stats_add(&dp->stats->bytes_in, len);
 		stats_add(&p->stats.bytes_in, len);
-		if (!udp_accept(w, mode, peer, data, len, now_ns))
+		if (!udp_accept(dp, mode, peer, data, len, now_ns))
 			continue;
 		struct stamp_packet pk = {data, len, b->buf[i]->capacity, &b->in[i].msg_hdr, -1};
-		if (stamp && !stamp_reflect(&pk, &p->stamp, &w->stamp, &rx, &w->stats))
+		if (stamp && !stamp_reflect(&pk, &p->stamp, &dp->stamp, &rx, dp->stats))
 			continue; /* an authenticated listener refused it (counted) */
 		b->iov_out[nout].iov_base = b->buf[i]->data;
 		b->iov_out[nout].iov_len = pk.len;
@@ -227,9 +227,9 @@ static int udp_batch_once(struct worker *w, struct port *p, int want)
 			stamp_transmit(b->iov_out[i].iov_base, &p->stamp, &t3);
 	}
 	if (nout > 0)
-		udp_send(w, p, b, nout);
+		udp_send(dp, p, b, nout);
 	for (int i = nbuf - 1; i >= 0; i--)
-		bufpool_revert(w->d->pool, b->buf[i]);
+		bufpool_revert(dp->pool, b->buf[i]);
 	/* A short batch for want of buffers does not mean the socket is empty. */
 	return n < nbuf ? (n < 0 ? 0 : n) : want;
 }
@@ -239,13 +239,13 @@ static int udp_batch_once(struct worker *w, struct port *p, int want)
  * gets UDP_BATCH. */
 void udp_on_listener(struct loop *loop, struct loop_handler *h, unsigned events)
 {
-	struct worker *w = worker_of(loop);
+	struct dataplane *dp = dataplane_of(loop);
 	struct port *p = loop_container_of(h, struct port, handler);
 
 	(void)events;
 	for (int i = 0; i < UDP_BUDGET; i++) {
 		int asked = (int)p->udp_want;
-		int got = udp_batch_once(w, p, asked);
+		int got = udp_batch_once(dp, p, asked);
 		int next = got * 2;
 		p->udp_want = (unsigned)(next < 2 ? 2 : next > UDP_BATCH ? UDP_BATCH : next);
 		if (got < asked)

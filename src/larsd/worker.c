@@ -52,7 +52,7 @@ static struct port *worker_port_of(struct worker *w, const struct listener *l)
 
 static void worker_unwatch_port(struct worker *w, struct port *p)
 {
-	loop_unwatch(&w->loop, p->fd);
+	loop_unwatch(&w->dp.loop, p->fd);
 	p->listener = NULL;
 }
 
@@ -73,7 +73,7 @@ static void worker_watch_listener(struct worker *w, struct listener *l)
 	atomic_store(&p->stats.bytes_out, 0);
 	p->handler.fn = l->proto == CONF_PROTO_TCP ? tcp_on_listener : udp_on_listener;
 	/* A socket of its own needs no LOOP_EXCLUSIVE; a shared one does. */
-	if (loop_watch(&w->loop, p->fd, l->n_group > 1 ? LOOP_READ : LOOP_READ | LOOP_EXCLUSIVE,
+	if (loop_watch(&w->dp.loop, p->fd, l->n_group > 1 ? LOOP_READ : LOOP_READ | LOOP_EXCLUSIVE,
 		       &p->handler) < 0) {
 		log_err("worker %u: cannot watch %s: %s", w->index, l->name, strerror(errno));
 		p->listener = NULL;
@@ -114,7 +114,7 @@ static void worker_sync(struct worker *w)
 		return;
 	pthread_mutex_lock(&d->lock);
 	gen = atomic_load(&d->generation);
-	worker_conf_from(&w->conf, &d->conf);
+	worker_conf_from(&w->dp.conf, &d->conf);
 	for (size_t i = 0; i < CONF_MAX_LISTENERS; i++) /* drop the ones gone */
 		if (w->ports[i].listener && !daemon_has_listener(d, w->ports[i].listener))
 			worker_unwatch_port(w, &w->ports[i]);
@@ -145,14 +145,14 @@ static void worker_on_wake(struct loop *loop, struct loop_handler *h, unsigned e
 
 static void worker_turn(struct worker *w, int timeout_ms)
 {
-	if (loop_wait(&w->loop, timeout_ms) < 0)
+	if (loop_wait(&w->dp.loop, timeout_ms) < 0)
 		log_err("worker %u: waiting for events: %s", w->index, strerror(errno));
-	tcp_reap(&w->tcp);
+	tcp_reap(&w->dp.tcp);
 }
 
 static void worker_stop(struct worker *w)
 {
-	uint64_t deadline = clock_ms() + w->conf.shutdown_timeout_ms;
+	uint64_t deadline = clock_ms() + w->dp.conf.shutdown_timeout_ms;
 
 	/* Under the lock, as in worker_sync(): "stats listeners" reads which
 	 * listener a slot serves. */
@@ -161,14 +161,14 @@ static void worker_stop(struct worker *w)
 		if (w->ports[i].listener)
 			worker_unwatch_port(w, &w->ports[i]);
 	pthread_mutex_unlock(&w->d->lock);
-	while (!tcp_drain_all(w) && clock_ms() < deadline)
+	while (!tcp_drain_all(&w->dp) && clock_ms() < deadline)
 		worker_turn(w, 50);
-	tcp_close_all(w);
-	if (!loop_drain(&w->loop, DRAIN_MS))
+	tcp_close_all(&w->dp);
+	if (!loop_drain(&w->dp.loop, DRAIN_MS))
 		log_warn("worker %u: %s requests still in flight %d ms after stopping; "
-			 "%zu connections not freed", w->index, w->loop.ops->name, DRAIN_MS,
-			 w->tcp.closing);
-	tcp_reap(&w->tcp);
+			 "%zu connections not freed", w->index, w->dp.loop.ops->name, DRAIN_MS,
+			 w->dp.tcp.closing);
+	tcp_reap(&w->dp.tcp);
 }
 
 /* Another worker was refused a buffer.  Evict first, so the evicted
@@ -181,11 +181,11 @@ static void answer_memory_request(struct worker *w)
 
 	/* An ask older than two retries is stale: its worker asks again
 	 * while it still starves. */
-	if (asked && asked + 2 * STARVED_RETRY_MS >= w->loop.now_ms && tcp_can_evict(w) &&
+	if (asked && asked + 2 * STARVED_RETRY_MS >= w->dp.loop.now_ms && tcp_can_evict(&w->dp) &&
 	    atomic_compare_exchange_strong(&w->d->evict_asked_ms, &asked, 0))
-		tcp_evict_stuck(w);
+		tcp_evict_stuck(&w->dp);
 	bufpool_trim(w->d->pool);
-	tcp_reclaim(w);
+	tcp_reclaim(&w->dp);
 }
 
 static void *worker_main(void *arg)
@@ -195,9 +195,9 @@ static void *worker_main(void *arg)
 	atomic_store(&w->tid, gettid());
 	/* An io_uring made with SINGLE_ISSUER belongs to the thread that
 	 * enables it: this one. */
-	if (loop_start(&w->loop) < 0) {
+	if (loop_start(&w->dp.loop) < 0) {
 		w->start_errno = errno;
-		log_err("worker %u: cannot enable its %s: %s", w->index, w->loop.ops->name,
+		log_err("worker %u: cannot enable its %s: %s", w->index, w->dp.loop.ops->name,
 			strerror(errno));
 		atomic_store(&w->finished, true);
 		sem_post(&w->started);
@@ -205,24 +205,24 @@ static void *worker_main(void *arg)
 	}
 	sem_post(&w->started);
 	while (!atomic_load_explicit(&w->d->stopping, memory_order_relaxed)) {
-		worker_turn(w, tcp_waiting(&w->tcp) ? STARVED_RETRY_MS : IDLE_CHECK_MS);
+		worker_turn(w, tcp_waiting(&w->dp.tcp) ? STARVED_RETRY_MS : IDLE_CHECK_MS);
 		if (atomic_load_explicit(&w->trim_requested, memory_order_relaxed)) {
 			atomic_store(&w->trim_requested, false);
 			answer_memory_request(w);
 		}
-		if (tcp_waiting(&w->tcp))
-			tcp_retry_starved(w);
-		bool second = w->loop.now_ms >= w->next_idle_check_ms;
+		if (tcp_waiting(&w->dp.tcp))
+			tcp_retry_starved(&w->dp);
+		bool second = w->dp.loop.now_ms >= w->next_idle_check_ms;
 		if (second) {
-			tcp_close_idle(w);
-			w->next_idle_check_ms = w->loop.now_ms + IDLE_CHECK_MS;
+			tcp_close_idle(&w->dp);
+			w->next_idle_check_ms = w->dp.loop.now_ms + IDLE_CHECK_MS;
 		}
-		tcp_reap(&w->tcp);
+		tcp_reap(&w->dp.tcp);
 		worker_sync(w);
-		tcp_after_turn(w, second);
+		tcp_after_turn(&w->dp, second);
 		stats_add(&w->loop_turns, 1);
-		atomic_store_explicit(&w->conns_open, w->tcp.n, memory_order_relaxed);
-		atomic_store_explicit(&w->heartbeat_ms, w->loop.now_ms, memory_order_relaxed);
+		atomic_store_explicit(&w->conns_open, w->dp.tcp.n, memory_order_relaxed);
+		atomic_store_explicit(&w->heartbeat_ms, w->dp.loop.now_ms, memory_order_relaxed);
 	}
 	worker_sync(w); /* the last generation's shutdown deadline */
 	worker_stop(w);
@@ -238,11 +238,17 @@ int worker_prepare(struct worker *w, struct daemon *d, unsigned index, bool urin
 	w->d = d;
 	w->index = index;
 	w->wakefd = -1;
-	w->loop.fd = -1;
-	w->loop.ops = NULL;
+	w->dp.loop.fd = -1;
+	w->dp.loop.ops = NULL;
+	w->dp.pool = d->pool;
+	w->dp.stats = &w->stats;
+	w->dp.ring_bytes = &w->ring_bytes;
+	w->dp.connections = &d->connections;
+	w->dp.stopping = &d->stopping;
+	w->dp.workers = d->threads;
 #ifdef HAVE_LIBURING
 	if (uring) {
-		if (loop_uring_open(&w->loop, d->pool, why, whylen) < 0)
+		if (loop_uring_open(&w->dp.loop, d->pool, why, whylen) < 0)
 			return -1;
 		path = &tcp_uring_path;
 	}
@@ -252,33 +258,34 @@ int worker_prepare(struct worker *w, struct daemon *d, unsigned index, bool urin
 		return -1;
 	}
 #endif
-	if (!uring && loop_open_epoll(&w->loop) < 0) {
+	if (!uring && loop_open_epoll(&w->dp.loop) < 0) {
 		snprintf(why, whylen, "epoll_create1: %s", strerror(errno));
 		return -1;
 	}
 	w->wake.fn = worker_on_wake;
 	w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (w->wakefd < 0 || loop_watch(&w->loop, w->wakefd, LOOP_READ, &w->wake) < 0) {
+	if (w->wakefd < 0 || loop_watch(&w->dp.loop, w->wakefd, LOOP_READ, &w->wake) < 0) {
 		snprintf(why, whylen, "eventfd: %s", strerror(errno));
 		if (w->wakefd >= 0)
 			close(w->wakefd);
-		loop_close(&w->loop);
+		loop_close(&w->dp.loop);
 		return -1;
 	}
-	tcp_init(&w->tcp, path);
+	tcp_init(&w->dp.tcp, path);
 	return 0;
 }
 
 void worker_unprepare(struct worker *w)
 {
-	loop_close(&w->loop);
+	loop_close(&w->dp.loop);
 	close(w->wakefd);
-	tcp_fini(&w->tcp);
+	tcp_fini(&w->dp.tcp);
 }
 
 int worker_start(struct worker *w)
 {
-	atomic_store(&w->heartbeat_ms, w->loop.now_ms);
+	w->dp.ratelimit = w->d->ratelimit; /* made after the loops (main.c) */
+	atomic_store(&w->heartbeat_ms, w->dp.loop.now_ms);
 	worker_sync(w); /* the configuration and listeners before the first event */
 	w->start_errno = 0;
 	if (sem_init(&w->started, 0, 0) < 0)
@@ -302,16 +309,17 @@ int worker_start(struct worker *w)
 	return 0;
 }
 
-void worker_request_memory(struct worker *w)
+void dataplane_short_of_memory(struct dataplane *dp)
 {
+	struct worker *w = loop_container_of(dp, struct worker, dp);
 	struct daemon *d = w->d;
 
 	/* At most once per retry period: the others' answers wake starved
 	 * connections here, which would ask again at once. */
-	if (w->loop.now_ms - w->memory_request_ms < STARVED_RETRY_MS)
+	if (dp->loop.now_ms - w->memory_request_ms < STARVED_RETRY_MS)
 		return;
-	w->memory_request_ms = w->loop.now_ms;
-	atomic_store(&d->evict_asked_ms, w->loop.now_ms ? w->loop.now_ms : 1);
+	w->memory_request_ms = dp->loop.now_ms;
+	atomic_store(&d->evict_asked_ms, dp->loop.now_ms ? dp->loop.now_ms : 1);
 	/* All d->threads workers exist (and their wakefd) before any runs. */
 	for (unsigned i = 0; i < d->threads; i++) {
 		struct worker *o = &d->workers[i];

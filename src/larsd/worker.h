@@ -1,58 +1,23 @@
 /*
  * worker.h - one worker thread: an event loop and what it serves.
  *
- * A worker owns a loop (loop.h), the TCP connections it accepted (tcp.h),
- * a UDP batch (udp.h) and its counters.  It watches every listener, so
- * accepted connections and UDP datagrams spread over the workers: a shared
- * socket with LOOP_EXCLUSIVE, or the worker's own socket of a UDP group.
- * The worker itself only composes them: it follows the configuration the
- * main thread publishes, wakes up, and stops.
+ * A worker owns a data plane (dataplane.h: a loop, the TCP connections it
+ * accepted, a UDP batch, the settings they read) and its counters.  It
+ * watches every listener, so accepted connections and UDP datagrams spread
+ * over the workers: a shared socket with LOOP_EXCLUSIVE, or the worker's
+ * own socket of a UDP group.  The worker itself only composes them: it
+ * follows the configuration the main thread publishes, answers the other
+ * workers' asks for memory, wakes up, and stops.
  */
 #ifndef LARSD_WORKER_H
 #define LARSD_WORKER_H
 
 #include "daemon.h"
-#include "loop.h"
-#include "tcp.h"
-#include "udp.h"
+#include "dataplane.h"
 
 #include <semaphore.h>
 #include <stdint.h>
 #include <sys/types.h>
-
-/* Counters of one listener in one worker: the worker is the only writer
- * (stats_add); the control thread sums them over the workers. */
-struct port_stats {
-	_Atomic uint64_t accepted;   /* TCP connections accepted */
-	_Atomic uint64_t replies;    /* TCP replies, UDP datagrams echoed */
-	_Atomic uint64_t bytes_in;
-	_Atomic uint64_t bytes_out;
-};
-
-/* A listener as one worker watches it. */
-struct port {
-	struct loop_handler handler; /* tcp_on_listener or udp_on_listener */
-	struct listener *listener;   /* NULL: a free slot */
-	int fd;                      /* the socket this worker serves */
-	unsigned udp_want;           /* UDP: datagrams the next read asks for */
-	struct stamp_port stamp;     /* mode "stamp": its settings, at each sync */
-	struct port_stats stats;     /* zeroed when the slot takes a listener */
-};
-
-/* The settings a worker reads, copied from the configuration the main
- * thread publishes at each sync (worker_sync()): the data path's limits
- * and guards, not the whole struct conf (its paths, its 64 listeners). */
-struct worker_conf {
-	unsigned max_connections;      /* TCP, all listeners, all workers */
-	unsigned idle_timeout;         /* seconds; 0: never */
-	uint32_t max_message;          /* lars frame body limit */
-	unsigned shutdown_timeout_ms;
-	uint32_t udp_source_rate, udp_source_burst; /* ratelimit.h; 0: none */
-	struct conf_net allow[CONF_MAX_ALLOW];      /* guard.h */
-	size_t n_allow;
-	uint16_t blocked_ports[CONF_MAX_BLOCKED_PORTS];
-	size_t n_blocked_ports;
-};
 
 struct worker {
 	/* ---- its own: set up before the thread starts, then only the
@@ -60,15 +25,12 @@ struct worker {
 	struct daemon *d;
 	unsigned index;
 	pthread_t thread;
-	struct loop loop;
+	struct dataplane dp;         /* what the TCP and UDP code use: its loop,
+	                                settings, connections (dataplane.h) */
 	int wakefd;                  /* eventfd: new generation, stop, trim */
 	struct loop_handler wake;
-	struct worker_conf conf;     /* the settings it reads */
 	unsigned seen_generation;
-	struct tcp_conns tcp;
-	struct udp_batch udp;
-	struct stamp_clock stamp;    /* the Error Estimate of STAMP replies */
-	uint64_t memory_request_ms;  /* last worker_request_memory() */
+	uint64_t memory_request_ms;  /* last ask for memory (worker.c) */
 	uint64_t next_idle_check_ms;
 
 	/* ---- shared: what the control thread reads (ctlcmd.c, daemon.c,
@@ -92,7 +54,7 @@ struct worker {
 
 static inline struct worker *worker_of(struct loop *loop)
 {
-	return loop_container_of(loop, struct worker, loop);
+	return loop_container_of(dataplane_of(loop), struct worker, dp);
 }
 
 /* Make the worker's loop: on io_uring if uring, else on epoll.  0, or -1
@@ -105,9 +67,6 @@ void worker_unprepare(struct worker *w);
 int worker_start(struct worker *w);
 void worker_wake(struct worker *w);
 
-/* The pool is at MEM_LIMIT: ask the other workers to give the idle buffers
- * in their thread caches back (a cache is only emptied by its own thread). */
-void worker_request_memory(struct worker *w);
 /* Wait for a worker's thread to end (its loop stays until
  * worker_unprepare()). */
 void worker_join(struct worker *w);
