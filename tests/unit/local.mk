@@ -1,7 +1,8 @@
 # tests/unit/local.mk: the unit tests, a Check suite each for one module
 # compiled in or linked, no daemon running: libbufpool (the pool, io_buf,
 # threads, chains, shared buffers, pressure, poisoning), larsd's
-# configuration loader and memory watch, larsctl's output.  The STAMP wire
+# configuration loader and memory watch, its TCP core through its data
+# plane (test_dataplane), larsctl's output.  The STAMP wire
 # module's suites (test_stamp_wire, test_stamp_tlv) are listed in
 # src/stamp/local.mk and the sessions' books (test_session) in
 # src/larsd/local.mk, beside what they test; their sources are here too.
@@ -129,3 +130,19 @@ tests_unit_test_memwatch_SOURCES = tests/unit/test_memwatch.c \
 tests_unit_test_memwatch_CPPFLAGS = $(TEST_CPPFLAGS) -I$(top_srcdir)/src/larsd
 tests_unit_test_memwatch_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_memwatch_LDADD = lib/libbufpool.la $(CHECK_LIBS)
+
+# larsd's TCP core and its buffer policy on the epoll data path, compiled
+# in and driven through their narrow context (src/larsd/dataplane.h): the
+# test is the worker, with a real loop, pool and sockets.
+check_PROGRAMS += tests/unit/test_dataplane
+TESTS += tests/unit/test_dataplane
+VALGRIND_TESTS += tests/unit/test_dataplane
+tests_unit_test_dataplane_SOURCES = tests/unit/test_dataplane.c $(TEST_UTIL) \
+	src/larsd/tcp.c src/larsd/tcp.h src/larsd/tcp_conn.h src/larsd/tcp_buf.c \
+	src/larsd/tcp_epoll.c src/larsd/dataplane.h src/larsd/guard.c src/larsd/guard.h \
+	src/larsd/loop.c src/larsd/loop_epoll.c src/larsd/loop.h \
+	src/larsd/log.c src/larsd/log.h
+tests_unit_test_dataplane_CPPFLAGS = $(TEST_CPPFLAGS) -I$(top_srcdir)/src/larsd \
+	-I$(top_srcdir)/src/stamp
+tests_unit_test_dataplane_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(NETTLE_CFLAGS)
+tests_unit_test_dataplane_LDADD = src/lars/liblars.la lib/libbufpool.la $(CHECK_LIBS)
