@@ -2,8 +2,8 @@
  * dataplane.h - what the TCP and UDP code (tcp*.c, udp.c) use of their
  * worker, and nothing more: the narrow context they are passed.
  *
- * Each worker (worker.h) embeds one struct dataplane and fills it in
- * worker_prepare(); the data plane never sees struct worker or struct
+ * Each worker (worker.h) embeds one struct dataplane and fills it before
+ * its thread starts (worker_prepare(), worker_start()); the data plane never sees struct worker or struct
  * daemon.  It owns its loop, its connections, its UDP batch and its STAMP
  * clock; its settings are the worker's copy of the configuration, swapped
  * between loop turns (worker_sync); what it shares with the rest of larsd

@@ -193,7 +193,7 @@ static bool tcp_admit(struct dataplane *dp, int fd, const struct sockaddr *peer)
 		return false;
 	}
 	unsigned n = atomic_fetch_add_explicit(dp->connections, 1, memory_order_relaxed);
-	if (n >= dp->conf.max_connections || dataplane_stopping(dp)) {
+	if (n >= dp->conf.max_connections || atomic_load(dp->stopping)) {
 		atomic_fetch_sub_explicit(dp->connections, 1, memory_order_relaxed);
 		stats_add(&dp->stats->tcp_refused_limit, 1);
 		return false;
