@@ -28,9 +28,9 @@ src_larsd_larsd_SOURCES = \
 	src/larsd/stats.c src/larsd/stats.h \
 	src/larsd/log.c src/larsd/log.h src/larsd/clock.h
 src_larsd_larsd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/stamp
-src_larsd_larsd_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(LIBURING_CFLAGS) \
+src_larsd_larsd_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(LIBURING_CFLAGS) \
 	$(NETTLE_CFLAGS)
-src_larsd_larsd_LDADD = src/lars/liblars.la src/stamp/libstampwire.la lib/libbufpool.la $(LIBCONFIG_LIBS) $(LIBSYSTEMD_LIBS) $(LIBURING_LIBS)
+src_larsd_larsd_LDADD = src/lars/liblars.la src/stamp/libstampwire.la lib/libbufpool.la $(LIBCONFIG_LIBS) $(LIBURING_LIBS)
 # The io_uring backend: its loop and its TCP data path, with liburing only.
 if HAVE_LIBURING
 src_larsd_larsd_SOURCES += src/larsd/loop_uring.c src/larsd/loop_uring.h src/larsd/loop_uring_ring.h \

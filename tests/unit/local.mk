@@ -1,8 +1,8 @@
 # tests/unit/local.mk: the unit tests, a Check suite each for one module
 # compiled in or linked, no daemon running: libbufpool (the pool, io_buf,
 # threads, chains, shared buffers, pressure, poisoning), larsd's
-# configuration loader and memory watch, its TCP core through its data
-# plane (test_dataplane), larsctl's output.  The STAMP wire
+# configuration loader, memory watch and systemd protocols, its TCP core
+# through its data plane (test_dataplane), larsctl's output.  The STAMP wire
 # module's suites (test_stamp_wire, test_stamp_tlv) are listed in
 # src/stamp/local.mk and the sessions' books (test_session) in
 # src/larsd/local.mk, beside what they test; their sources are here too.
@@ -130,6 +130,17 @@ tests_unit_test_memwatch_SOURCES = tests/unit/test_memwatch.c \
 tests_unit_test_memwatch_CPPFLAGS = $(TEST_CPPFLAGS) -I$(top_srcdir)/src/larsd
 tests_unit_test_memwatch_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_memwatch_LDADD = lib/libbufpool.la $(CHECK_LIBS)
+
+# larsd's side of systemd's notification and socket activation protocols
+# (src/larsd/notify.c, compiled in).
+check_PROGRAMS += tests/unit/test_notify
+TESTS += tests/unit/test_notify
+VALGRIND_TESTS += tests/unit/test_notify
+tests_unit_test_notify_SOURCES = tests/unit/test_notify.c $(TEST_UTIL) \
+	src/larsd/notify.c src/larsd/notify.h
+tests_unit_test_notify_CPPFLAGS = $(TEST_CPPFLAGS) -I$(top_srcdir)/src/larsd
+tests_unit_test_notify_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_notify_LDADD = $(CHECK_LIBS)
 
 # larsd's TCP core and its buffer policy on the epoll data path, compiled
 # in and driven through their narrow context (src/larsd/dataplane.h): the
